@@ -1,0 +1,198 @@
+"""Decoding DynamoDB stream records: shardline against Powertools and boto3, in one process.
+
+    python benchmarks/bench_decode.py [--runs N] [--json]
+
+Prints microseconds per record (median of N runs; each run gets a fresh ``json.loads`` of the event and a
+``gc.collect()`` first; the contenders take turns run by run, so a slow spell of the machine hits them
+alike) and shardline's speed-up ratios, then the import-time comparison. shardline's number cache is
+emptied before each of its runs: it may only profit from numbers repeated within one batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _batch import event_text
+
+import shardline
+from shardline._attributes import _NUMBER_CACHE
+
+TEXT = event_text()
+COUNT = len(json.loads(TEXT)["Records"])
+
+
+def measure(cases: dict[str, tuple[Callable[[Any], object], Callable[[Any], Any]]], runs: int) -> dict[str, float]:
+    """Median microseconds per record of each case, the cases taking turns run by run."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, (work, prepare) in cases.items():
+            event = prepare(json.loads(TEXT))
+            _NUMBER_CACHE.clear()
+            gc.collect()
+            start = time.perf_counter()
+            work(event)
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) * 1e6 / COUNT for name, values in samples.items()}
+
+
+def as_is(event: Any) -> Any:
+    return event
+
+
+# -- shardline ---------------------------------------------------------------------------------------
+
+
+def shardline_full(event: dict[str, Any]) -> None:
+    for record in shardline.StreamEvent(event):
+        record.new_image.items()  # type: ignore[union-attr]
+        record.old_image.items()  # type: ignore[union-attr]
+
+
+def shardline_one(event: dict[str, Any]) -> None:
+    for record in shardline.StreamEvent(event):
+        record.new_image["status"]  # type: ignore[index]
+
+
+# -- Powertools ----------------------------------------------------------------------------------------
+
+
+def powertools_full(event: dict[str, Any]) -> None:
+    from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+
+    for record in DynamoDBStreamEvent(event).records:
+        record.dynamodb.new_image  # type: ignore[union-attr]  # noqa: B018
+        record.dynamodb.old_image  # type: ignore[union-attr]  # noqa: B018
+
+
+def powertools_one(event: dict[str, Any]) -> None:
+    from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+
+    for record in DynamoDBStreamEvent(event).records:
+        record.dynamodb.new_image["status"]  # type: ignore[union-attr]
+
+
+# -- boto3 ---------------------------------------------------------------------------------------------
+
+
+def _binaries_decoded(event: dict[str, Any]) -> dict[str, Any]:
+    """boto3's deserializer expects raw bytes for B/BS, as its clients give: decode them untimed."""
+
+    def fix(av: dict[str, Any]) -> None:
+        ((tag, value),) = av.items()
+        if tag == "B":
+            av["B"] = base64.b64decode(value)
+        elif tag == "BS":
+            av["BS"] = [base64.b64decode(v) for v in value]
+        elif tag == "M":
+            for inner in value.values():
+                fix(inner)
+        elif tag == "L":
+            for inner in value:
+                fix(inner)
+
+    for record in event["Records"]:
+        for image in ("NewImage", "OldImage"):
+            for av in record["dynamodb"][image].values():
+                fix(av)
+    return event
+
+
+def boto3_full(event: dict[str, Any]) -> None:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserialize = TypeDeserializer().deserialize
+    for record in event["Records"]:
+        ddb = record["dynamodb"]
+        {name: deserialize(av) for name, av in ddb["NewImage"].items()}
+        {name: deserialize(av) for name, av in ddb["OldImage"].items()}
+
+
+# -- import time -------------------------------------------------------------------------------------
+
+
+BASELINE = "import json, logging, decimal, base64, datetime, enum, typing"
+
+
+def import_ms(statement: str, runs: int) -> float:
+    """Median wall time of a fresh interpreter running ``statement`` (ms), bytecode caches in place."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", statement], check=True, env=env)  # writes .pyc files if missing
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], check=True, env=env)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21, help="timed runs per case (median reported)")
+    parser.add_argument("--import-runs", type=int, default=31, help="interpreter starts per import case")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args()
+
+    # Warm up imports and code paths outside the timings.
+    for work in (shardline_full, shardline_one, powertools_full, powertools_one):
+        work(json.loads(TEXT))
+    boto3_full(_binaries_decoded(json.loads(TEXT)))
+
+    results = measure(
+        {
+            "shardline_full_us": (shardline_full, as_is),
+            "powertools_full_us": (powertools_full, as_is),
+            "boto3_full_us": (boto3_full, _binaries_decoded),
+        },
+        args.runs,
+    )
+    results.update(
+        measure({"shardline_one_us": (shardline_one, as_is), "powertools_one_us": (powertools_one, as_is)}, args.runs)
+    )
+    baseline = import_ms(BASELINE, args.import_runs)
+    results["import_baseline_ms"] = baseline
+    results["import_shardline_extra_ms"] = import_ms(f"{BASELINE}; import shardline", args.import_runs) - baseline
+    results["import_powertools_extra_ms"] = (
+        import_ms(
+            f"{BASELINE}; from aws_lambda_powertools.utilities.batch import BatchProcessor, "
+            "process_partial_response; from aws_lambda_powertools.utilities.data_classes import "
+            "DynamoDBStreamEvent",
+            args.import_runs,
+        )
+        - baseline
+    )
+    results["full_vs_powertools"] = results["powertools_full_us"] / results["shardline_full_us"]
+    results["full_vs_boto3"] = results["boto3_full_us"] / results["shardline_full_us"]
+    results["one_vs_powertools"] = results["powertools_one_us"] / results["shardline_one_us"]
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{COUNT} MODIFY records, NEW_AND_OLD_IMAGES, 13 attributes; median of {args.runs} runs\n")
+    print("decode both images fully (per record)")
+    print(f"  shardline   {results['shardline_full_us']:8.2f} us")
+    ratio = results["full_vs_powertools"]
+    print(f"  Powertools  {results['powertools_full_us']:8.2f} us   shardline is {ratio:.2f}x faster")
+    print(f"  boto3       {results['boto3_full_us']:8.2f} us   shardline is {results['full_vs_boto3']:.2f}x faster")
+    print("read one NewImage attribute (per record)")
+    print(f"  shardline   {results['shardline_one_us']:8.2f} us")
+    ratio = results["one_vs_powertools"]
+    print(f"  Powertools  {results['powertools_one_us']:8.2f} us   shardline is {ratio:.1f}x faster")
+    print(f"import time over `{BASELINE}` ({baseline:.1f} ms), median of {args.import_runs} starts")
+    print(f"  shardline   {results['import_shardline_extra_ms']:+8.1f} ms")
+    print(f"  Powertools  {results['import_powertools_extra_ms']:+8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Decode a DynamoDB Streams Lambda event and show what each record carries.
+
+    python examples/decode_event.py tests/fixtures/sam-dynamodb-update.json
+    sam local generate-event dynamodb update | python examples/decode_event.py -
+
+Until the ``shardline`` command-line tool arrives, this is the quickest way to look at an event through
+shardline's typed, exactly decoded records.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from typing import Any
+
+from shardline import ShardlineError, StreamEvent, json_dumps
+
+
+def show(value: Any) -> str:
+    return json_dumps(value, sort_keys=True) if value is not None else "-"
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[1] in ("-h", "--help"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    source = argv[1]
+    try:
+        text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
+        event = StreamEvent(json.loads(text, parse_float=Decimal))
+        print(f"{len(event)} record(s)")
+        for record in event:
+            when = record.approximate_creation_time
+            print(f"\n{record.event_name} on {record.table_name or '?'}  seq {record.sequence_number}")
+            print(f"  time     {when.isoformat() if when else '-'}   size {record.size_bytes} bytes")
+            if record.is_ttl_delete:
+                print("  deleted by Time to Live")
+            print(f"  keys     {show(record.keys)}")
+            print(f"  new      {show(record.new_image)}")
+            print(f"  old      {show(record.old_image)}")
+            if record.changed_attributes is not None:
+                print(f"  changed  {', '.join(sorted(record.changed_attributes)) or '(nothing)'}")
+    except OSError as exc:
+        print(f"Error: cannot read {source}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except json.JSONDecodeError as exc:
+        print(f"Error: {source} is not JSON: {exc}", file=sys.stderr)
+        return 1
+    except ShardlineError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

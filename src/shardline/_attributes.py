@@ -1,0 +1,878 @@
+"""DynamoDB AttributeValues: exact decoding, encoding, validation and item size.
+
+Type tags and their Python values::
+
+    tag    JSON (event form)                 Python
+    S      {"S": "text"}                     str
+    N      {"N": "12.5"}                     decimal.Decimal (exact, up to 38 significant digits)
+    B      {"B": "AAEC"}   (base64 text)      bytes
+    SS     {"SS": ["a", "b"]}                set[str]
+    NS     {"NS": ["1", "2.5"]}              set[Decimal]
+    BS     {"BS": ["AAEC"]}                  set[bytes]
+    M      {"M": {"name": {...}}}            dict[str, ...]
+    L      {"L": [{...}, ...]}               list[...]
+    NULL   {"NULL": true}                    None
+    BOOL   {"BOOL": false}                   bool
+
+Decoding runs a fast path that assumes well-formed input and still rejects anything malformed (every branch
+checks what it relies on); when it fails, a slow, careful walk over the same value finds the first problem
+and reports it with its path. Well-formed events therefore pay only for decoding, and malformed ones get a
+precise message.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import math
+import sys
+from base64 import b64encode
+from collections.abc import Iterable, Mapping
+from decimal import (
+    Context,
+    Decimal,
+    DecimalException,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    Subnormal,
+    Underflow,
+)
+from typing import Any, Final, NoReturn
+
+from ._exceptions import AttributeValueError
+
+__all__ = [
+    "ITEM_SIZE_LIMIT",
+    "TYPE_TAGS",
+    "deserialize",
+    "deserialize_item",
+    "item_size",
+    "serialize",
+    "serialize_item",
+    "validate_item",
+]
+
+#: The AttributeValue type tags, in DynamoDB's documentation order.
+TYPE_TAGS: Final = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
+#: DynamoDB's maximum item size: 400 KB, attribute names included.
+ITEM_SIZE_LIMIT: Final = 409_600
+#: A value may sit at most this many levels deep (the attribute's own value is level 1).
+MAX_DEPTH: Final = 32
+_PARTITION_KEY_MAX: Final = 2048
+_SORT_KEY_MAX: Final = 1024
+_KEY_TYPES: Final = frozenset({"S", "N", "B"})
+_TAG_LIST: Final = ", ".join(TYPE_TAGS)
+
+
+class _Invalid(Exception):
+    """Raised by the fast path; the slow path then explains the problem."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers
+#
+# DynamoDB numbers have at most 38 significant digits and a magnitude between 1E-130 and
+# 9.9999999999999999999999999999999999999E+125 (or are zero). A Decimal context with exactly those limits
+# that traps Inexact (more than 38 significant digits), Overflow and Subnormal/Underflow validates a number
+# while parsing it. Trailing zeros only signal Rounded, which is not trapped: "1" + "0" * 40 is valid.
+# Decimal() also accepts text DynamoDB rejects (NaN, Infinity, surrounding spaces, underscores, non-ASCII
+# digits), so the string is checked first: ASCII, no underscore, and it must start with a digit, sign or
+# point and end with a digit or point.
+
+_CONTEXT: Final = Context(
+    prec=38,
+    Emax=125,
+    Emin=-130,
+    traps=[Inexact, Overflow, Subnormal, Underflow, InvalidOperation],
+)
+_create_decimal = _CONTEXT.create_decimal
+_FIRST_CHARS: Final = frozenset("0123456789.+-")
+_LAST_CHARS: Final = frozenset("0123456789.")
+# Parsed numbers, keyed by their text. Decimals are immutable, so sharing them is safe; batches repeat
+# numbers (quantities, prices, versions, flags) a lot. Bounded: cleared when full.
+_NUMBER_CACHE: dict[str, Decimal] = {}
+_NUMBER_CACHE_SIZE: Final = 4096
+_cached_number = _NUMBER_CACHE.get
+_ZERO: Final = Decimal(0)
+
+
+def _number(text: str) -> Decimal:
+    value = _cached_number(text)
+    return value if value is not None else _parse_number(text)
+
+
+def _parse_number(text: str) -> Decimal:
+    # Plain non-negative integers (the usual case) need no check beyond ASCII digits.
+    if (
+        type(text) is str
+        and text.isascii()
+        and (text.isdigit() or ("_" not in text and text[:1] in _FIRST_CHARS and text[-1:] in _LAST_CHARS))
+    ):
+        value = _create_decimal(text)  # validates: at most 38 significant digits, within range
+        if len(text) > 38:
+            # Trailing zeros beyond 38 digits are valid but make the context round the coefficient;
+            # keep the value as written instead (Decimal() is exact).
+            value = Decimal(text)
+        if len(_NUMBER_CACHE) >= _NUMBER_CACHE_SIZE:
+            _NUMBER_CACHE.clear()
+        _NUMBER_CACHE[text] = value
+        return value
+    raise _Invalid
+
+
+def _number_problem(text: object) -> str | None:
+    """Why ``text`` is not a valid N value, or None. Slow and thorough."""
+    if type(text) is not str:
+        return f"N value must be a string, got {_type_name(text)}"
+    shown = _short(text)
+    if not _is_number_syntax(text):
+        return f"{shown} is not a number (DynamoDB numbers look like 42, -1.5 or 6.02E23)"
+    try:
+        _create_decimal(text)
+    except Inexact:
+        digits = _significant_digits(Decimal(text))
+        return f"{shown} has {digits} significant digits; DynamoDB keeps at most 38"
+    except Overflow:
+        return f"{shown} is too large; DynamoDB numbers go up to 9.9999999999999999999999999999999999999E+125"
+    except (Subnormal, Underflow):
+        return f"{shown} is too small; the smallest non-zero DynamoDB number is 1E-130"
+    except DecimalException:  # pragma: no cover - the syntax check above rules these out
+        return f"{shown} is not a number"
+    return None
+
+
+def _is_number_syntax(text: str) -> bool:
+    # [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?  -- ASCII digits only
+    body, marker, exponent = text.replace("E", "e").partition("e")
+    if marker:
+        exponent = exponent[1:] if exponent[:1] in ("+", "-") else exponent
+        if not (exponent.isascii() and exponent.isdigit()):
+            return False
+    if body[:1] in ("+", "-"):
+        body = body[1:]
+    whole, _, fraction = body.partition(".")
+    if not (whole or fraction):
+        return False
+    return all(part == "" or (part.isascii() and part.isdigit()) for part in (whole, fraction))
+
+
+def _significant_digits(value: Decimal) -> int:
+    digits = value.as_tuple().digits
+    return len("".join(map(str, digits)).strip("0")) or 1
+
+
+def format_number(value: Decimal | int) -> str:
+    """DynamoDB's normalised plain text for a number: no exponent, no trailing fraction zeros.
+
+    Exact for every DynamoDB number (no Decimal context is involved).
+
+    >>> format_number(Decimal("1.50")), format_number(Decimal("1E+3")), format_number(Decimal("-0"))
+    ('1.5', '1000', '0')
+    """
+    if isinstance(value, int):
+        return str(int(value))
+    sign, digit_tuple, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(map(str, digit_tuple)).lstrip("0")
+    if not digits:
+        return "0"
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    if exponent >= 0:
+        text = digits + "0" * exponent
+    else:
+        point = len(digits) + exponent
+        text = digits[:point] + "." + digits[point:] if point > 0 else "0." + "0" * -point + digits
+    return "-" + text if sign else text
+
+
+def _number_size(text: str) -> int:
+    """Bytes DynamoDB counts for a number (SPEC section 3): base-100 digit pairs + 1, +1 if negative."""
+    plain = format_number(_create_decimal(text))
+    if plain == "0":
+        return 1
+    negative = plain[0] == "-"
+    whole, _, fraction = plain.lstrip("-").partition(".")
+    if len(whole) % 2:
+        whole = "0" + whole
+    if len(fraction) % 2:
+        fraction += "0"
+    if whole.strip("0") == "":
+        whole = ""
+    digits = whole + fraction
+    pairs = [digits[i : i + 2] for i in range(0, len(digits), 2)]
+    start, end = 0, len(pairs)
+    while start < end and pairs[start] == "00":
+        start += 1
+    while end > start and pairs[end - 1] == "00":
+        end -= 1
+    return min(end - start + 1 + negative, 21)
+
+
+# --------------------------------------------------------------------------------------------------
+# Binary
+
+if sys.version_info >= (3, 11):
+
+    def _b64decode(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+    def _binary(value: Any, depth: int = 0) -> bytes:
+        if type(value) is str:
+            return binascii.a2b_base64(value, strict_mode=True)
+        if type(value) is bytes:  # boto3's low-level clients hand binaries over already decoded
+            return value
+        raise _Invalid
+
+else:  # pragma: no cover - exercised on Python 3.10 only
+
+    def _b64decode(text: str) -> bytes:
+        # Python 3.10 has no strict mode: check the alphabet and the padding by hand.
+        if type(text) is not str or len(text) % 4 or not text.isascii():
+            raise _Invalid
+        body = text.rstrip("=")
+        if len(text) - len(body) > 2 or (body and not body.replace("+", "").replace("/", "").isalnum()):
+            raise _Invalid
+        return binascii.a2b_base64(text)
+
+    def _binary(value: Any, depth: int = 0) -> bytes:
+        if type(value) is str:
+            return _b64decode(value)
+        if type(value) is bytes:
+            return value
+        raise _Invalid
+
+
+def _binary_problem(value: object) -> str | None:
+    if isinstance(value, (bytes, bytearray)):
+        return None
+    if type(value) is not str:
+        return f"B value must be base64 text, got {_type_name(value)}"
+    try:
+        _b64decode(value)
+    except (binascii.Error, ValueError, _Invalid):
+        return f"B value {_short(value)} is not valid standard base64 (alphabet A-Z a-z 0-9 + /, '=' padding)"
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Fast decoding. Every function raises *something* on malformed input; the caller turns that into a
+# precise AttributeValueError through _explain(). `depth` is the level of the value being decoded.
+
+
+def _decode(av: dict[str, Any], depth: int) -> Any:
+    (tag,) = av  # exactly one type key (ValueError otherwise)
+    value = av[tag]
+    if tag == "S":
+        if type(value) is str:
+            return value
+        raise _Invalid
+    if tag == "N":
+        return _number(value)
+    return _DECODERS[tag](value, depth)
+
+
+def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int = 1, out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Decode ``(name, AttributeValue)`` pairs at nesting level ``depth`` into ``out`` (a new dict by
+    default) on the fast path.
+
+    The hot loop of every image and map: S and N, by far the most common types, and M are handled
+    without a dispatch.
+    """
+    if out is None:
+        out = {}
+    for name, av in pairs:
+        (tag,) = av
+        value = av[tag]
+        if tag == "S" and type(value) is str:
+            out[name] = value
+        elif tag == "N":
+            number = _cached_number(value)
+            out[name] = number if number is not None else _parse_number(value)
+        elif tag == "M":  # _decode_m, inlined
+            if type(value) is not dict or "" in value or (depth >= MAX_DEPTH and value):
+                raise _Invalid
+            "".join(value)  # every name is a string
+            out[name] = decode_pairs(value.items(), depth + 1)
+        else:
+            out[name] = _DECODERS[tag](value, depth)  # KeyError for "S" with a non-string value
+    return out
+
+
+def _decode_bool(value: Any, depth: int) -> bool:
+    if type(value) is bool:
+        return value
+    raise _Invalid
+
+
+def _decode_null(value: Any, depth: int) -> None:
+    if value is not True:
+        raise _Invalid
+
+
+def _decode_ss(value: Any, depth: int) -> set[str]:
+    if type(value) is not list or not value:
+        raise _Invalid
+    "".join(value)  # TypeError unless every element is a string
+    result = set(value)
+    if len(result) != len(value):
+        raise _Invalid
+    return result
+
+
+def _decode_ns(value: Any, depth: int) -> set[Decimal]:
+    if type(value) is not list or not value:
+        raise _Invalid
+    result = set(map(_number, value))
+    if len(result) != len(value):
+        raise _Invalid
+    return result
+
+
+def _decode_bs(value: Any, depth: int) -> set[bytes]:
+    if type(value) is not list or not value:
+        raise _Invalid
+    result = set(map(_binary, value))
+    if len(result) != len(value):
+        raise _Invalid
+    return result
+
+
+def _decode_m(value: Any, depth: int) -> dict[str, Any]:
+    if type(value) is not dict or "" in value or (depth >= MAX_DEPTH and value):
+        raise _Invalid
+    "".join(value)  # every name is a string
+    return decode_pairs(value.items(), depth + 1)
+
+
+def _decode_l(value: Any, depth: int) -> list[Any]:
+    if type(value) is not list or (depth >= MAX_DEPTH and value):
+        raise _Invalid
+    depth += 1
+    out: list[Any] = []
+    append = out.append
+    for av in value:
+        (tag,) = av
+        item = av[tag]
+        if tag == "M":  # _decode_m, inlined
+            if type(item) is not dict or "" in item or (depth >= MAX_DEPTH and item):
+                raise _Invalid
+            "".join(item)
+            append(decode_pairs(item.items(), depth + 1))
+        elif tag == "S" and type(item) is str:
+            append(item)
+        elif tag == "N":
+            number = _cached_number(item)
+            append(number if number is not None else _parse_number(item))
+        else:
+            append(_DECODERS[tag](item, depth))
+    return out
+
+
+_DECODERS: Final[dict[str, Any]] = {
+    "B": _binary,
+    "BOOL": _decode_bool,
+    "NULL": _decode_null,
+    "SS": _decode_ss,
+    "NS": _decode_ns,
+    "BS": _decode_bs,
+    "M": _decode_m,
+    "L": _decode_l,
+}
+
+
+def decode_attribute(av: Any, parent: str, name: str) -> Any:
+    """Decode the AttributeValue of attribute ``name``; errors carry the path ``parent.name``."""
+    try:
+        return _decode(av, 1)
+    except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
+        cause = exc
+    return _explain(av, join_path(parent, name), cause)  # outside the handler: no chained fast-path error
+
+
+def _explain(av: Any, path: str, cause: BaseException | None = None) -> NoReturn:
+    _walk(av, path, 1)
+    # The walk found nothing: the fast path and the walk disagree, which is a bug in shardline.
+    raise AttributeValueError(f"malformed AttributeValue ({type(cause).__name__})", path) from cause
+
+
+def _explain_item(image: Any, path: str, cause: BaseException | None = None) -> NoReturn:
+    _walk_item(image, path)
+    raise AttributeValueError(f"malformed item ({type(cause).__name__})", path) from cause
+
+
+# --------------------------------------------------------------------------------------------------
+# The careful walk: validates with precise paths and returns DynamoDB's size of the value in bytes.
+
+
+def _walk(av: Any, path: str, depth: int) -> int:
+    if not isinstance(av, Mapping):
+        raise AttributeValueError(
+            f'expected an AttributeValue object such as {{"S": "text"}}, got {_type_name(av)}', path
+        )
+    if len(av) != 1:
+        if not av:
+            raise AttributeValueError(f"AttributeValue has no type key; expected one of {_TAG_LIST}", path)
+        tags = ", ".join(_short(str(tag)) for tag in av)
+        raise AttributeValueError(f"AttributeValue has {len(av)} type keys ({tags}); expected exactly one", path)
+    ((tag, value),) = av.items()
+    if tag == "S":
+        if type(value) is not str:
+            raise AttributeValueError(f"S value must be a string, got {_type_name(value)}", path)
+        return _utf8_len(value, path)
+    if tag == "N":
+        problem = _number_problem(value)
+        if problem:
+            raise AttributeValueError(problem, path)
+        return _number_size(value)
+    if tag == "B":
+        problem = _binary_problem(value)
+        if problem:
+            raise AttributeValueError(problem, path)
+        return len(_binary(value)) if type(value) in (str, bytes) else len(value)
+    if tag == "BOOL":
+        if type(value) is not bool:
+            raise AttributeValueError(f"BOOL value must be true or false, got {_type_name(value)}", path)
+        return 1
+    if tag == "NULL":
+        if value is not True:
+            raise AttributeValueError(f"NULL value must be true, got {_short_json(value)}", path)
+        return 1
+    if tag in ("SS", "NS", "BS"):
+        return _walk_set(tag, value, path)
+    if tag == "M":
+        if not isinstance(value, Mapping):
+            raise AttributeValueError(f"M value must be an object, got {_type_name(value)}", path)
+        _check_depth(value, path, depth)
+        size = 3
+        for name, item in value.items():
+            size += _walk_name(name, path) + _walk(item, join_path(path, name), depth + 1) + 1
+        return size
+    if tag == "L":
+        if type(value) is not list:
+            raise AttributeValueError(f"L value must be an array, got {_type_name(value)}", path)
+        _check_depth(value, path, depth)
+        size = 3
+        for index, item in enumerate(value):
+            size += _walk(item, f"{path}[{index}]", depth + 1) + 1
+        return size
+    raise AttributeValueError(f"unknown AttributeValue type {_short(str(tag))}; expected one of {_TAG_LIST}", path)
+
+
+def _check_depth(container: Any, path: str, depth: int) -> None:
+    if depth >= MAX_DEPTH and container:
+        raise AttributeValueError(
+            f"nested too deeply: DynamoDB allows {MAX_DEPTH} levels, so at most {MAX_DEPTH - 1} levels of M/L "
+            "may wrap a value",
+            path,
+        )
+
+
+def _walk_set(tag: str, value: Any, path: str) -> int:
+    if type(value) is not list:
+        raise AttributeValueError(f"{tag} value must be an array, got {_type_name(value)}", path)
+    if not value:
+        raise AttributeValueError(f"{tag} must not be empty: DynamoDB has no empty sets", path)
+    seen: dict[Any, int] = {}
+    size = 0
+    for index, element in enumerate(value):
+        where = f"{path}[{index}]"
+        key: Any
+        if tag == "SS":
+            if type(element) is not str:
+                raise AttributeValueError(f"SS elements must be strings, got {_type_name(element)}", where)
+            size += _utf8_len(element, where)
+            key = element
+        elif tag == "NS":
+            problem = _number_problem(element)
+            if problem:
+                raise AttributeValueError(problem, where)
+            size += _number_size(element)
+            key = _create_decimal(element)
+        else:
+            problem = _binary_problem(element)
+            if problem:
+                raise AttributeValueError(problem, where)
+            key = bytes(_binary(element) if type(element) in (str, bytes) else element)
+            size += len(key)
+        if key in seen:
+            raise AttributeValueError(f"{tag} elements must be unique: this one repeats element [{seen[key]}]", where)
+        seen[key] = index
+    return size
+
+
+def _walk_name(name: object, path: str) -> int:
+    if type(name) is not str:
+        raise AttributeValueError(f"attribute names must be strings, got {_type_name(name)}", path)
+    if not name:
+        raise AttributeValueError("attribute names must not be empty", path)
+    return _utf8_len(name, join_path(path, name))
+
+
+def _walk_item(image: Any, path: str) -> int:
+    if not isinstance(image, Mapping):
+        raise AttributeValueError(
+            f"expected an item (an object of attribute names to AttributeValues), got {_type_name(image)}",
+            path,
+        )
+    size = 0
+    for name, av in image.items():
+        size += _walk_name(name, path) + _walk(av, join_path(path, name), 1)
+    return size
+
+
+def _utf8_len(text: str, path: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise AttributeValueError("string is not valid Unicode (it holds a lone surrogate)", path) from None
+
+
+# --------------------------------------------------------------------------------------------------
+# Paths and messages
+
+
+def join_path(path: str, name: str) -> str:
+    """``path.name``, or ``path["odd name"]`` when the name is not identifier-like."""
+    if name.replace("-", "_").isidentifier():
+        shown = name if len(name) <= 64 else name[:61] + "..."
+        return f"{path}.{shown}" if path else shown
+    quoted = _short_json(name)
+    return f"{path}[{quoted}]"
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    return type(value).__name__
+
+
+def _short(text: str, limit: int = 48) -> str:
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return repr(text)
+
+
+def _short_json(value: object) -> str:
+    if value is None or isinstance(value, (bool, str)):
+        if isinstance(value, str) and len(value) > 48:
+            value = value[:45] + "..."
+        return json.dumps(value)
+    return _type_name(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Public decoding
+
+
+def deserialize(av: Mapping[str, Any], *, int_if_integral: bool = False) -> Any:
+    """Decode one DynamoDB AttributeValue (event JSON form) into a Python value.
+
+    Numbers become exact ``Decimal``; with ``int_if_integral=True`` integral numbers become ``int``
+    instead (``"3"`` and ``"3.0"`` both give ``3``), others stay ``Decimal``. Binaries are base64 text in
+    events and decode to ``bytes``. Raises :class:`AttributeValueError` with a ``.path`` for anything
+    DynamoDB would reject.
+
+    >>> deserialize({"M": {"qty": {"N": "2"}, "tags": {"SS": ["a"]}}})
+    {'qty': Decimal('2'), 'tags': {'a'}}
+    >>> deserialize({"N": "2.50"}, int_if_integral=True), deserialize({"N": "2.0"}, int_if_integral=True)
+    (Decimal('2.50'), 2)
+    """
+    try:
+        value = _decode(av, 1)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
+        cause = exc
+    else:
+        return _integralize(value) if int_if_integral else value
+    _explain(av, "", cause)
+
+
+def deserialize_item(image: Mapping[str, Any], *, int_if_integral: bool = False) -> dict[str, Any]:
+    """Decode a typed item image (``{"name": {"S": "x"}, ...}``) into a plain ``dict``.
+
+    >>> deserialize_item({"Id": {"N": "101"}, "Message": {"S": "New item!"}})
+    {'Id': Decimal('101'), 'Message': 'New item!'}
+    """
+    try:
+        if type(image) is not dict or "" in image:
+            raise _Invalid
+        "".join(image)
+        item = decode_pairs(image.items())
+    except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
+        cause = exc
+    else:
+        return _integralize(item) if int_if_integral else item
+    _explain_item(image, "", cause)
+
+
+def _integralize(value: Any) -> Any:
+    kind = type(value)
+    if kind is Decimal:
+        _, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)
+        if exponent >= 0 or not any(digits[exponent:]):
+            return int(value)  # int(Decimal) is exact, with no context involved
+        return value
+    if kind is dict:
+        return {name: _integralize(item) for name, item in value.items()}
+    if kind is list:
+        return [_integralize(item) for item in value]
+    if kind is set and value and type(next(iter(value))) is Decimal:
+        return {_integralize(item) for item in value}
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# Size and validation
+
+
+def item_size(image: Mapping[str, Any]) -> int:
+    """DynamoDB's size in bytes of a typed item image, attribute names included (SPEC section 3).
+
+    A stream record's ``SizeBytes`` is the sum of ``item_size`` over its Keys, NewImage and OldImage.
+
+    >>> item_size({"Id": {"N": "101"}, "Message": {"S": "New item!"}})
+    21
+    """
+    return _walk_item(image, "")
+
+
+def attribute_size(av: Mapping[str, Any]) -> int:
+    """DynamoDB's size in bytes of one AttributeValue (its name not included)."""
+    return _walk(av, "", 1)
+
+
+def validate_item(image: Mapping[str, Any], *, key_schema: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`AttributeValueError` unless DynamoDB would accept ``image`` as an item.
+
+    Checks every AttributeValue rule, the 400 KB item limit and, given a ``key_schema`` such as
+    ``{"pk": "S", "sk": "N"}`` (partition key first, optional sort key second), the key attributes.
+
+    >>> validate_item({"pk": {"S": ""}}, key_schema={"pk": "S"})
+    Traceback (most recent call last):
+    ...
+    shardline._exceptions.AttributeValueError: pk: the partition key must not be empty
+    """
+    schema = _check_key_schema(key_schema) if key_schema is not None else ()
+    size = _walk_item(image, "")
+    if size > ITEM_SIZE_LIMIT:
+        raise AttributeValueError(
+            f"item is {size:,} bytes; DynamoDB's limit is {ITEM_SIZE_LIMIT:,} bytes (400 KB, names included)"
+        )
+    for position, (name, declared) in enumerate(schema):
+        role = "partition key" if position == 0 else "sort key"
+        path = join_path("", name)
+        av = image.get(name)
+        if av is None:
+            raise AttributeValueError(f"the item lacks its {role} attribute", path)
+        ((tag, value),) = av.items()
+        if tag != declared:
+            raise AttributeValueError(f"the {role} must be of type {declared} (key schema), got {tag}", path)
+        if tag == "N":
+            continue
+        length = len(value.encode("utf-8")) if tag == "S" else len(_binary(value))
+        limit = _PARTITION_KEY_MAX if position == 0 else _SORT_KEY_MAX
+        if length == 0:
+            raise AttributeValueError(f"the {role} must not be empty", path)
+        if length > limit:
+            raise AttributeValueError(f"the {role} is {length} bytes; DynamoDB allows at most {limit}", path)
+
+
+def _check_key_schema(key_schema: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    if not isinstance(key_schema, Mapping) or not 1 <= len(key_schema) <= 2:
+        raise AttributeValueError(
+            'key_schema must map 1 or 2 attribute names to types, partition key first: {"pk": "S", "sk": "N"}',
+            "key_schema",
+        )
+    pairs = tuple(key_schema.items())
+    for name, kind in pairs:
+        if type(name) is not str or not name:
+            raise AttributeValueError("key attribute names must be non-empty strings", "key_schema")
+        if kind not in _KEY_TYPES:
+            raise AttributeValueError(
+                f"key attribute {name!r} has type {kind!r}; key attributes are S, N or B", "key_schema"
+            )
+    return pairs
+
+
+# --------------------------------------------------------------------------------------------------
+# Encoding
+
+
+def serialize(value: Any, *, allow_floats: bool = False) -> dict[str, Any]:
+    """Encode a Python value as a DynamoDB AttributeValue in event JSON form (binaries as base64 text).
+
+    ``bool`` is BOOL (checked before ``int``), ``int``/``Decimal`` are N in DynamoDB's normalised plain
+    form, ``str`` is S, ``bytes``/``bytearray``/``memoryview`` are B, ``None`` is NULL, mappings are M,
+    lists and tuples are L, and non-empty sets of strings, numbers or binaries are SS, NS or BS.
+    ``float`` is refused because binary floating point is not exact; ``allow_floats=True`` converts a float
+    through its shortest ``repr`` (``0.1`` becomes ``"0.1"``).
+
+    >>> serialize({"qty": 3, "price": Decimal("9.90"), "tags": {"b", "a"}})
+    {'M': {'qty': {'N': '3'}, 'price': {'N': '9.9'}, 'tags': {'SS': ['a', 'b']}}}
+    """
+    return _encode(value, "", 1, allow_floats)
+
+
+def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> dict[str, dict[str, Any]]:
+    """Encode a mapping of attribute names to Python values as a typed item image.
+
+    >>> serialize_item({"Id": 101, "Message": "New item!"})
+    {'Id': {'N': '101'}, 'Message': {'S': 'New item!'}}
+    """
+    if not isinstance(item, Mapping):
+        raise AttributeValueError(f"an item must be a mapping of attribute names to values, got {_type_name(item)}")
+    image: dict[str, dict[str, Any]] = {}
+    for name, value in item.items():
+        _walk_name(name, "")
+        image[name] = _encode(value, join_path("", name), 1, allow_floats)
+    return image
+
+
+def _encode(value: Any, path: str, depth: int, allow_floats: bool) -> dict[str, Any]:
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int or kind is Decimal:
+        return {"N": _encode_number(value, path)}
+    if value is None:
+        return {"NULL": True}
+    if kind is dict:
+        return _encode_map(value, path, depth, allow_floats)
+    if kind is list or kind is tuple:
+        _check_encode_depth(value, path, depth)
+        return {"L": [_encode(item, f"{path}[{i}]", depth + 1, allow_floats) for i, item in enumerate(value)]}
+    if kind is bytes or kind is bytearray or kind is memoryview:
+        return {"B": b64encode(value).decode("ascii")}
+    if kind is set or kind is frozenset:
+        return _encode_set(value, path, allow_floats)
+    if kind is float:
+        return {"N": _encode_float(value, path, allow_floats)}
+    # Subclasses: str and int enums, OrderedDict, user mappings, named tuples.
+    if isinstance(value, str):
+        return {"S": str(value)}
+    if isinstance(value, int):  # bool was handled above; IntEnum and friends land here
+        return {"N": _encode_number(int(value), path)}
+    if isinstance(value, Decimal):
+        return {"N": _encode_number(value, path)}
+    if isinstance(value, float):
+        return {"N": _encode_float(float(value), path, allow_floats)}
+    if isinstance(value, Mapping):
+        return _encode_map(value, path, depth, allow_floats)
+    if isinstance(value, (list, tuple)):
+        return _encode(list(value), path, depth, allow_floats)
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": b64encode(value).decode("ascii")}
+    if isinstance(value, (set, frozenset)):
+        return _encode_set(value, path, allow_floats)
+    raise AttributeValueError(
+        f"cannot store a {type(value).__qualname__} in DynamoDB; use str, int, Decimal, bytes, bool, None, "
+        "a mapping, a list or tuple, or a set",
+        path,
+    )
+
+
+def _encode_map(value: Mapping[Any, Any], path: str, depth: int, allow_floats: bool) -> dict[str, Any]:
+    _check_encode_depth(value, path, depth)
+    encoded: dict[str, Any] = {}
+    for name, item in value.items():
+        _walk_name(name, path)
+        encoded[name] = _encode(item, join_path(path, name), depth + 1, allow_floats)
+    return {"M": encoded}
+
+
+def _check_encode_depth(container: Any, path: str, depth: int) -> None:
+    if depth >= MAX_DEPTH and container:
+        raise AttributeValueError(
+            f"nested too deeply: DynamoDB allows {MAX_DEPTH} levels, so at most {MAX_DEPTH - 1} levels of "
+            "maps and lists may wrap a value (is there a reference cycle?)",
+            path,
+        )
+
+
+def _encode_number(value: int | Decimal, path: str) -> str:
+    if type(value) is int and -(10**38) < value < 10**38:
+        return str(value)
+    number = Decimal(value)  # exact for ints of any size
+    if not number.is_finite():
+        raise AttributeValueError(f"DynamoDB numbers are finite; got {number}", path)
+    text = format_number(number) if number else "0"
+    if text != "0":
+        digits = len(text.lstrip("-").replace(".", "").strip("0"))
+        adjusted = number.adjusted()
+        if digits > 38:
+            raise AttributeValueError(
+                f"{digits} significant digits; DynamoDB keeps at most 38 (round the value first)", path
+            )
+        if adjusted > 125:
+            raise AttributeValueError(
+                "too large; DynamoDB numbers go up to 9.9999999999999999999999999999999999999E+125", path
+            )
+        if adjusted < -130:
+            raise AttributeValueError("too small; the smallest non-zero DynamoDB number is 1E-130", path)
+    return text
+
+
+def _encode_float(value: float, path: str, allow_floats: bool) -> str:
+    if not allow_floats:
+        raise AttributeValueError(
+            f"float {value!r} refused: binary floats are not exact. Pass Decimal({str(value)!r}) or int, or "
+            "call with allow_floats=True to convert floats through their shortest repr",
+            path,
+        )
+    if not math.isfinite(value):
+        raise AttributeValueError(f"DynamoDB numbers are finite; got {value!r}", path)
+    return _encode_number(Decimal(repr(value)), path)
+
+
+def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool) -> dict[str, Any]:
+    if not value:
+        raise AttributeValueError(
+            "an empty set has no DynamoDB type (DynamoDB sets are never empty); leave the attribute out or use a list",
+            path,
+        )
+    kinds = set()
+    texts: list[str] = []
+    for element in value:
+        if isinstance(element, str):
+            kinds.add("SS")
+            texts.append(str(element))
+        elif isinstance(element, bool):
+            raise AttributeValueError("sets may hold strings, numbers or binaries, not booleans", path)
+        elif isinstance(element, (int, Decimal)):
+            kinds.add("NS")
+            texts.append(_encode_number(element, path))
+        elif isinstance(element, float):
+            kinds.add("NS")
+            texts.append(_encode_float(element, path, allow_floats))
+        elif isinstance(element, (bytes, bytearray, memoryview)):
+            kinds.add("BS")
+            texts.append(b64encode(element).decode("ascii"))
+        else:
+            raise AttributeValueError(
+                f"sets may hold strings, numbers or binaries, not {type(element).__qualname__}", path
+            )
+    if len(kinds) > 1:
+        raise AttributeValueError("a set must hold one kind: all strings, all numbers or all binaries", path)
+    (tag,) = kinds
+    if len(set(texts)) != len(texts):
+        raise AttributeValueError(f"{tag} elements collide once encoded (e.g. 0.1 and Decimal('0.1'))", path)
+    if tag == "NS":
+        texts.sort(key=Decimal)
+    else:
+        texts.sort()
+    return {tag: texts}

@@ -1,0 +1,838 @@
+"""Typed, lazily decoded views of DynamoDB Streams Lambda events.
+
+``StreamEvent`` wraps the event Lambda passes to the function; its ``records`` are ``StreamRecord`` views
+over the raw record dicts. Nothing is decoded until it is read, and everything decoded is cached:
+
+* ``record.new_image["status"]`` decodes that one attribute;
+* iterating the image, ``len``/``==``/``repr``, ``dict(image)``, ``{**image}``, ``json.dumps``, ``copy`` and
+  ``pickle`` decode the rest once, after which the image is an ordinary dict at C speed.
+
+Kinesis Data Streams for DynamoDB events are recognised too: their records carry the DynamoDB change
+record as base64 JSON, which is unwrapped on first use.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from base64 import b64decode
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any, Final, TypeVar, final, overload
+
+from ._attributes import _DECODERS, _binary, _number, decode_attribute, decode_pairs
+from ._exceptions import AttributeValueError, EventShapeError
+
+__all__ = ["EventName", "StreamEvent", "StreamRecord", "StreamViewType"]
+
+_T = TypeVar("_T")
+_UNSET: Final[Any] = object()
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: The identity DynamoDB puts on a record when Time to Live deleted the item (and only then).
+TTL_PRINCIPAL: Final = "dynamodb.amazonaws.com"
+
+
+class EventName(str, Enum):
+    """The kind of change a stream record describes. Prints as its value on every Python version."""
+
+    INSERT = "INSERT"
+    MODIFY = "MODIFY"
+    REMOVE = "REMOVE"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return self.value.__format__(spec)
+
+
+class StreamViewType(str, Enum):
+    """Which images a stream writes into its records (the table's StreamViewType)."""
+
+    KEYS_ONLY = "KEYS_ONLY"
+    NEW_IMAGE = "NEW_IMAGE"
+    OLD_IMAGE = "OLD_IMAGE"
+    NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return self.value.__format__(spec)
+
+
+_EVENT_NAMES: Final = {member.value: member for member in EventName}
+_dict_setitem: Final = dict.__setitem__
+_VIEW_TYPES: Final = {member.value: member for member in StreamViewType}
+
+
+# --------------------------------------------------------------------------------------------------
+# Images
+
+
+class _ImageBase(dict[str, Any]):
+    __slots__ = ("_field", "_owner", "_raw")
+
+    _raw: dict[str, Any] | None
+    # Where the image sits, for error messages: the record that holds it (or None) and the field name.
+    # The path is only built when an error needs it.
+    _owner: StreamRecord | None
+    _field: str
+
+    def _where(self) -> str:
+        owner = self._owner
+        if owner is None:
+            return self._field
+        return owner._path(owner._inner(f"dynamodb.{self._field}"))
+
+    def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
+        # Copies and pickles are plain dicts: they do not depend on shardline to be read back.
+        return (dict, (dict(self),))
+
+    @classmethod
+    def fromkeys(cls, iterable: Any, value: Any = None) -> dict[Any, Any]:
+        return dict.fromkeys(iterable, value)
+
+
+@final
+class Image(_ImageBase):
+    """A fully decoded item image: a plain ``dict`` of attribute names to Python values."""
+
+    __slots__ = ()
+
+
+class _LazyImage(_ImageBase):
+    """An item image that decodes attributes as they are read and becomes an ``Image`` once full.
+
+    Its dict storage holds only what was decoded so far, so every operation that sees the whole mapping
+    first decodes the rest ("fills") and switches the object's class to ``Image``, whose methods are
+    dict's own. Reading one key, ``in``, ``len`` and ``get`` need no fill.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, name: str) -> Any:
+        raw = self._raw
+        assert raw is not None
+        try:
+            av = raw[name]
+            (tag,) = av  # the fast path of _decode, inlined: this runs once per attribute read
+            value = av[tag]
+            if tag == "S" and type(value) is str:
+                pass
+            elif tag == "N":
+                value = _number(value)
+            else:
+                value = _DECODERS[tag](value, 1)
+            if not name:
+                raise ValueError
+        except Exception:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
+            if not isinstance(name, str) or name not in raw:
+                raise KeyError(name) from None
+            if not name:
+                raise AttributeValueError("attribute names must not be empty", self._where()) from None
+            value = decode_attribute(raw[name], self._where(), name)
+        _dict_setitem(self, name, value)
+        return value
+
+    def _fill(self) -> Image:
+        raw = self._raw
+        assert raw is not None
+        # From here on the object is an Image: plain dict methods, so the decoders below store into it at
+        # C speed. On failure it turns back into a lazy image and reports the bad attribute.
+        self.__class__ = Image  # type: ignore[assignment]
+        try:
+            if "" in raw:
+                raise ValueError
+            "".join(raw)  # every name is a string
+            if len(self) == 1:
+                # The usual case: only the eagerly decoded first attribute is stored, so appending the
+                # rest keeps the image's order.
+                rest = iter(raw.items())
+                next(rest)
+                decode_pairs(rest, 1, self)
+            else:
+                # Attributes were read out of order: rebuild in the image's order, keeping the objects
+                # already handed out.
+                values = decode_pairs((name, av) for name, av in raw.items() if name not in self)
+                ordered = {name: values[name] if name in values else self[name] for name in raw}
+                self.clear()
+                self.update(ordered)
+        except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
+            cause: Exception | None = exc
+        else:
+            cause = None
+        if cause is not None:
+            self.__class__ = _LazyImage
+            for name, av in raw.items():
+                if type(name) is not str or not name:
+                    raise AttributeValueError("attribute names must be non-empty strings", self._where())
+                if not dict.__contains__(self, name):
+                    decode_attribute(av, self._where(), name)
+            raise AttributeValueError(f"malformed image ({type(cause).__name__})", self._where()) from cause
+        self._raw = None
+        return self  # type: ignore[return-value]
+
+    # Answered from the raw image, without decoding.
+    def __len__(self) -> int:
+        assert self._raw is not None
+        return len(self._raw)
+
+    def __contains__(self, name: object) -> bool:
+        assert self._raw is not None
+        return name in self._raw
+
+    def get(self, name: str, default: Any = None) -> Any:
+        assert self._raw is not None
+        return self[name] if name in self._raw else default
+
+    # Everything else sees the whole content.
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fill())
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(self._fill())
+
+    def keys(self) -> Any:
+        return self._fill().keys()
+
+    def values(self) -> Any:
+        return self._fill().values()
+
+    def items(self) -> Any:
+        return self._fill().items()
+
+    def __eq__(self, other: object) -> bool:
+        return self._fill() == other
+
+    def __ne__(self, other: object) -> bool:
+        return self._fill() != other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._fill())
+
+    def __or__(self, other: Any) -> Any:
+        return self._fill() | other
+
+    def __ror__(self, other: Any) -> Any:
+        return other | dict(self._fill())
+
+    def __ior__(self, other: Any) -> Any:
+        image = self._fill()
+        image |= other
+        return image
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self._fill())
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._fill()[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._fill()[name]
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        return self._fill().setdefault(name, default)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        return self._fill().pop(name, *default)
+
+    def popitem(self) -> tuple[str, Any]:
+        return self._fill().popitem()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._fill().update(*args, **kwargs)
+
+    def clear(self) -> None:
+        self._fill().clear()
+
+
+def _image(raw: Any, owner: StreamRecord | None, field: str) -> dict[str, Any]:
+    if type(raw) is not dict:
+        if not isinstance(raw, Mapping):
+            where = _LazyImage()
+            where._owner, where._field = owner, field
+            raise EventShapeError(
+                f"must be an object of attribute names to AttributeValues, got {_kind(raw)}", where._where()
+            )
+        raw = dict(raw)
+    # Keep the storage non-empty from the start: json's C encoder prints "{}" for a dict subclass whose
+    # storage is empty without asking it for its items. Any stored key makes it call items(), which fills.
+    # So the first attribute is decoded right away (the fast path of _decode, inlined).
+    for name in raw:
+        av = raw[name]
+        try:
+            (tag,) = av
+            value = av[tag]
+            if tag == "S" and type(value) is str:
+                pass
+            elif tag == "N":
+                value = _number(value)
+            else:
+                value = _DECODERS[tag](value, 1)
+            if not name:
+                raise ValueError
+        except Exception:  # noqa: BLE001 - the lazy image's own read explains the problem
+            image = _LazyImage()
+            image._owner, image._field, image._raw = owner, field, raw
+            image[name]
+        image = _LazyImage({name: value})
+        break
+    else:
+        image = _LazyImage()
+        image._owner, image._field, image._raw = owner, field, raw
+        return image._fill()
+    image._owner = owner
+    image._field = field
+    image._raw = raw
+    return image
+
+
+# --------------------------------------------------------------------------------------------------
+# Records
+
+
+@final
+class StreamRecord:
+    """One DynamoDB stream record, typed and lazily decoded.
+
+    >>> record = StreamRecord({
+    ...     "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+    ...     "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Id": {"N": "101"}, "qty": {"N": "2"}},
+    ...                  "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_IMAGE"}})
+    >>> f"{record.event_name} {record.keys['Id']} {record.new_image['qty']}"
+    'INSERT 101 2'
+
+    Fields a record must have (eventID, eventName, dynamodb, its Keys and SequenceNumber) raise
+    :class:`EventShapeError` when missing or malformed; optional ones are ``None`` when absent.
+    """
+
+    __slots__ = ("_change", "_index", "_keys", "_new", "_old", "_raw")
+
+    def __init__(self, raw: Mapping[str, Any], index: int | None = None) -> None:
+        if type(raw) is not dict:
+            if not isinstance(raw, Mapping):
+                raise EventShapeError(f"a stream record must be an object, got {_kind(raw)}", _record_path(index, ""))
+            raw = dict(raw)
+        self._raw = raw
+        self._index = index  # position in the event, for error paths
+        self._change: dict[str, Any] = raw if "kinesis" not in raw else _UNSET
+        self._keys: dict[str, Any] = _UNSET
+        self._new: dict[str, Any] | None = _UNSET
+        self._old: dict[str, Any] | None = _UNSET
+
+    def __repr__(self) -> str:
+        try:
+            name: object = self.event_name.value
+            sequence: object = self.sequence_number
+        except ShapeErrors:
+            return f"<StreamRecord (malformed) {_record_path(self._index, '') or ''}>".replace(" >", ">")
+        return f"<StreamRecord {name} seq={sequence}>"
+
+    # -- raw access -----------------------------------------------------------------------------
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The record as Lambda delivered it (for Kinesis, the outer Kinesis record)."""
+        return self._raw
+
+    @property
+    def stream_record(self) -> dict[str, Any]:
+        """The DynamoDB change record: ``raw`` itself, or the decoded ``kinesis.data`` for Kinesis."""
+        change = self._change
+        if change is _UNSET:
+            change = self._change = self._unwrap_kinesis()
+        return change
+
+    @property
+    def is_kinesis(self) -> bool:
+        """True when the record came through Kinesis Data Streams for DynamoDB."""
+        return self._change is not self._raw
+
+    def _unwrap_kinesis(self) -> dict[str, Any]:
+        kinesis = self._raw["kinesis"]
+        path = self._path("kinesis.data")
+        data = kinesis.get("data") if isinstance(kinesis, Mapping) else None
+        if type(data) is not str:
+            raise EventShapeError("missing or not a string (expected base64 JSON of a DynamoDB record)", path)
+        try:
+            change = json.loads(b64decode(data, validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise EventShapeError(f"is not base64 JSON of a DynamoDB change record ({exc})", path) from None
+        if type(change) is not dict:
+            raise EventShapeError(f"decodes to {_kind(change)}, expected a DynamoDB change record object", path)
+        return change
+
+    def _path(self, field: str) -> str:
+        return _record_path(self._index, field)
+
+    def _dynamodb(self) -> dict[str, Any]:
+        change = self._change if self._change is not _UNSET else self.stream_record
+        ddb = change.get("dynamodb")
+        if type(ddb) is not dict:
+            raise EventShapeError(
+                "missing" if ddb is None else f"must be an object, got {_kind(ddb)}",
+                self._path(self._inner("dynamodb")),
+            )
+        return ddb
+
+    def _required_str(self, container: dict[str, Any], name: str, where: str) -> str:
+        value = container.get(name)
+        if type(value) is not str or not value:
+            problem = "missing" if value is None else f"must be a non-empty string, got {_kind(value)}"
+            raise EventShapeError(problem, self._path(where))
+        return value
+
+    def _optional_str(self, container: dict[str, Any], name: str, where: str) -> str | None:
+        value = container.get(name)
+        if value is None or type(value) is str:
+            return value
+        raise EventShapeError(f"must be a string, got {_kind(value)}", self._path(where))
+
+    # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def event_id(self) -> str:
+        """``eventID``: 32 hex digits for DynamoDB Streams, a UUID for Kinesis."""
+        return self._required_str(self.stream_record, "eventID", self._inner("eventID"))
+
+    @property
+    def event_name(self) -> EventName:
+        """``eventName`` as an :class:`EventName` (INSERT, MODIFY or REMOVE)."""
+        value = self.stream_record.get("eventName")
+        member = _EVENT_NAMES.get(value) if type(value) is str else None
+        if member is None:
+            problem = "missing" if value is None else f"must be INSERT, MODIFY or REMOVE, got {_show(value)}"
+            raise EventShapeError(problem, self._path(self._inner("eventName")))
+        return member
+
+    @property
+    def event_version(self) -> str | None:
+        """``eventVersion`` ("1.1" today; "1.0" in older events; the Kinesis record's version for Kinesis)."""
+        return self._optional_str(self._raw, "eventVersion", "eventVersion")
+
+    @property
+    def event_source(self) -> str | None:
+        """``eventSource`` of the change record: ``aws:dynamodb``."""
+        return self._optional_str(self.stream_record, "eventSource", self._inner("eventSource"))
+
+    @property
+    def aws_region(self) -> str | None:
+        """``awsRegion`` of the table."""
+        return self._optional_str(self.stream_record, "awsRegion", self._inner("awsRegion"))
+
+    @property
+    def event_source_arn(self) -> str | None:
+        """``eventSourceARN``: the table's stream ARN (the Kinesis stream's ARN for Kinesis records)."""
+        return self._optional_str(self._raw, "eventSourceARN", "eventSourceARN")
+
+    @property
+    def table_name(self) -> str | None:
+        """The table's name: from the stream ARN, or the ``tableName`` field of a Kinesis record."""
+        if self.is_kinesis:
+            return self._optional_str(self.stream_record, "tableName", "kinesis.data.tableName")
+        arn = self.event_source_arn
+        if arn is None:
+            return None
+        resource = arn.split(":", 5)[-1]  # "table/<name>/stream/<label>"
+        parts = resource.split("/")
+        if len(parts) >= 2 and parts[0] == "table" and parts[1]:
+            return parts[1]
+        raise EventShapeError(
+            f"{_show(arn)} is not a DynamoDB stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/...)",
+            self._path("eventSourceARN"),
+        )
+
+    @property
+    def user_identity(self) -> dict[str, Any] | None:
+        """``userIdentity``: present only on deletes made by Time to Live."""
+        value = self.stream_record.get("userIdentity")
+        if value is None or type(value) is dict:
+            return value
+        raise EventShapeError(f"must be an object, got {_kind(value)}", self._path(self._inner("userIdentity")))
+
+    @property
+    def is_ttl_delete(self) -> bool:
+        """True for a REMOVE made by DynamoDB's Time to Live (userIdentity is the DynamoDB service)."""
+        identity = self.user_identity
+        return (
+            identity is not None
+            and identity.get("type") == "Service"
+            and identity.get("principalId") == TTL_PRINCIPAL
+            and self.event_name is EventName.REMOVE
+        )
+
+    # -- the dynamodb section ---------------------------------------------------------------------
+
+    @property
+    def sequence_number(self) -> str:
+        """The record's sequence number: what ``batchItemFailures[].itemIdentifier`` must name.
+
+        For Kinesis records this is the Kinesis sequence number (``kinesis.sequenceNumber``), which is
+        what Lambda expects back for Kinesis sources.
+        """
+        if self._change is self._raw:
+            ddb = self._dynamodb()
+            return self._required_str(ddb, "SequenceNumber", "dynamodb.SequenceNumber")
+        kinesis = self._raw["kinesis"]
+        if not isinstance(kinesis, Mapping):
+            raise EventShapeError(f"must be an object, got {_kind(kinesis)}", self._path("kinesis"))
+        value = kinesis.get("sequenceNumber")
+        if type(value) is not str or not value:
+            problem = "missing" if value is None else f"must be a non-empty string, got {_kind(value)}"
+            raise EventShapeError(problem, self._path("kinesis.sequenceNumber"))
+        return value
+
+    @property
+    def size_bytes(self) -> int | None:
+        """``SizeBytes``: DynamoDB's size of Keys + NewImage + OldImage (see :func:`item_size`)."""
+        value = self._dynamodb().get("SizeBytes")
+        if value is None or (type(value) is int and value >= 0):
+            return value
+        raise EventShapeError(
+            f"must be a whole number of bytes, got {_show(value)}",
+            self._path(self._inner("dynamodb.SizeBytes")),
+        )
+
+    @property
+    def view_type(self) -> StreamViewType | None:
+        """``StreamViewType`` (absent from Kinesis records)."""
+        value = self._dynamodb().get("StreamViewType")
+        if value is None:
+            return None
+        member = _VIEW_TYPES.get(value) if type(value) is str else None
+        if member is None:
+            raise EventShapeError(
+                f"must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES, got {_show(value)}",
+                self._path(self._inner("dynamodb.StreamViewType")),
+            )
+        return member
+
+    @property
+    def approximate_creation_time(self) -> datetime | None:
+        """``ApproximateCreationDateTime`` as an aware UTC datetime (None when absent).
+
+        Epoch seconds in DynamoDB Streams records (a whole number, sometimes written as a float);
+        milliseconds in Kinesis records, or microseconds when ``ApproximateCreationDateTimePrecision`` is
+        ``MICROSECOND``.
+        """
+        ddb = self._dynamodb()
+        value = ddb.get("ApproximateCreationDateTime")
+        if value is None:
+            return None
+        where = self._path(self._inner("dynamodb.ApproximateCreationDateTime"))
+        if type(value) not in (int, float):
+            raise EventShapeError(f"must be a number (epoch time), got {_kind(value)}", where)
+        try:
+            if self.is_kinesis:
+                if ddb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
+                    return _EPOCH + timedelta(microseconds=value)
+                return _EPOCH + timedelta(milliseconds=value)
+            return _EPOCH + timedelta(seconds=value)
+        except (OverflowError, ValueError):
+            raise EventShapeError(f"{value!r} is out of range for a date", where) from None
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The item's primary key attributes, decoded (``{"pk": "order#1", "sk": Decimal("3")}``)."""
+        keys = self._keys
+        if keys is _UNSET:
+            ddb = self._dynamodb()
+            raw = ddb.get("Keys")
+            if raw is None:
+                raise EventShapeError(
+                    "missing (every stream record carries the item's key)",
+                    self._path(self._inner("dynamodb.Keys")),
+                )
+            keys = self._keys = dict(_image(raw, self, "Keys"))
+        return keys
+
+    @property
+    def new_image(self) -> dict[str, Any] | None:
+        """The item after the change, decoded lazily; ``None`` when the record has no NewImage.
+
+        A ``dict`` subclass: reading a key decodes that attribute only; anything that needs the whole
+        image (iteration, ``dict()``, ``==``, ``json.dumps``, ``copy``, ``pickle``) decodes the rest once.
+        Libraries that read a dict's internal storage directly (pydantic's ``model_validate``, orjson)
+        must be given a full image: use :meth:`new_image_as` or ``dict(record.new_image)``.
+        """
+        image = self._new
+        if image is _UNSET:
+            change = self._change
+            ddb = change.get("dynamodb") if change is not _UNSET else None
+            if type(ddb) is not dict:
+                ddb = self._dynamodb()
+            raw = ddb.get("NewImage")
+            image = self._new = None if raw is None else _image(raw, self, "NewImage")
+        return image
+
+    @property
+    def old_image(self) -> dict[str, Any] | None:
+        """The item before the change, decoded lazily; ``None`` when the record has no OldImage."""
+        image = self._old
+        if image is _UNSET:
+            change = self._change
+            ddb = change.get("dynamodb") if change is not _UNSET else None
+            if type(ddb) is not dict:
+                ddb = self._dynamodb()
+            raw = ddb.get("OldImage")
+            image = self._old = None if raw is None else _image(raw, self, "OldImage")
+        return image
+
+    @property
+    def changed_attributes(self) -> frozenset[str] | None:
+        """Names added, removed or changed between OldImage and NewImage; ``None`` unless both are present.
+
+        Values are compared as typed AttributeValues: ``{"BOOL": true}`` differs from ``{"N": "1"}``,
+        numbers compare by value (``"1.50"`` equals ``"1.5"``) and sets compare without order.
+        """
+        new, old = self.new_image, self.old_image
+        if new is None or old is None:
+            return None
+        new.keys()  # decode (and so validate) both images in full before comparing them raw
+        old.keys()
+        ddb = self._dynamodb()
+        raw_new, raw_old = ddb["NewImage"], ddb["OldImage"]
+        changed = {name for name in raw_new if name not in raw_old or not _same(raw_new[name], raw_old[name])}
+        changed.update(name for name in raw_old if name not in raw_new)
+        return frozenset(changed)
+
+    def new_image_as(self, model: Callable[..., _T]) -> _T | None:
+        """Build ``model`` from the NewImage: a pydantic v2 model (``model_validate``), a dataclass (extra
+        attributes ignored) or any callable taking the attributes as keyword arguments.
+
+        Returns ``None`` when the record has no NewImage. The model's own exceptions propagate.
+        """
+        return _as_model(self.new_image, model)
+
+    def old_image_as(self, model: Callable[..., _T]) -> _T | None:
+        """Like :meth:`new_image_as`, for the OldImage."""
+        return _as_model(self.old_image, model)
+
+    def _inner(self, field: str) -> str:
+        return f"kinesis.data.{field}" if self._change is not self._raw else field
+
+
+ShapeErrors: Final = (EventShapeError, AttributeValueError)
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Typed equality of two valid AttributeValues."""
+    ((tag, left),) = a.items()
+    ((other_tag, right),) = b.items()
+    if tag != other_tag:
+        return False
+    if tag == "N":
+        return bool(_number(left) == _number(right))
+    if tag == "B":
+        return _binary(left) == _binary(right)
+    if tag == "SS":
+        return set(left) == set(right)
+    if tag == "NS":
+        return set(map(_number, left)) == set(map(_number, right))
+    if tag == "BS":
+        return set(map(_binary, left)) == set(map(_binary, right))
+    if tag == "M":
+        return left.keys() == right.keys() and all(_same(left[name], right[name]) for name in left)
+    if tag == "L":
+        return len(left) == len(right) and all(map(_same, left, right))
+    return bool(left == right)  # S, BOOL, NULL
+
+
+def _as_model(image: dict[str, Any] | None, model: Callable[..., _T]) -> _T | None:
+    if image is None:
+        return None
+    data = dict(image)
+    validate = getattr(model, "model_validate", None)
+    if validate is not None:  # pydantic v2
+        return validate(data)  # type: ignore[no-any-return]
+    fields = getattr(model, "__dataclass_fields__", None)
+    if fields is not None:
+        accepted = {
+            name
+            for name, field in fields.items()
+            if getattr(field, "init", True) and "CLASSVAR" not in str(getattr(field, "_field_type", ""))
+        }
+        return model(**{name: value for name, value in data.items() if name in accepted})
+    return model(**data)
+
+
+# --------------------------------------------------------------------------------------------------
+# Events
+
+
+@final
+class StreamEvent:
+    """A DynamoDB Streams (or Kinesis Data Streams for DynamoDB) Lambda event.
+
+    >>> event = StreamEvent({"Records": []})
+    >>> len(event), event.records
+    (0, ())
+
+    Tumbling-window invocations add ``window_start``/``window_end``, ``state``, ``shard_id``,
+    ``is_final_invoke_for_window`` and ``is_window_terminated_early``; they are ``None`` otherwise.
+    """
+
+    __slots__ = ("_raw", "records")
+
+    records: tuple[StreamRecord, ...]
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        if not isinstance(event, Mapping):
+            raise EventShapeError(f"a Lambda event must be a JSON object, got {_kind(event)}")
+        records = event.get("Records")
+        if type(records) is not list:
+            if records is None:
+                raise EventShapeError('the event has no "Records" array (is this a DynamoDB Streams event?)', "Records")
+            raise EventShapeError(f"must be an array, got {_kind(records)}", "Records")
+        self._raw = event
+        # StreamRecord.__init__, inlined: building the records is per-record work on every invocation.
+        new = object.__new__
+        built = []
+        for index, raw in enumerate(records):
+            if type(raw) is not dict:
+                built.append(StreamRecord(raw, index))  # checks and converts, or raises
+                continue
+            record = new(StreamRecord)
+            record._raw = raw
+            record._index = index
+            record._change = raw if "kinesis" not in raw else _UNSET
+            record._keys = record._new = record._old = _UNSET
+            built.append(record)
+        self.records = tuple(built)
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The event as Lambda delivered it."""
+        return self._raw
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[StreamRecord]:
+        return iter(self.records)
+
+    @overload
+    def __getitem__(self, index: int) -> StreamRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[StreamRecord, ...]: ...
+    def __getitem__(self, index: int | slice) -> StreamRecord | tuple[StreamRecord, ...]:
+        return self.records[index]
+
+    def __repr__(self) -> str:
+        window = " window" if self.is_tumbling_window else ""
+        return f"<StreamEvent{window} records={len(self.records)}>"
+
+    # -- tumbling windows -------------------------------------------------------------------------
+
+    @property
+    def is_tumbling_window(self) -> bool:
+        """True when Lambda invoked the function for a tumbling window (the event has ``window``)."""
+        return "window" in self._raw
+
+    def _window_bound(self, which: str) -> datetime | None:
+        window = self._raw.get("window")
+        if window is None:
+            return None
+        if not isinstance(window, Mapping):
+            raise EventShapeError(f"must be an object, got {_kind(window)}", "window")
+        return _parse_time(window.get(which), f"window.{which}")
+
+    @property
+    def window_start(self) -> datetime | None:
+        """Start of the tumbling window (aware UTC), or None."""
+        return self._window_bound("start")
+
+    @property
+    def window_end(self) -> datetime | None:
+        """End of the tumbling window (aware UTC), or None."""
+        return self._window_bound("end")
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """The state the function returned for this window last time (``{}`` on the window's first invoke)."""
+        value = self._raw.get("state")
+        if value is None:
+            return {} if self.is_tumbling_window else None
+        if type(value) is not dict:
+            raise EventShapeError(f"must be an object, got {_kind(value)}", "state")
+        return value
+
+    @property
+    def shard_id(self) -> str | None:
+        """``shardId`` of a tumbling-window invoke."""
+        value = self._raw.get("shardId")
+        if value is None or type(value) is str:
+            return value
+        raise EventShapeError(f"must be a string, got {_kind(value)}", "shardId")
+
+    @property
+    def event_source_arn(self) -> str | None:
+        """The event's ``eventSourceARN`` (tumbling-window invokes), else the first record's."""
+        value = self._raw.get("eventSourceARN")
+        if value is None and self.records:
+            return self.records[0].event_source_arn
+        if value is None or type(value) is str:
+            return value
+        raise EventShapeError(f"must be a string, got {_kind(value)}", "eventSourceARN")
+
+    def _flag(self, name: str) -> bool | None:
+        value = self._raw.get(name)
+        if value is None or type(value) is bool:
+            return value
+        raise EventShapeError(f"must be true or false, got {_kind(value)}", name)
+
+    @property
+    def is_final_invoke_for_window(self) -> bool | None:
+        """True on the last invoke of a tumbling window: the place to emit the window's result."""
+        return self._flag("isFinalInvokeForWindow")
+
+    @property
+    def is_window_terminated_early(self) -> bool | None:
+        """True when the window closed early (a shard split or merge, or the batch limit)."""
+        return self._flag("isWindowTerminatedEarly")
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _record_path(index: int | None, field: str) -> str:
+    if index is None:
+        return field
+    return f"Records[{index}].{field}" if field else f"Records[{index}]"
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, default=repr) if not isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _parse_time(value: object, where: str) -> datetime:
+    if type(value) is not str:
+        raise EventShapeError(f"must be an ISO-8601 time string, got {_kind(value)}", where)
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise EventShapeError(f"{_show(value)} is not an ISO-8601 time", where) from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)

@@ -1,0 +1,96 @@
+"""The package's public face: exports, typing marker, import cost and dependencies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import shardline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_all_is_sorted_and_complete() -> None:
+    public = sorted(name for name in vars(shardline) if not name.startswith("_"))
+    exported = [name for name in public if name not in {"annotations"}]
+    assert shardline.__all__ == sorted(shardline.__all__, key=lambda n: (not n.isupper(), n))
+    assert set(shardline.__all__) == set(exported)
+
+
+def test_all_pins_the_public_api() -> None:
+    assert shardline.__all__ == [
+        "ITEM_SIZE_LIMIT",
+        "TYPE_TAGS",
+        "AttributeValueError",
+        "EventName",
+        "EventShapeError",
+        "ShardlineError",
+        "StreamEvent",
+        "StreamRecord",
+        "StreamViewType",
+        "deserialize",
+        "deserialize_item",
+        "format_number",
+        "item_size",
+        "json_dumps",
+        "serialize",
+        "serialize_item",
+        "validate_item",
+    ]
+
+
+def test_version_matches_the_project_metadata() -> None:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'version = "{shardline.__version__}"' in text
+
+
+def test_the_package_is_typed() -> None:
+    assert (Path(shardline.__file__).parent / "py.typed").is_file()
+
+
+def test_errors_share_one_root() -> None:
+    assert issubclass(shardline.AttributeValueError, shardline.ShardlineError)
+    assert issubclass(shardline.EventShapeError, shardline.ShardlineError)
+    assert issubclass(shardline.AttributeValueError, ValueError)
+    assert issubclass(shardline.EventShapeError, ValueError)
+
+
+def test_import_pulls_only_light_standard_library_modules() -> None:
+    # A fresh interpreter, so nothing the test run imported hides what `import shardline` costs.
+    code = (
+        "import sys, json; before = set(sys.modules); import shardline; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    new = {name.split(".")[0] for name in json.loads(result.stdout)}
+    third_party = {name for name in new if name not in sys.stdlib_module_names and name != "shardline"}
+    assert third_party == set()
+    heavy = {"asyncio", "sqlite3", "dataclasses", "inspect", "argparse", "email", "http", "typing_extensions"}
+    assert new & heavy == set()
+
+
+def test_example_script_decodes_the_sam_event() -> None:
+    script, event = ROOT / "examples" / "decode_event.py", ROOT / "tests" / "fixtures" / "sam-dynamodb-update.json"
+    result = subprocess.run(
+        [sys.executable, str(script), str(event)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.splitlines()[0] == "3 record(s)"
+    assert '  new      {"Id": 101, "Message": "New item!"}' in result.stdout
+    assert "  changed  Message" in result.stdout
+
+
+def test_example_script_reports_a_malformed_event_in_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "decode_event.py"), "-"],
+        input='{"Records": [{"eventID": "1", "eventName": "INSERT"}]}',
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: Records[0].dynamodb: missing"

@@ -110,6 +110,8 @@ def _parse_number(text: str) -> Decimal:
         and (text.isdigit() or ("_" not in text and text[:1] in _FIRST_CHARS and text[-1:] in _LAST_CHARS))
     ):
         value = _create_decimal(text)  # validates: at most 38 significant digits, within range
+        if not value.is_finite():  # "-NaN1", "+sNaN5": letters between a sign and a digit
+            raise _Invalid
         if len(text) > 38:
             # Trailing zeros beyond 38 digits are valid but make the context round the coefficient;
             # keep the value as written instead (Decimal() is exact).
@@ -130,13 +132,14 @@ def _number_problem(text: object) -> str | None:
         return f"{shown} is not a number (DynamoDB numbers look like 42, -1.5 or 6.02E23)"
     try:
         _create_decimal(text)
-    except Inexact:
-        digits = _significant_digits(Decimal(text))
-        return f"{shown} has {digits} significant digits; DynamoDB keeps at most 38"
+    # Overflow and Underflow are Inexact too: test them first.
     except Overflow:
         return f"{shown} is too large; DynamoDB numbers go up to 9.9999999999999999999999999999999999999E+125"
     except (Subnormal, Underflow):
         return f"{shown} is too small; the smallest non-zero DynamoDB number is 1E-130"
+    except Inexact:
+        digits = _significant_digits(Decimal(text))
+        return f"{shown} has {digits} significant digits; DynamoDB keeps at most 38"
     except DecimalException:  # pragma: no cover - the syntax check above rules these out
         return f"{shown} is not a number"
     return None
@@ -224,6 +227,8 @@ if sys.version_info >= (3, 11):
             return binascii.a2b_base64(value, strict_mode=True)
         if type(value) is bytes:  # boto3's low-level clients hand binaries over already decoded
             return value
+        if type(value) is bytearray:
+            return bytes(value)
         raise _Invalid
 
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -242,6 +247,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
             return _b64decode(value)
         if type(value) is bytes:
             return value
+        if type(value) is bytearray:
+            return bytes(value)
         raise _Invalid
 
 
@@ -292,7 +299,11 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int = 1, out: dict[str
             number = _cached_number(value)
             out[name] = number if number is not None else _parse_number(value)
         elif tag == "M":  # _decode_m, inlined
-            if type(value) is not dict or "" in value or (depth >= MAX_DEPTH and value):
+            if (
+                (type(value) is not dict and not isinstance(value, Mapping))
+                or "" in value
+                or (depth >= MAX_DEPTH and value)
+            ):
                 raise _Invalid
             "".join(value)  # every name is a string
             out[name] = decode_pairs(value.items(), depth + 1)
@@ -341,7 +352,7 @@ def _decode_bs(value: Any, depth: int) -> set[bytes]:
 
 
 def _decode_m(value: Any, depth: int) -> dict[str, Any]:
-    if type(value) is not dict or "" in value or (depth >= MAX_DEPTH and value):
+    if (type(value) is not dict and not isinstance(value, Mapping)) or "" in value or (depth >= MAX_DEPTH and value):
         raise _Invalid
     "".join(value)  # every name is a string
     return decode_pairs(value.items(), depth + 1)
@@ -357,7 +368,11 @@ def _decode_l(value: Any, depth: int) -> list[Any]:
         (tag,) = av
         item = av[tag]
         if tag == "M":  # _decode_m, inlined
-            if type(item) is not dict or "" in item or (depth >= MAX_DEPTH and item):
+            if (
+                (type(item) is not dict and not isinstance(item, Mapping))
+                or "" in item
+                or (depth >= MAX_DEPTH and item)
+            ):
                 raise _Invalid
             "".join(item)
             append(decode_pairs(item.items(), depth + 1))
@@ -524,10 +539,9 @@ def _walk_item(image: Any, path: str) -> int:
 
 
 def _utf8_len(text: str, path: str) -> int:
-    try:
-        return len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise AttributeValueError("string is not valid Unicode (it holds a lone surrogate)", path) from None
+    # A lone surrogate (JSON "\\ud800") has no UTF-8 form; count it as the 3 bytes it would take, so sizing
+    # and decoding agree on which strings they accept.
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -606,7 +620,7 @@ def deserialize_item(image: Mapping[str, Any], *, int_if_integral: bool = False)
     {'Id': Decimal('101'), 'Message': 'New item!'}
     """
     try:
-        if type(image) is not dict or "" in image:
+        if (type(image) is not dict and not isinstance(image, Mapping)) or "" in image:
             raise _Invalid
         "".join(image)
         item = decode_pairs(image.items())
@@ -700,7 +714,7 @@ def _check_key_schema(key_schema: Mapping[str, str]) -> tuple[tuple[str, str], .
     for name, kind in pairs:
         if type(name) is not str or not name:
             raise AttributeValueError("key attribute names must be non-empty strings", "key_schema")
-        if kind not in _KEY_TYPES:
+        if type(kind) is not str or kind not in _KEY_TYPES:
             raise AttributeValueError(
                 f"key attribute {name!r} has type {kind!r}; key attributes are S, N or B", "key_schema"
             )

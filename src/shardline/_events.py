@@ -64,6 +64,7 @@ class StreamViewType(str, Enum):
 
 _EVENT_NAMES: Final = {member.value: member for member in EventName}
 _dict_setitem: Final = dict.__setitem__
+_new_lazy_image: Final = dict.__new__
 _VIEW_TYPES: Final = {member.value: member for member in StreamViewType}
 
 
@@ -95,22 +96,28 @@ class _ImageBase(dict[str, Any]):
         return dict.fromkeys(iterable, value)
 
 
-@final
 class Image(_ImageBase):
     """A fully decoded item image: a plain ``dict`` of attribute names to Python values."""
 
     __slots__ = ()
 
 
-class _LazyImage(_ImageBase):
+class _LazyImage(Image):
     """An item image that decodes attributes as they are read and becomes an ``Image`` once full.
 
     Its dict storage holds only what was decoded so far, so every operation that sees the whole mapping
     first decodes the rest ("fills") and switches the object's class to ``Image``, whose methods are
     dict's own. Reading one key, ``in``, ``len`` and ``get`` need no fill.
+
+    It subclasses ``Image`` so that Python asks it first in ``image == lazy`` and ``dict == lazy``.
     """
 
     __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Image:  # type: ignore[misc]
+        # Code that copies a mapping with ``type(m)(pairs)`` (dataclasses.asdict, for one) gets an Image.
+        # shardline makes its lazy images with _new_lazy_image().
+        return Image(*args, **kwargs)
 
     def __missing__(self, name: str) -> Any:
         raw = self._raw
@@ -128,10 +135,14 @@ class _LazyImage(_ImageBase):
             if not name:
                 raise ValueError
         except Exception:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
-            if not isinstance(name, str) or name not in raw:
+            try:
+                present = name in raw
+            except TypeError:  # unhashable, as dict itself would say
+                present = False
+            if not present:
                 raise KeyError(name) from None
-            if not name:
-                raise AttributeValueError("attribute names must not be empty", self._where()) from None
+            if type(name) is not str or not name:
+                raise AttributeValueError("attribute names must be non-empty strings", self._where()) from None
             value = decode_attribute(raw[name], self._where(), name)
         _dict_setitem(self, name, value)
         return value
@@ -172,7 +183,7 @@ class _LazyImage(_ImageBase):
                     decode_attribute(av, self._where(), name)
             raise AttributeValueError(f"malformed image ({type(cause).__name__})", self._where()) from cause
         self._raw = None
-        return self  # type: ignore[return-value]
+        return self
 
     # Answered from the raw image, without decoding.
     def __len__(self) -> int:
@@ -204,10 +215,12 @@ class _LazyImage(_ImageBase):
         return self._fill().items()
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, _LazyImage):
+            other._fill()  # dict's comparison reads the other side's storage directly
         return self._fill() == other
 
     def __ne__(self, other: object) -> bool:
-        return self._fill() != other
+        return not self.__eq__(other)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -253,7 +266,7 @@ class _LazyImage(_ImageBase):
 def _image(raw: Any, owner: StreamRecord | None, field: str) -> dict[str, Any]:
     if type(raw) is not dict:
         if not isinstance(raw, Mapping):
-            where = _LazyImage()
+            where = _new_lazy_image(_LazyImage)
             where._owner, where._field = owner, field
             raise EventShapeError(
                 f"must be an object of attribute names to AttributeValues, got {_kind(raw)}", where._where()
@@ -276,13 +289,14 @@ def _image(raw: Any, owner: StreamRecord | None, field: str) -> dict[str, Any]:
             if not name:
                 raise ValueError
         except Exception:  # noqa: BLE001 - the lazy image's own read explains the problem
-            image = _LazyImage()
+            image = _new_lazy_image(_LazyImage)
             image._owner, image._field, image._raw = owner, field, raw
             image[name]
-        image = _LazyImage({name: value})
+        image = _new_lazy_image(_LazyImage)
+        _dict_setitem(image, name, value)
         break
     else:
-        image = _LazyImage()
+        image = _new_lazy_image(_LazyImage)
         image._owner, image._field, image._raw = owner, field, raw
         return image._fill()
     image._owner = owner
@@ -373,6 +387,8 @@ class StreamRecord:
         change = self._change if self._change is not _UNSET else self.stream_record
         ddb = change.get("dynamodb")
         if type(ddb) is not dict:
+            if isinstance(ddb, Mapping):
+                return dict(ddb)
             raise EventShapeError(
                 "missing" if ddb is None else f"must be an object, got {_kind(ddb)}",
                 self._path(self._inner("dynamodb")),
@@ -687,7 +703,8 @@ class StreamEvent:
         if type(records) is not list:
             if records is None:
                 raise EventShapeError('the event has no "Records" array (is this a DynamoDB Streams event?)', "Records")
-            raise EventShapeError(f"must be an array, got {_kind(records)}", "Records")
+            if not isinstance(records, (list, tuple)):
+                raise EventShapeError(f"must be an array, got {_kind(records)}", "Records")
         self._raw = event
         # StreamRecord.__init__, inlined: building the records is per-record work on every invocation.
         new = object.__new__

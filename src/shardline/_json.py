@@ -39,7 +39,7 @@ def json_dumps(obj: Any, *, default: Callable[[Any], Any] | None = None, **kwarg
     while True:
         numbers: list[str] = []
         try:
-            prepared = _prepare(obj, numbers, mark, default, 0)
+            prepared = _prepare(obj, numbers, mark, default, set())
             break
         except _MarkCollision:
             mark += "~"  # the input itself holds the placeholder text: pick one it does not hold
@@ -56,9 +56,11 @@ def json_dumps(obj: Any, *, default: Callable[[Any], Any] | None = None, **kwarg
     return "".join(out)
 
 
-def _prepare(obj: Any, numbers: list[str], mark: str, default: Callable[[Any], Any] | None, depth: int) -> Any:
-    if depth > 1000:
-        raise ValueError("json_dumps: structure nested more than 1000 levels (is there a reference cycle?)")
+def _prepare(obj: Any, numbers: list[str], mark: str, default: Callable[[Any], Any] | None, path: set[int]) -> Any:
+    """A copy of ``obj`` that json.dumps can write, Decimals replaced by placeholders.
+
+    ``path`` holds the ids of the containers being prepared, to report cycles as json.dumps does.
+    """
     kind = type(obj)
     if kind is str:
         if mark in obj:
@@ -71,18 +73,23 @@ def _prepare(obj: Any, numbers: list[str], mark: str, default: Callable[[Any], A
             raise ValueError(f"json_dumps: {obj} has no JSON form")
         numbers.append(format_number(obj))
         return f"{mark}{len(numbers) - 1}"
-    if isinstance(obj, Mapping):
-        if any(isinstance(key, str) and mark in key for key in obj):
-            raise _MarkCollision
-        return {key: _prepare(value, numbers, mark, default, depth + 1) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_prepare(value, numbers, mark, default, depth + 1) for value in obj]
-    if isinstance(obj, (set, frozenset)):
-        return [_prepare(value, numbers, mark, default, depth + 1) for value in sorted(obj, key=_set_order)]
+    if isinstance(obj, (Mapping, list, tuple, set, frozenset)):
+        if id(obj) in path:
+            raise ValueError("Circular reference detected")
+        path.add(id(obj))
+        try:
+            if isinstance(obj, Mapping):
+                if any(isinstance(key, str) and mark in key for key in obj):
+                    raise _MarkCollision
+                return {key: _prepare(value, numbers, mark, default, path) for key, value in obj.items()}
+            items = sorted(obj, key=_set_order) if isinstance(obj, (set, frozenset)) else obj
+            return [_prepare(value, numbers, mark, default, path) for value in items]
+        finally:
+            path.discard(id(obj))
     if isinstance(obj, (bytes, bytearray, memoryview)):
         return b64encode(obj).decode("ascii")
     if default is not None:
-        return _prepare(default(obj), numbers, mark, default, depth + 1)
+        return _prepare(default(obj), numbers, mark, default, path)
     return obj  # json.dumps raises its usual TypeError
 
 

@@ -1,0 +1,231 @@
+"""json_dumps: exact JSON text for decoded DynamoDB values."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shardline import deserialize_item, json_dumps
+
+DIGITS_38 = "12345678901234567890123456789012345678"
+MARK = "\x00shardline-number:"
+
+
+def exact_loads(text: str) -> Any:
+    """Parse JSON keeping every number exact."""
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        pytest.param(Decimal(DIGITS_38), DIGITS_38, id="38-digits"),
+        pytest.param(
+            Decimal("-" + DIGITS_38[:10] + "." + DIGITS_38[10:]),
+            "-" + DIGITS_38[:10] + "." + DIGITS_38[10:],
+            id="38-digits-fraction",
+        ),
+        pytest.param(Decimal("1E+40"), "1" + "0" * 40, id="1E+40"),
+        pytest.param(Decimal("1" + "0" * 40), "1" + "0" * 40, id="1E+40-written-out"),
+        pytest.param(Decimal("9.9999999999999999999999999999999999999E+125"), "9" * 38 + "0" * 88, id="largest"),
+        pytest.param(Decimal("1E-130"), "0." + "0" * 129 + "1", id="smallest"),
+        pytest.param(Decimal("1.50"), "1.5", id="trailing-zero"),
+        pytest.param(Decimal("1.2E+2"), "120", id="exponent"),
+        pytest.param(Decimal("-0"), "0", id="negative-zero"),
+        pytest.param(Decimal("0.1"), "0.1", id="0.1"),
+    ],
+)
+def test_decimals_are_written_exactly_in_plain_notation(number: Decimal, expected: str) -> None:
+    assert json_dumps(number) == expected
+    text = json_dumps({"n": number, "l": [number]})
+    assert text == f'{{"n": {expected}, "l": [{expected}]}}'
+    assert json.loads(text, parse_float=Decimal) == {"n": number, "l": [number]}
+    assert exact_loads(text) == {"n": number, "l": [number]}
+
+
+def test_a_decoded_item_round_trips_exactly() -> None:
+    image = {
+        "big": {"N": DIGITS_38},
+        "huge": {"N": "1E+40"},
+        "tiny": {"N": "-1E-130"},
+        "price": {"N": "9.90"},
+        "ids": {"NS": ["3", "1", "2.5"]},
+        "nested": {"M": {"l": {"L": [{"N": "0.1"}, {"S": "x"}, {"NULL": True}, {"BOOL": False}]}}},
+    }
+    item = deserialize_item(image)
+    parsed = exact_loads(json_dumps(item))
+    assert parsed == {
+        "big": Decimal(DIGITS_38),
+        "huge": Decimal("1E+40"),
+        "tiny": Decimal("-1E-130"),
+        "price": Decimal("9.9"),
+        "ids": [Decimal(1), Decimal("2.5"), Decimal(3)],
+        "nested": {"l": [Decimal("0.1"), "x", None, False]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param({"c", "a", "b"}, '["a", "b", "c"]', id="strings"),
+        pytest.param(frozenset({"b", "a"}), '["a", "b"]', id="frozenset"),
+        pytest.param({Decimal(10), Decimal(9), Decimal("-1.5")}, "[-1.5, 9, 10]", id="numbers-numerically"),
+        pytest.param({Decimal(DIGITS_38), Decimal(1)}, f"[1, {DIGITS_38}]", id="numbers-exact"),
+        pytest.param({b"\xff", b"\x00"}, '["AA==", "/w=="]', id="binaries-by-bytes"),
+    ],
+)
+def test_sets_become_sorted_arrays(value: Any, expected: str) -> None:
+    assert json_dumps(value) == expected
+    assert json_dumps({"s": value}) == f'{{"s": {expected}}}'
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(b"\x00\xff", '"AP8="', id="bytes"),
+        pytest.param(bytearray(b"\x00\xff"), '"AP8="', id="bytearray"),
+        pytest.param(memoryview(b"\x00\xff"), '"AP8="', id="memoryview"),
+        pytest.param(b"", '""', id="empty"),
+        pytest.param([b"ab", {"k": b"c"}], '["YWI=", {"k": "Yw=="}]', id="nested"),
+    ],
+)
+def test_binaries_become_base64_text(value: Any, expected: str) -> None:
+    assert json_dumps(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param([True, False, None, 1, "s"], '[true, false, null, 1, "s"]', id="plain-json-types"),
+        pytest.param((Decimal(1), "a"), '[1, "a"]', id="tuple"),
+        pytest.param(0.1, "0.1", id="float-as-json-writes-it"),
+        pytest.param({}, "{}", id="empty-object"),
+    ],
+)
+def test_other_values_are_written_as_json_dumps_would(value: Any, expected: str) -> None:
+    assert json_dumps(value) == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"indent": 2}, id="indent"),
+        pytest.param({"indent": "\t", "sort_keys": True}, id="tab-indent-sorted"),
+        pytest.param({"sort_keys": True}, id="sort_keys"),
+        pytest.param({"separators": (",", ":")}, id="compact"),
+        pytest.param({"ensure_ascii": False}, id="ensure_ascii-off"),
+        pytest.param({"ensure_ascii": False, "indent": 1, "sort_keys": True}, id="combined"),
+    ],
+)
+def test_keyword_arguments_pass_through_to_json_dumps(kwargs: dict[str, Any]) -> None:
+    # Integral Decimals print like ints, so the stdlib output on the int version is the reference.
+    ours = {"zeta": Decimal(1), "alpha": [Decimal(2), "é", {"b": Decimal(3), "a": None}], "mid": "\u2603"}
+    reference = {"zeta": 1, "alpha": [2, "é", {"b": 3, "a": None}], "mid": "\u2603"}
+    assert json_dumps(ours, **kwargs) == json.dumps(reference, **kwargs)
+
+
+def test_default_is_used_for_unknown_types() -> None:
+    moment = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
+    text = json_dumps({"at": moment, "n": Decimal("1.5")}, default=lambda value: value.isoformat())
+    assert text == '{"at": "2024-05-06T07:08:09+00:00", "n": 1.5}'
+
+
+def test_default_results_are_prepared_too() -> None:
+    class Money:
+        def __init__(self, amount: str) -> None:
+            self.amount = amount
+
+    text = json_dumps([Money(DIGITS_38)], default=lambda value: {"amount": Decimal(value.amount), "raw": b"\x01"})
+    assert text == f'[{{"amount": {DIGITS_38}, "raw": "AQ=="}}]'
+
+
+@pytest.mark.parametrize("value", [object(), {"k": {1j}}, [datetime.date(2024, 1, 1)]])
+def test_unknown_types_without_default_raise_type_error(value: Any) -> None:
+    with pytest.raises(TypeError, match=r"^Object of type \w+ is not JSON serializable$"):
+        json_dumps(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        MARK + "0",
+        MARK,
+        MARK + "~0",
+        "before " + MARK + "12 after",
+        '"' + MARK + '0"',
+    ],
+)
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_strings_holding_the_internal_placeholder_are_preserved(text: str, ensure_ascii: bool) -> None:
+    value = {text: [text, Decimal("1.25"), Decimal(DIGITS_38)], "plain": text}
+    out = json_dumps(value, ensure_ascii=ensure_ascii)
+    assert exact_loads(out) == {text: [text, Decimal("1.25"), Decimal(DIGITS_38)], "plain": text}
+    assert out.endswith(f", 1.25, {DIGITS_38}], " + '"plain": ' + json.dumps(text) + "}")
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        pytest.param(Decimal("NaN"), "NaN", id="NaN"),
+        pytest.param(Decimal("-sNaN"), "-sNaN", id="sNaN"),
+        pytest.param(Decimal("Infinity"), "Infinity", id="Infinity"),
+        pytest.param(Decimal("-Infinity"), "-Infinity", id="minus-Infinity"),
+    ],
+)
+def test_non_finite_decimals_raise_value_error(number: Decimal, shown: str) -> None:
+    with pytest.raises(ValueError, match=rf"^json_dumps: {shown} has no JSON form$"):
+        json_dumps({"a": [number]})
+
+
+def test_a_reference_cycle_raises_value_error_like_json_dumps() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match=r"^Circular reference detected$"):
+        json.dumps(loop)
+    with pytest.raises(ValueError, match=r"^Circular reference detected$"):
+        json_dumps(loop)
+    shared = [1]
+    assert json_dumps([shared, shared]) == "[[1], [1]]"  # a value seen twice is not a cycle
+
+
+def test_deep_but_finite_nesting_is_written() -> None:
+    value: Any = Decimal("0.5")
+    for _ in range(200):
+        value = [value]
+    assert json_dumps(value) == "[" * 200 + "0.5" + "]" * 200
+
+
+# --------------------------------------------------------------------------------------------------
+# Property: json_dumps followed by an exact json.loads gives the value back
+
+
+def _number(negative: bool, coefficient: int, adjusted: int) -> Decimal:
+    digits = tuple(int(digit) for digit in str(coefficient))
+    return Decimal((int(negative), digits, adjusted - (len(digits) - 1)))
+
+
+numbers = st.one_of(
+    st.builds(_number, st.booleans(), st.integers(1, 10**38 - 1), st.integers(-130, 125)),
+    st.integers(-1000, 1000).map(Decimal),
+)
+strings = st.one_of(
+    st.text(max_size=10),
+    st.builds(lambda a, b: a + MARK + b, st.text(max_size=3), st.sampled_from(["", "0", "1", "~", "~0", '"'])),
+)
+json_values = st.recursive(
+    st.one_of(numbers, strings, st.booleans(), st.none()),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(strings, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(json_values, st.sampled_from([{}, {"indent": 2}, {"ensure_ascii": False}, {"separators": (",", ":")}]))
+def test_property_json_dumps_round_trips_exactly(value: Any, kwargs: dict[str, Any]) -> None:
+    assert exact_loads(json_dumps(value, **kwargs)) == value

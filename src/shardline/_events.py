@@ -63,7 +63,23 @@ class StreamViewType(str, Enum):
 
 
 _EVENT_NAMES: Final = {member.value: member for member in EventName}
-_dict_setitem: Final = dict.__setitem__
+# dict's own methods, for storage a lazy image's overrides must not see (typed loosely on purpose: the
+# placeholder key below is not a str).
+_dict_setitem: Final[Callable[[dict[Any, Any], Any, Any], None]] = dict.__setitem__
+_dict_pop: Final[Callable[[dict[Any, Any], Any, Any], Any]] = dict.pop
+
+
+@final
+class _Unfilled:
+    """The key a lazy image stores until it is filled (see _image)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<shardline: lazily decoded image, pass dict(image) or use new_image_as()>"
+
+
+_UNFILLED: Final = _Unfilled()
 _new_lazy_image: Final = dict.__new__
 _VIEW_TYPES: Final = {member.value: member for member in StreamViewType}
 
@@ -153,16 +169,15 @@ class _LazyImage(Image):
         # From here on the object is an Image: plain dict methods, so the decoders below store into it at
         # C speed. On failure it turns back into a lazy image and reports the bad attribute.
         self.__class__ = Image  # type: ignore[assignment]
+        _dict_pop(self, _UNFILLED, None)
         try:
             if "" in raw:
                 raise ValueError
             "".join(raw)  # every name is a string
-            if len(self) == 1:
-                # The usual case: only the eagerly decoded first attribute is stored, so appending the
-                # rest keeps the image's order.
-                rest = iter(raw.items())
-                next(rest)
-                decode_pairs(rest, 1, self)
+            if not self:
+                # The usual case: no attribute was read before, so decoding straight into the storage
+                # keeps the image's order.
+                decode_pairs(raw.items(), 1, self)
             else:
                 # Attributes were read out of order: rebuild in the image's order, keeping the objects
                 # already handed out.
@@ -176,6 +191,8 @@ class _LazyImage(Image):
             cause = None
         if cause is not None:
             self.__class__ = _LazyImage
+            if not dict.__len__(self):
+                _dict_setitem(self, _UNFILLED, None)
             for name, av in raw.items():
                 if type(name) is not str or not name:
                     raise AttributeValueError("attribute names must be non-empty strings", self._where())
@@ -264,44 +281,24 @@ class _LazyImage(Image):
 
 
 def _image(raw: Any, owner: StreamRecord | None, field: str) -> dict[str, Any]:
-    if type(raw) is not dict:
-        if not isinstance(raw, Mapping):
-            where = _new_lazy_image(_LazyImage)
-            where._owner, where._field = owner, field
-            raise EventShapeError(
-                f"must be an object of attribute names to AttributeValues, got {_kind(raw)}", where._where()
-            )
-        raw = dict(raw)
-    # Keep the storage non-empty from the start: json's C encoder prints "{}" for a dict subclass whose
-    # storage is empty without asking it for its items. Any stored key makes it call items(), which fills.
-    # So the first attribute is decoded right away (the fast path of _decode, inlined).
-    for name in raw:
-        av = raw[name]
-        try:
-            (tag,) = av
-            value = av[tag]
-            if tag == "S" and type(value) is str:
-                pass
-            elif tag == "N":
-                value = _number(value)
-            else:
-                value = _DECODERS[tag](value, 1)
-            if not name:
-                raise ValueError
-        except Exception:  # noqa: BLE001 - the lazy image's own read explains the problem
-            image = _new_lazy_image(_LazyImage)
-            image._owner, image._field, image._raw = owner, field, raw
-            image[name]
-        image = _new_lazy_image(_LazyImage)
-        _dict_setitem(image, name, value)
-        break
-    else:
-        image = _new_lazy_image(_LazyImage)
-        image._owner, image._field, image._raw = owner, field, raw
-        return image._fill()
+    image = _new_lazy_image(_LazyImage)
     image._owner = owner
     image._field = field
+    if type(raw) is not dict:
+        if not isinstance(raw, Mapping):
+            raise EventShapeError(
+                f"must be an object of attribute names to AttributeValues, got {_kind(raw)}", image._where()
+            )
+        raw = dict(raw)
     image._raw = raw
+    if not raw:
+        return image._fill()
+    # The storage must not be empty: json's C encoder prints "{}" for a dict subclass whose storage is empty
+    # without asking it for its items, while any stored key makes it call items(), which fills the image.
+    # A private sentinel key costs nothing to store, no user code can ask for it, and filling removes it.
+    # (C extensions that read a dict's storage directly, such as orjson, fail loudly on it instead of
+    # writing half an image.)
+    _dict_setitem(image, _UNFILLED, None)
     return image
 
 

@@ -10,6 +10,7 @@ shardline's typed, exactly decoded records.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,15 @@ def main(argv: list[str]) -> int:
         return 2
     source = argv[1]
     try:
-        text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
+        if source == "-":
+            text = sys.stdin.read()
+        else:
+            with open(source, encoding="utf-8") as file:
+                text = file.read()
+    except OSError as exc:
+        print(f"Error: cannot read {source}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
         event = StreamEvent(json.loads(text, parse_float=Decimal))
         print(f"{len(event)} record(s)")
         for record in event:
@@ -41,9 +50,9 @@ def main(argv: list[str]) -> int:
             print(f"  old      {show(record.old_image)}")
             if record.changed_attributes is not None:
                 print(f"  changed  {', '.join(sorted(record.changed_attributes)) or '(nothing)'}")
-    except OSError as exc:
-        print(f"Error: cannot read {source}: {exc.strerror}", file=sys.stderr)
-        return 1
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 0
     except json.JSONDecodeError as exc:
         print(f"Error: {source} is not JSON: {exc}", file=sys.stderr)
         return 1

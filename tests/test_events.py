@@ -732,6 +732,15 @@ def test_pydantic_keyword_construction_from_a_fresh_image() -> None:
     assert model.tags == {"gift", "express"}
 
 
+@pytest.mark.parametrize("read_first", [None, "total", "pk"])
+def test_pydantic_model_validate_reads_a_lazy_image_in_full(read_first: str | None) -> None:
+    image = rich_record().new_image
+    assert image is not None
+    if read_first is not None:
+        image[read_first]
+    assert OrderModel.model_validate(image) == OrderModel(**rich_expected())
+
+
 @pytest.mark.parametrize(
     ("model", "expected"),
     [

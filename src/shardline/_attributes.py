@@ -94,6 +94,7 @@ _LAST_CHARS: Final = frozenset("0123456789.")
 _NUMBER_CACHE: dict[str, Decimal] = {}
 _NUMBER_CACHE_SIZE: Final = 4096
 _cached_number = _NUMBER_CACHE.get
+_cached_number_or_raise = _NUMBER_CACHE.__getitem__
 _ZERO: Final = Decimal(0)
 
 
@@ -173,8 +174,12 @@ def format_number(value: Decimal | int) -> str:
     >>> format_number(Decimal("1.50")), format_number(Decimal("1E+3")), format_number(Decimal("-0"))
     ('1.5', '1000', '0')
     """
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(int(value))
+    if not isinstance(value, Decimal):
+        raise TypeError(f"format_number takes an int or a Decimal, not {type(value).__qualname__}")
+    if not value.is_finite():
+        raise AttributeValueError(f"DynamoDB numbers are finite; got {value}")
     sign, digit_tuple, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     digits = "".join(map(str, digit_tuple)).lstrip("0")
@@ -217,13 +222,20 @@ def _number_size(text: str) -> int:
 # --------------------------------------------------------------------------------------------------
 # Binary
 
+# Standard base64 only: the alphabet, a length that is a multiple of 4 and at most two "=" at the end.
+# Python 3.11's strict mode checks the alphabet and where "=" may stand, but lets surplus padding after a
+# complete group through ("AAAA=", "AAAA===="); the length check closes that.
 if sys.version_info >= (3, 11):
 
     def _b64decode(text: str) -> bytes:
+        if len(text) & 3 or text.endswith("==="):
+            raise _Invalid
         return binascii.a2b_base64(text, strict_mode=True)
 
     def _binary(value: Any, depth: int = 0) -> bytes:
         if type(value) is str:
+            if len(value) & 3 or value.endswith("==="):
+                raise _Invalid
             return binascii.a2b_base64(value, strict_mode=True)
         if type(value) is bytes:  # boto3's low-level clients hand binaries over already decoded
             return value
@@ -232,13 +244,12 @@ if sys.version_info >= (3, 11):
         raise _Invalid
 
 else:  # pragma: no cover - exercised on Python 3.10 only
+    import re
+
+    _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
     def _b64decode(text: str) -> bytes:
-        # Python 3.10 has no strict mode: check the alphabet and the padding by hand.
-        if type(text) is not str or len(text) % 4 or not text.isascii():
-            raise _Invalid
-        body = text.rstrip("=")
-        if len(text) - len(body) > 2 or (body and not body.replace("+", "").replace("/", "").isalnum()):
+        if type(text) is not str or len(text) & 3 or not text.isascii() or _BASE64.fullmatch(text) is None:
             raise _Invalid
         return binascii.a2b_base64(text)
 
@@ -307,6 +318,16 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int = 1, out: dict[str
                 raise _Invalid
             "".join(value)  # every name is a string
             out[name] = decode_pairs(value.items(), depth + 1)
+        elif tag == "L":
+            out[name] = _decode_l(value, depth)
+        elif tag == "SS":  # _decode_ss, inlined
+            if type(value) is not list or not value:
+                raise _Invalid
+            "".join(value)  # TypeError unless every element is a string
+            strings = set(value)
+            if len(strings) != len(value):
+                raise _Invalid
+            out[name] = strings
         else:
             out[name] = _DECODERS[tag](value, depth)  # KeyError for "S" with a non-string value
     return out
@@ -336,7 +357,10 @@ def _decode_ss(value: Any, depth: int) -> set[str]:
 def _decode_ns(value: Any, depth: int) -> set[Decimal]:
     if type(value) is not list or not value:
         raise _Invalid
-    result = set(map(_number, value))
+    try:
+        result = set(map(_cached_number_or_raise, value))  # all cached: no Python-level call at all
+    except KeyError:
+        result = set(map(_number, value))
     if len(result) != len(value):
         raise _Invalid
     return result
@@ -677,7 +701,7 @@ def validate_item(image: Mapping[str, Any], *, key_schema: Mapping[str, str] | N
     >>> validate_item({"pk": {"S": ""}}, key_schema={"pk": "S"})
     Traceback (most recent call last):
     ...
-    shardline._exceptions.AttributeValueError: pk: the partition key must not be empty
+    shardline.AttributeValueError: pk: the partition key must not be empty
     """
     schema = _check_key_schema(key_schema) if key_schema is not None else ()
     size = _walk_item(image, "")
@@ -749,7 +773,8 @@ def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> di
     if not isinstance(item, Mapping):
         raise AttributeValueError(f"an item must be a mapping of attribute names to values, got {_type_name(item)}")
     image: dict[str, dict[str, Any]] = {}
-    for name, value in item.items():
+    for key, value in item.items():
+        name = str.__str__(key) if isinstance(key, str) else key
         _walk_name(name, "")
         image[name] = _encode(value, join_path("", name), 1, allow_floats)
     return image
@@ -777,8 +802,8 @@ def _encode(value: Any, path: str, depth: int, allow_floats: bool) -> dict[str, 
     if kind is float:
         return {"N": _encode_float(value, path, allow_floats)}
     # Subclasses: str and int enums, OrderedDict, user mappings, named tuples.
-    if isinstance(value, str):
-        return {"S": str(value)}
+    if isinstance(value, str):  # str.__str__: a (str, Enum) member's str() is "Class.MEMBER", not its value
+        return {"S": str.__str__(value)}
     if isinstance(value, int):  # bool was handled above; IntEnum and friends land here
         return {"N": _encode_number(int(value), path)}
     if isinstance(value, Decimal):
@@ -803,7 +828,8 @@ def _encode(value: Any, path: str, depth: int, allow_floats: bool) -> dict[str, 
 def _encode_map(value: Mapping[Any, Any], path: str, depth: int, allow_floats: bool) -> dict[str, Any]:
     _check_encode_depth(value, path, depth)
     encoded: dict[str, Any] = {}
-    for name, item in value.items():
+    for key, item in value.items():
+        name = str.__str__(key) if isinstance(key, str) else key  # str enums as names too
         _walk_name(name, path)
         encoded[name] = _encode(item, join_path(path, name), depth + 1, allow_floats)
     return {"M": encoded}
@@ -824,24 +850,27 @@ def _encode_number(value: int | Decimal, path: str) -> str:
     number = Decimal(value)  # exact for ints of any size
     if not number.is_finite():
         raise AttributeValueError(f"DynamoDB numbers are finite; got {number}", path)
-    text = format_number(number) if number else "0"
-    if text != "0":
-        digits = len(text.lstrip("-").replace(".", "").strip("0"))
-        adjusted = number.adjusted()
-        if digits > 38:
-            raise AttributeValueError(
-                f"{digits} significant digits; DynamoDB keeps at most 38 (round the value first)", path
-            )
-        if adjusted > 125:
-            raise AttributeValueError(
-                "too large; DynamoDB numbers go up to 9.9999999999999999999999999999999999999E+125", path
-            )
-        if adjusted < -130:
-            raise AttributeValueError("too small; the smallest non-zero DynamoDB number is 1E-130", path)
-    return text
+    if not number:
+        return "0"
+    # Check the range before writing the number out: 1E+999999999 must not become a billion digits.
+    adjusted = number.adjusted()
+    if adjusted > 125:
+        raise AttributeValueError(
+            "too large; DynamoDB numbers go up to 9.9999999999999999999999999999999999999E+125", path
+        )
+    if adjusted < -130:
+        raise AttributeValueError("too small; the smallest non-zero DynamoDB number is 1E-130", path)
+    digits = _significant_digits(number)
+    if digits > 38:
+        raise AttributeValueError(
+            f"{digits} significant digits; DynamoDB keeps at most 38 (round the value first)", path
+        )
+    return format_number(number)
 
 
 def _encode_float(value: float, path: str, allow_floats: bool) -> str:
+    if not math.isfinite(value):
+        raise AttributeValueError(f"DynamoDB numbers are finite; got {value!r}", path)
     if not allow_floats:
         raise AttributeValueError(
             f"float {value!r} refused: binary floats are not exact. Pass Decimal({str(value)!r}) or int, or "
@@ -864,7 +893,7 @@ def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool)
     for element in value:
         if isinstance(element, str):
             kinds.add("SS")
-            texts.append(str(element))
+            texts.append(str.__str__(element))
         elif isinstance(element, bool):
             raise AttributeValueError("sets may hold strings, numbers or binaries, not booleans", path)
         elif isinstance(element, (int, Decimal)):

@@ -18,6 +18,7 @@ import json
 from base64 import b64decode
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Final, TypeVar, final, overload
 
@@ -89,19 +90,17 @@ _VIEW_TYPES: Final = {member.value: member for member in StreamViewType}
 
 
 class _ImageBase(dict[str, Any]):
-    __slots__ = ("_field", "_owner", "_raw")
+    __slots__ = ("_field", "_index", "_raw")
 
     _raw: dict[str, Any] | None
-    # Where the image sits, for error messages: the record that holds it (or None) and the field name.
-    # The path is only built when an error needs it.
-    _owner: StreamRecord | None
+    # Where the image sits, for error messages: its record's index in the event (or None) and its field,
+    # "dynamodb.NewImage" say. The path is only built when an error needs it, and the image holds no
+    # reference back to its record (a cycle per record would leave work for the garbage collector).
+    _index: int | None
     _field: str
 
     def _where(self) -> str:
-        owner = self._owner
-        if owner is None:
-            return self._field
-        return owner._path(owner._inner(f"dynamodb.{self._field}"))
+        return _record_path(self._index, self._field)
 
     def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
         # Copies and pickles are plain dicts: they do not depend on shardline to be read back.
@@ -137,7 +136,8 @@ class _LazyImage(Image):
 
     def __missing__(self, name: str) -> Any:
         raw = self._raw
-        assert raw is not None
+        if raw is None:  # filled meanwhile (another thread, or a method bound before the fill)
+            raise KeyError(name)
         try:
             av = raw[name]
             (tag,) = av  # the fast path of _decode, inlined: this runs once per attribute read
@@ -150,139 +150,140 @@ class _LazyImage(Image):
                 value = _DECODERS[tag](value, 1)
             if not name:
                 raise ValueError
-        except Exception:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
+        except Exception:  # noqa: BLE001 - sorted out below, outside the handler so errors are not chained
+            failed = True
+        else:
+            failed = False
+        if failed:
             try:
                 present = name in raw
             except TypeError:  # unhashable, as dict itself would say
                 present = False
             if not present:
-                raise KeyError(name) from None
+                raise KeyError(name)
             if type(name) is not str or not name:
-                raise AttributeValueError("attribute names must be non-empty strings", self._where()) from None
+                raise AttributeValueError("attribute names must be non-empty strings", self._where())
             value = decode_attribute(raw[name], self._where(), name)
         _dict_setitem(self, name, value)
         return value
 
     def _fill(self) -> Image:
+        """Decode every attribute not decoded yet, then become an ``Image``. Safe to call again."""
         raw = self._raw
-        assert raw is not None
-        # From here on the object is an Image: plain dict methods, so the decoders below store into it at
-        # C speed. On failure it turns back into a lazy image and reports the bad attribute.
-        self.__class__ = Image  # type: ignore[assignment]
-        _dict_pop(self, _UNFILLED, None)
+        if raw is None:
+            return self
+        stored: dict[Any, Any] = dict(dict.items(self))
+        stored.pop(_UNFILLED, None)
         try:
             if "" in raw:
                 raise ValueError
             "".join(raw)  # every name is a string
-            if not self:
-                # The usual case: no attribute was read before, so decoding straight into the storage
-                # keeps the image's order.
-                decode_pairs(raw.items(), 1, self)
-            else:
-                # Attributes were read out of order: rebuild in the image's order, keeping the objects
-                # already handed out.
-                values = decode_pairs((name, av) for name, av in raw.items() if name not in self)
-                ordered = {name: values[name] if name in values else self[name] for name in raw}
-                self.clear()
-                self.update(ordered)
+            if not stored:  # the usual case: nothing was read before
+                values = decode_pairs(raw.items())
+            else:  # keep the objects already handed out, in the image's order
+                decoded = decode_pairs((name, av) for name, av in raw.items() if name not in stored)
+                values = {name: stored[name] if name in stored else decoded[name] for name in raw}
         except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
             cause: Exception | None = exc
         else:
             cause = None
         if cause is not None:
-            self.__class__ = _LazyImage
-            if not dict.__len__(self):
-                _dict_setitem(self, _UNFILLED, None)
             for name, av in raw.items():
                 if type(name) is not str or not name:
                     raise AttributeValueError("attribute names must be non-empty strings", self._where())
-                if not dict.__contains__(self, name):
+                if name not in stored:
                     decode_attribute(av, self._where(), name)
             raise AttributeValueError(f"malformed image ({type(cause).__name__})", self._where()) from cause
+        # One C-level update, then the class switch: until then a concurrent reader still has __missing__.
+        dict.clear(self)
+        dict.update(self, values)
+        self.__class__ = Image  # type: ignore[assignment]
         self._raw = None
         return self
 
     # Answered from the raw image, without decoding.
     def __len__(self) -> int:
-        assert self._raw is not None
-        return len(self._raw)
+        raw = self._raw
+        return len(raw) if raw is not None else dict.__len__(self)
 
     def __contains__(self, name: object) -> bool:
-        assert self._raw is not None
-        return name in self._raw
+        raw = self._raw
+        return name in raw if raw is not None else dict.__contains__(self, name)
 
     def get(self, name: str, default: Any = None) -> Any:
-        assert self._raw is not None
-        return self[name] if name in self._raw else default
+        raw = self._raw
+        if raw is None:
+            return dict.get(self, name, default)
+        return self[name] if name in raw else default
 
     # Everything else sees the whole content.
     def __iter__(self) -> Iterator[str]:
-        return iter(self._fill())
+        return iter(_LazyImage._fill(self))
 
     def __reversed__(self) -> Iterator[str]:
-        return reversed(self._fill())
+        return reversed(_LazyImage._fill(self))
 
     def keys(self) -> Any:
-        return self._fill().keys()
+        return _LazyImage._fill(self).keys()
 
     def values(self) -> Any:
-        return self._fill().values()
+        return _LazyImage._fill(self).values()
 
     def items(self) -> Any:
-        return self._fill().items()
+        return _LazyImage._fill(self).items()
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _LazyImage):
-            other._fill()  # dict's comparison reads the other side's storage directly
-        return self._fill() == other
+            _LazyImage._fill(other)  # dict's comparison reads the other side's storage directly
+        return dict.__eq__(_LazyImage._fill(self), other)
 
     def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
+        return not _LazyImage.__eq__(self, other)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return repr(self._fill())
+        return repr(_LazyImage._fill(self))
 
     def __or__(self, other: Any) -> Any:
-        return self._fill() | other
+        return _LazyImage._fill(self) | other
 
     def __ror__(self, other: Any) -> Any:
-        return other | dict(self._fill())
+        return other | dict(_LazyImage._fill(self))
 
     def __ior__(self, other: Any) -> Any:
-        image = self._fill()
+        image = _LazyImage._fill(self)
         image |= other
         return image
 
     def copy(self) -> dict[str, Any]:
-        return dict(self._fill())
+        return dict(_LazyImage._fill(self))
 
     def __setitem__(self, name: str, value: Any) -> None:
-        self._fill()[name] = value
+        _LazyImage._fill(self)[name] = value
 
     def __delitem__(self, name: str) -> None:
-        del self._fill()[name]
+        del _LazyImage._fill(self)[name]
 
     def setdefault(self, name: str, default: Any = None) -> Any:
-        return self._fill().setdefault(name, default)
+        return _LazyImage._fill(self).setdefault(name, default)
 
     def pop(self, name: str, *default: Any) -> Any:
-        return self._fill().pop(name, *default)
+        return _LazyImage._fill(self).pop(name, *default)
 
     def popitem(self) -> tuple[str, Any]:
-        return self._fill().popitem()
+        return _LazyImage._fill(self).popitem()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
-        self._fill().update(*args, **kwargs)
+        _LazyImage._fill(self).update(*args, **kwargs)
 
     def clear(self) -> None:
-        self._fill().clear()
+        _LazyImage._fill(self).clear()
 
 
-def _image(raw: Any, owner: StreamRecord | None, field: str) -> dict[str, Any]:
+def _image(raw: Any, index: int | None, field: str) -> dict[str, Any]:
     image = _new_lazy_image(_LazyImage)
-    image._owner = owner
+    image._index = index
     image._field = field
     if type(raw) is not dict:
         if not isinstance(raw, Mapping):
@@ -292,7 +293,7 @@ def _image(raw: Any, owner: StreamRecord | None, field: str) -> dict[str, Any]:
         raw = dict(raw)
     image._raw = raw
     if not raw:
-        return image._fill()
+        return _LazyImage._fill(image)
     # The storage must not be empty: json's C encoder prints "{}" for a dict subclass whose storage is empty
     # without asking it for its items, while any stored key makes it call items(), which fills the image.
     # A private sentinel key costs nothing to store, no user code can ask for it, and filling removes it.
@@ -334,6 +335,9 @@ class StreamRecord:
         self._keys: dict[str, Any] = _UNSET
         self._new: dict[str, Any] | None = _UNSET
         self._old: dict[str, Any] | None = _UNSET
+
+    def __reduce__(self) -> tuple[type[StreamRecord], tuple[dict[str, Any], int | None]]:
+        return (StreamRecord, (self._raw, self._index))  # decoded caches are rebuilt on demand
 
     def __repr__(self) -> str:
         try:
@@ -396,6 +400,7 @@ class StreamRecord:
         value = container.get(name)
         if type(value) is not str or not value:
             problem = "missing" if value is None else f"must be a non-empty string, got {_kind(value)}"
+            problem = "must not be empty" if value == "" else problem
             raise EventShapeError(problem, self._path(where))
         return value
 
@@ -496,6 +501,7 @@ class StreamRecord:
         value = kinesis.get("sequenceNumber")
         if type(value) is not str or not value:
             problem = "missing" if value is None else f"must be a non-empty string, got {_kind(value)}"
+            problem = "must not be empty" if value == "" else problem
             raise EventShapeError(problem, self._path("kinesis.sequenceNumber"))
         return value
 
@@ -537,15 +543,19 @@ class StreamRecord:
         if value is None:
             return None
         where = self._path(self._inner("dynamodb.ApproximateCreationDateTime"))
-        if type(value) not in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
             raise EventShapeError(f"must be a number (epoch time), got {_kind(value)}", where)
+        if not self.is_kinesis:
+            per_unit = 1_000_000  # seconds
+        elif ddb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
+            per_unit = 1
+        else:
+            per_unit = 1_000  # milliseconds
         try:
-            if self.is_kinesis:
-                if ddb.get("ApproximateCreationDateTimePrecision") == "MICROSECOND":
-                    return _EPOCH + timedelta(microseconds=value)
-                return _EPOCH + timedelta(milliseconds=value)
-            return _EPOCH + timedelta(seconds=value)
-        except (OverflowError, ValueError):
+            # Whole microseconds, exactly: a Decimal from json.loads(parse_float=Decimal) never goes through float.
+            micros = value * per_unit if type(value) is int else round(value * per_unit)
+            return _EPOCH + timedelta(microseconds=int(micros))
+        except (OverflowError, ValueError, ArithmeticError):
             raise EventShapeError(f"{value!r} is out of range for a date", where) from None
 
     @property
@@ -560,7 +570,7 @@ class StreamRecord:
                     "missing (every stream record carries the item's key)",
                     self._path(self._inner("dynamodb.Keys")),
                 )
-            keys = self._keys = dict(_image(raw, self, "Keys"))
+            keys = self._keys = dict(_image(raw, self._index, self._inner("dynamodb.Keys")))
         return keys
 
     @property
@@ -569,8 +579,8 @@ class StreamRecord:
 
         A ``dict`` subclass: reading a key decodes that attribute only; anything that needs the whole
         image (iteration, ``dict()``, ``==``, ``json.dumps``, ``copy``, ``pickle``) decodes the rest once.
-        Libraries that read a dict's internal storage directly (pydantic's ``model_validate``, orjson)
-        must be given a full image: use :meth:`new_image_as` or ``dict(record.new_image)``.
+        C extensions that read a dict's internal storage directly (orjson) must be given
+        ``dict(record.new_image)``; pydantic and the standard library's ``json`` need nothing special.
         """
         image = self._new
         if image is _UNSET:
@@ -579,7 +589,15 @@ class StreamRecord:
             if type(ddb) is not dict:
                 ddb = self._dynamodb()
             raw = ddb.get("NewImage")
-            image = self._new = None if raw is None else _image(raw, self, "NewImage")
+            image = self._new = (
+                None
+                if raw is None
+                else _image(
+                    raw,
+                    self._index,
+                    "dynamodb.NewImage" if self._change is self._raw else "kinesis.data.dynamodb.NewImage",
+                )
+            )
         return image
 
     @property
@@ -592,7 +610,15 @@ class StreamRecord:
             if type(ddb) is not dict:
                 ddb = self._dynamodb()
             raw = ddb.get("OldImage")
-            image = self._old = None if raw is None else _image(raw, self, "OldImage")
+            image = self._old = (
+                None
+                if raw is None
+                else _image(
+                    raw,
+                    self._index,
+                    "dynamodb.OldImage" if self._change is self._raw else "kinesis.data.dynamodb.OldImage",
+                )
+            )
         return image
 
     @property
@@ -722,6 +748,9 @@ class StreamEvent:
     def raw(self) -> Mapping[str, Any]:
         """The event as Lambda delivered it."""
         return self._raw
+
+    def __reduce__(self) -> tuple[type[StreamEvent], tuple[Mapping[str, Any]]]:
+        return (StreamEvent, (self._raw,))
 
     def __len__(self) -> int:
         return len(self.records)

@@ -20,6 +20,8 @@ __all__ = ["AttributeValueError", "EventShapeError", "ShardlineError"]
 class ShardlineError(Exception):
     """Root of every error shardline raises on purpose."""
 
+    __module__ = "shardline"  # tracebacks and reprs name the public path, shardline.EventShapeError
+
 
 @final
 class AttributeValueError(ShardlineError, ValueError):
@@ -36,6 +38,8 @@ class AttributeValueError(ShardlineError, ValueError):
     n
     """
 
+    __module__ = "shardline"
+
     def __init__(self, reason: str, path: str = "") -> None:
         self.reason = reason
         self.path = path
@@ -51,6 +55,8 @@ class EventShapeError(ShardlineError, ValueError):
 
     ``path`` names the field, e.g. ``Records[3].dynamodb.SequenceNumber``.
     """
+
+    __module__ = "shardline"
 
     def __init__(self, reason: str, path: str = "") -> None:
         self.reason = reason

@@ -94,7 +94,6 @@ _LAST_CHARS: Final = frozenset("0123456789.")
 _NUMBER_CACHE: dict[str, Decimal] = {}
 _NUMBER_CACHE_SIZE: Final = 4096
 _cached_number = _NUMBER_CACHE.get
-_cached_number_or_raise = _NUMBER_CACHE.__getitem__
 _ZERO: Final = Decimal(0)
 
 
@@ -357,10 +356,7 @@ def _decode_ss(value: Any, depth: int) -> set[str]:
 def _decode_ns(value: Any, depth: int) -> set[Decimal]:
     if type(value) is not list or not value:
         raise _Invalid
-    try:
-        result = set(map(_cached_number_or_raise, value))  # all cached: no Python-level call at all
-    except KeyError:
-        result = set(map(_number, value))
+    result = set(map(_number, value))
     if len(result) != len(value):
         raise _Invalid
     return result

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Final, TypeVar, final, overload
+from typing import Any, Final, NoReturn, TypeVar, final, overload
 
 from ._attributes import _DECODERS, _binary, _number, decode_attribute, decode_pairs
 from ._exceptions import AttributeValueError, EventShapeError
@@ -172,32 +172,40 @@ class _LazyImage(Image):
         raw = self._raw
         if raw is None:
             return self
-        stored: dict[Any, Any] = dict(dict.items(self))
-        stored.pop(_UNFILLED, None)
-        try:
-            if "" in raw:
-                raise ValueError
-            "".join(raw)  # every name is a string
-            if not stored:  # the usual case: nothing was read before
-                values = decode_pairs(raw.items())
-            else:  # keep the objects already handed out, in the image's order
+        storage: dict[Any, Any] = self  # its keys are not all strings until it is filled
+        if dict.__len__(storage) == 1 and _UNFILLED in dict.keys(storage):
+            # The usual case: nothing was read before. Decode straight into the storage, in the image's
+            # order, as a _FillingImage: plain dict stores at C speed, while __missing__ still serves any
+            # concurrent reader (another thread) until the class becomes Image.
+            _set_class(self, _FillingImage)
+            _dict_pop(self, _UNFILLED, None)
+            try:
+                if "" in raw:
+                    raise ValueError
+                "".join(raw)  # every name is a string
+                decode_pairs(raw.items(), 1, self)
+                failed = False
+            except Exception:  # noqa: BLE001 - explained below, outside the handler, with the image lazy again
+                failed = True
+            if failed:
+                dict.clear(self)
+                _dict_setitem(self, _UNFILLED, None)
+                _set_class(self, _LazyImage)
+                _explain_image(self, raw, {})
+        else:
+            # Attributes were read before: keep the objects already handed out, in the image's order.
+            stored = {name: value for name, value in dict.items(storage) if name is not _UNFILLED}
+            try:
+                "".join(raw)
                 decoded = decode_pairs((name, av) for name, av in raw.items() if name not in stored)
                 values = {name: stored[name] if name in stored else decoded[name] for name in raw}
-        except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
-            cause: Exception | None = exc
-        else:
-            cause = None
-        if cause is not None:
-            for name, av in raw.items():
-                if type(name) is not str or not name:
-                    raise AttributeValueError("attribute names must be non-empty strings", self._where())
-                if name not in stored:
-                    decode_attribute(av, self._where(), name)
-            raise AttributeValueError(f"malformed image ({type(cause).__name__})", self._where()) from cause
-        # One C-level update, then the class switch: until then a concurrent reader still has __missing__.
-        dict.clear(self)
-        dict.update(self, values)
-        self.__class__ = Image  # type: ignore[assignment]
+            except Exception:  # noqa: BLE001 - explained below, outside the handler
+                values = None
+            if values is None:
+                _explain_image(self, raw, stored)
+            dict.clear(self)
+            dict.update(self, values)  # one C-level call: a concurrent reader never sees it half done
+        _set_class(self, Image)
         self._raw = None
         return self
 
@@ -279,6 +287,28 @@ class _LazyImage(Image):
 
     def clear(self) -> None:
         _LazyImage._fill(self).clear()
+
+
+class _FillingImage(Image):
+    """A lazy image while it is being filled: dict's own stores, _LazyImage's reads."""
+
+    __slots__ = ()
+
+    __missing__ = _LazyImage.__missing__
+
+
+def _set_class(image: _ImageBase, cls: type[_ImageBase]) -> None:
+    image.__class__ = cls  # the classes share one layout; mypy cannot know that a lazy image changes class
+
+
+def _explain_image(image: _ImageBase, raw: dict[str, Any], stored: dict[Any, Any]) -> NoReturn:
+    """Raise the precise error for the first attribute of ``raw`` that does not decode."""
+    for name, av in raw.items():
+        if type(name) is not str or not name:
+            raise AttributeValueError("attribute names must be non-empty strings", image._where())
+        if name not in stored:
+            decode_attribute(av, image._where(), name)
+    raise AttributeValueError("malformed image", image._where())  # pragma: no cover - the walk finds it
 
 
 def _image(raw: Any, index: int | None, field: str) -> dict[str, Any]:

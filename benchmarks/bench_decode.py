@@ -2,10 +2,11 @@
 
     python benchmarks/bench_decode.py [--runs N] [--json]
 
-Prints microseconds per record (median of N runs; each run gets a fresh ``json.loads`` of the event and a
-``gc.collect()`` first; the contenders take turns run by run, so a slow spell of the machine hits them
-alike) and shardline's speed-up ratios, then the import-time comparison. shardline's number cache is
-emptied before each of its runs: it may only profit from numbers repeated within one batch.
+Prints microseconds per record and shardline's speed-up ratios, then the import-time comparison. Each
+figure is the median of N runs; each run gets a fresh ``json.loads`` of the event and a ``gc.collect()``
+first, and the contenders take turns in a shuffled order, so neither a slow spell of the machine nor the
+allocator state left by the previous run favours one of them. shardline's number cache is emptied before
+each of its runs: it may only profit from numbers repeated within one batch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import base64
 import gc
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -36,8 +38,14 @@ COUNT = len(json.loads(TEXT)["Records"])
 def measure(cases: dict[str, tuple[Callable[[Any], object], Callable[[Any], Any]]], runs: int) -> dict[str, float]:
     """Median microseconds per record of each case, the cases taking turns run by run."""
     samples: dict[str, list[float]] = {name: [] for name in cases}
+    order = list(cases)
+    shuffle = random.Random(2026).shuffle
     for _ in range(runs):
-        for name, (work, prepare) in cases.items():
+        # A shuffled order each round: what ran just before (and what it left in the allocator) must not
+        # favour one contender.
+        shuffle(order)
+        for name in order:
+            work, prepare = cases[name]
             event = prepare(json.loads(TEXT))
             _NUMBER_CACHE.clear()
             gc.collect()

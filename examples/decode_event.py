@@ -42,7 +42,8 @@ def main(argv: list[str]) -> int:
         for record in event:
             when = record.approximate_creation_time
             print(f"\n{record.event_name} on {record.table_name or '?'}  seq {record.sequence_number}")
-            print(f"  time     {when.isoformat() if when else '-'}   size {record.size_bytes} bytes")
+            size = "-" if record.size_bytes is None else f"{record.size_bytes} bytes"
+            print(f"  time     {when.isoformat() if when else '-'}   size {size}")
             if record.is_ttl_delete:
                 print("  deleted by Time to Live")
             print(f"  keys     {show(record.keys)}")
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
         return 0
     except json.JSONDecodeError as exc:
-        print(f"Error: {source} is not JSON: {exc}", file=sys.stderr)
+        print(f"Error: {'standard input' if source == '-' else source} is not JSON: {exc}", file=sys.stderr)
         return 1
     except ShardlineError as exc:
         print(f"Error: {exc}", file=sys.stderr)

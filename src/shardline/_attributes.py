@@ -319,14 +319,6 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int = 1, out: dict[str
             out[name] = decode_pairs(value.items(), depth + 1)
         elif tag == "L":
             out[name] = _decode_l(value, depth)
-        elif tag == "SS":  # _decode_ss, inlined
-            if type(value) is not list or not value:
-                raise _Invalid
-            "".join(value)  # TypeError unless every element is a string
-            strings = set(value)
-            if len(strings) != len(value):
-                raise _Invalid
-            out[name] = strings
         else:
             out[name] = _DECODERS[tag](value, depth)  # KeyError for "S" with a non-string value
     return out

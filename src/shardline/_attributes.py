@@ -94,7 +94,6 @@ _LAST_CHARS: Final = frozenset("0123456789.")
 _NUMBER_CACHE: dict[str, Decimal] = {}
 _NUMBER_CACHE_SIZE: Final = 4096
 _cached_number = _NUMBER_CACHE.get
-_ZERO: Final = Decimal(0)
 
 
 def _number(text: str) -> Decimal:

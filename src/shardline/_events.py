@@ -64,6 +64,9 @@ class StreamViewType(str, Enum):
 
 
 _EVENT_NAMES: Final = {member.value: member for member in EventName}
+# Where an image sits in a record, for error paths (built once, not per record).
+_STREAM_PATHS: Final = {field: f"dynamodb.{field}" for field in ("NewImage", "OldImage")}
+_KINESIS_PATHS: Final = {field: f"kinesis.data.dynamodb.{field}" for field in ("NewImage", "OldImage")}
 # dict's own methods, for storage a lazy image's overrides must not see (typed loosely on purpose: the
 # placeholder key below is not a str).
 _dict_setitem: Final[Callable[[dict[Any, Any], Any, Any], None]] = dict.__setitem__
@@ -614,20 +617,7 @@ class StreamRecord:
         """
         image = self._new
         if image is _UNSET:
-            change = self._change
-            ddb = change.get("dynamodb") if change is not _UNSET else None
-            if type(ddb) is not dict:
-                ddb = self._dynamodb()
-            raw = ddb.get("NewImage")
-            image = self._new = (
-                None
-                if raw is None
-                else _image(
-                    raw,
-                    self._index,
-                    "dynamodb.NewImage" if self._change is self._raw else "kinesis.data.dynamodb.NewImage",
-                )
-            )
+            image = self._new = self._load_image("NewImage")
         return image
 
     @property
@@ -635,21 +625,19 @@ class StreamRecord:
         """The item before the change, decoded lazily; ``None`` when the record has no OldImage."""
         image = self._old
         if image is _UNSET:
-            change = self._change
-            ddb = change.get("dynamodb") if change is not _UNSET else None
-            if type(ddb) is not dict:
-                ddb = self._dynamodb()
-            raw = ddb.get("OldImage")
-            image = self._old = (
-                None
-                if raw is None
-                else _image(
-                    raw,
-                    self._index,
-                    "dynamodb.OldImage" if self._change is self._raw else "kinesis.data.dynamodb.OldImage",
-                )
-            )
+            image = self._old = self._load_image("OldImage")
         return image
+
+    def _load_image(self, field: str) -> dict[str, Any] | None:
+        """The lazy image of ``field`` ("NewImage" or "OldImage"), or None when the record has none."""
+        change = self._change
+        ddb = change.get("dynamodb") if change is not _UNSET else None
+        if type(ddb) is not dict:
+            ddb = self._dynamodb()
+        raw = ddb.get(field)
+        if raw is None:
+            return None
+        return _image(raw, self._index, (_STREAM_PATHS if change is self._raw else _KINESIS_PATHS)[field])
 
     @property
     def changed_attributes(self) -> frozenset[str] | None:

@@ -347,7 +347,9 @@ def _decode_ss(value: Any, depth: int) -> set[str]:
 def _decode_ns(value: Any, depth: int) -> set[Decimal]:
     if type(value) is not list or not value:
         raise _Invalid
-    result = set(map(_number, value))
+    result: set[Any] = set(map(_cached_number, value))  # C speed when every number was seen before
+    if None in result:
+        result = set(map(_number, value))
     if len(result) != len(value):
         raise _Invalid
     return result

@@ -69,8 +69,9 @@ _STREAM_PATHS: Final = {field: f"dynamodb.{field}" for field in ("NewImage", "Ol
 _KINESIS_PATHS: Final = {field: f"kinesis.data.dynamodb.{field}" for field in ("NewImage", "OldImage")}
 # dict's own methods, for storage a lazy image's overrides must not see (typed loosely on purpose: the
 # placeholder key below is not a str).
-_dict_setitem: Final[Callable[[dict[Any, Any], Any, Any], None]] = dict.__setitem__
-_dict_pop: Final[Callable[[dict[Any, Any], Any, Any], Any]] = dict.pop
+# (setdefault rather than __setitem__: a method is cheaper to call than a slot wrapper, and a value stored
+# meanwhile by another thread wins, so every reader gets the same object.)
+_dict_setdefault: Final[Callable[[dict[Any, Any], Any, Any], Any]] = dict.setdefault
 
 
 @final
@@ -154,49 +155,41 @@ class _LazyImage(Image):
             if not name:
                 raise ValueError
         except Exception:  # noqa: BLE001 - sorted out below, outside the handler so errors are not chained
-            failed = True
+            pass
         else:
-            failed = False
-        if failed:
-            try:
-                present = name in raw
-            except TypeError:  # unhashable, as dict itself would say
-                present = False
-            if not present:
-                raise KeyError(name)
-            if type(name) is not str or not name:
-                raise AttributeValueError("attribute names must be non-empty strings", self._where())
-            value = decode_attribute(raw[name], self._where(), name)
-        _dict_setitem(self, name, value)
-        return value
+            return _dict_setdefault(self, name, value)
+        try:
+            present = name in raw
+        except TypeError:  # unhashable, as dict itself would say
+            present = False
+        if not present:
+            raise KeyError(name)
+        if type(name) is not str or not name:
+            raise AttributeValueError("attribute names must be non-empty strings", self._where())
+        return _dict_setdefault(self, name, decode_attribute(raw[name], self._where(), name))
 
     def _fill(self) -> Image:
         """Decode every attribute not decoded yet, then become an ``Image``. Safe to call again."""
         raw = self._raw
         if raw is None:
             return self
-        storage: dict[Any, Any] = self  # its keys are not all strings until it is filled
-        if dict.__len__(storage) == 1 and _UNFILLED in dict.keys(storage):
-            # The usual case: nothing was read before. Decode straight into the storage, in the image's
-            # order, as a _FillingImage: plain dict stores at C speed, while __missing__ still serves any
-            # concurrent reader (another thread) until the class becomes Image.
-            _set_class(self, _FillingImage)
-            _dict_pop(self, _UNFILLED, None)
+        if dict.__len__(self) == 1:
+            # The usual case: nothing was read before (the storage holds only the placeholder). Decode into a
+            # plain dict, then move it into the storage with one C-level update, during which no other thread
+            # can look at the image.
             try:
                 if "" in raw:
                     raise ValueError
                 "".join(raw)  # every name is a string
-                decode_pairs(raw.items(), 1, self)
-                failed = False
-            except Exception:  # noqa: BLE001 - explained below, outside the handler, with the image lazy again
-                failed = True
-            if failed:
-                dict.clear(self)
-                _dict_setitem(self, _UNFILLED, None)
-                _set_class(self, _LazyImage)
+                values = decode_pairs(raw.items())
+            except Exception:  # noqa: BLE001 - explained below, outside the handler, with the image still lazy
+                values = None
+            if values is None:
                 _explain_image(self, raw, {})
+            dict.clear(self)
         else:
             # Attributes were read before: keep the objects already handed out, in the image's order.
+            storage: dict[Any, Any] = self  # its keys are not all strings until it is filled
             stored = {name: value for name, value in dict.items(storage) if name is not _UNFILLED}
             try:
                 "".join(raw)
@@ -207,8 +200,8 @@ class _LazyImage(Image):
             if values is None:
                 _explain_image(self, raw, stored)
             dict.clear(self)
-            dict.update(self, values)  # one C-level call: a concurrent reader never sees it half done
-        _set_class(self, Image)
+        dict.update(self, values)  # one C-level call: a concurrent reader never sees it half done
+        self.__class__ = Image  # type: ignore[assignment]  # same layout; a filled image is a plain Image
         self._raw = None
         return self
 
@@ -292,18 +285,6 @@ class _LazyImage(Image):
         _LazyImage._fill(self).clear()
 
 
-class _FillingImage(Image):
-    """A lazy image while it is being filled: dict's own stores, _LazyImage's reads."""
-
-    __slots__ = ()
-
-    __missing__ = _LazyImage.__missing__
-
-
-def _set_class(image: _ImageBase, cls: type[_ImageBase]) -> None:
-    image.__class__ = cls  # the classes share one layout; mypy cannot know that a lazy image changes class
-
-
 def _explain_image(image: _ImageBase, raw: dict[str, Any], stored: dict[Any, Any]) -> NoReturn:
     """Raise the precise error for the first attribute of ``raw`` that does not decode."""
     for name, av in raw.items():
@@ -332,7 +313,7 @@ def _image(raw: Any, index: int | None, field: str) -> dict[str, Any]:
     # A private sentinel key costs nothing to store, no user code can ask for it, and filling removes it.
     # (C extensions that read a dict's storage directly, such as orjson, fail loudly on it instead of
     # writing half an image.)
-    _dict_setitem(image, _UNFILLED, None)
+    _dict_setdefault(image, _UNFILLED, None)
     return image
 
 
@@ -637,7 +618,16 @@ class StreamRecord:
         raw = ddb.get(field)
         if raw is None:
             return None
-        return _image(raw, self._index, (_STREAM_PATHS if change is self._raw else _KINESIS_PATHS)[field])
+        path = (_STREAM_PATHS if change is self._raw else _KINESIS_PATHS)[field]
+        if type(raw) is not dict or not raw:
+            return _image(raw, self._index, path)
+        # _image(), inlined for the usual case: this runs for every image a handler reads.
+        image = _new_lazy_image(_LazyImage)
+        image._index = self._index
+        image._field = path
+        image._raw = raw
+        _dict_setdefault(image, _UNFILLED, None)
+        return image
 
     @property
     def changed_attributes(self) -> frozenset[str] | None:

@@ -24,17 +24,29 @@ def test_all_pins_the_public_api() -> None:
         "ITEM_SIZE_LIMIT",
         "TYPE_TAGS",
         "AttributeValueError",
+        "BatchFailedError",
+        "BatchResult",
         "EventName",
         "EventShapeError",
+        "RecordFailure",
         "ShardlineError",
         "StreamEvent",
         "StreamRecord",
         "StreamViewType",
+        "WindowStateError",
+        "aprocess_batch",
+        "aprocess_window",
+        "arun_batch",
+        "batch_handler",
+        "check_state",
         "deserialize",
         "deserialize_item",
         "format_number",
         "item_size",
         "json_dumps",
+        "process_batch",
+        "process_window",
+        "run_batch",
         "serialize",
         "serialize_item",
         "validate_item",
@@ -55,6 +67,9 @@ def test_errors_share_one_root() -> None:
     assert issubclass(shardline.EventShapeError, shardline.ShardlineError)
     assert issubclass(shardline.AttributeValueError, ValueError)
     assert issubclass(shardline.EventShapeError, ValueError)
+    assert issubclass(shardline.BatchFailedError, shardline.ShardlineError)
+    assert issubclass(shardline.WindowStateError, shardline.ShardlineError)
+    assert issubclass(shardline.WindowStateError, ValueError)
 
 
 def test_import_pulls_only_light_standard_library_modules() -> None:

@@ -1,7 +1,7 @@
 """shardline: DynamoDB Streams for AWS Lambda in Python.
 
-The in-Lambda core imports only the standard library: an exact AttributeValue codec and typed, lazily
-decoded stream records.
+The in-Lambda core imports only the standard library: an exact AttributeValue codec, typed, lazily
+decoded stream records, and the batch runner that answers Lambda with a partial batch response.
 
 >>> from shardline import StreamEvent
 >>> event = StreamEvent({"Records": []})
@@ -20,14 +20,26 @@ from ._attributes import item_size as item_size
 from ._attributes import serialize as serialize
 from ._attributes import serialize_item as serialize_item
 from ._attributes import validate_item as validate_item
+from ._batch import BatchResult as BatchResult
+from ._batch import RecordFailure as RecordFailure
+from ._batch import aprocess_batch as aprocess_batch
+from ._batch import arun_batch as arun_batch
+from ._batch import batch_handler as batch_handler
+from ._batch import process_batch as process_batch
+from ._batch import run_batch as run_batch
 from ._events import EventName as EventName
 from ._events import StreamEvent as StreamEvent
 from ._events import StreamRecord as StreamRecord
 from ._events import StreamViewType as StreamViewType
 from ._exceptions import AttributeValueError as AttributeValueError
+from ._exceptions import BatchFailedError as BatchFailedError
 from ._exceptions import EventShapeError as EventShapeError
 from ._exceptions import ShardlineError as ShardlineError
+from ._exceptions import WindowStateError as WindowStateError
 from ._json import json_dumps as json_dumps
+from ._windows import aprocess_window as aprocess_window
+from ._windows import check_state as check_state
+from ._windows import process_window as process_window
 
 __version__ = "0.1.0"
 
@@ -35,17 +47,29 @@ __all__ = [
     "ITEM_SIZE_LIMIT",
     "TYPE_TAGS",
     "AttributeValueError",
+    "BatchFailedError",
+    "BatchResult",
     "EventName",
     "EventShapeError",
+    "RecordFailure",
     "ShardlineError",
     "StreamEvent",
     "StreamRecord",
     "StreamViewType",
+    "WindowStateError",
+    "aprocess_batch",
+    "aprocess_window",
+    "arun_batch",
+    "batch_handler",
+    "check_state",
     "deserialize",
     "deserialize_item",
     "format_number",
     "item_size",
     "json_dumps",
+    "process_batch",
+    "process_window",
+    "run_batch",
     "serialize",
     "serialize_item",
     "validate_item",

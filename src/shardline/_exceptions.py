@@ -4,7 +4,9 @@
 
     ShardlineError                      root: catch this to catch everything shardline raises
     ├── AttributeValueError             (also ValueError) malformed DynamoDB AttributeValue / item
-    └── EventShapeError                 (also ValueError) a Lambda event or stream record of the wrong shape
+    ├── EventShapeError                 (also ValueError) a Lambda event or stream record of the wrong shape
+    ├── BatchFailedError                every record of a batch failed (raise_on_total_failure=True)
+    └── WindowStateError                (also ValueError) a tumbling window's state Lambda cannot take back
 
 Every error names *where* the problem is (``.path``) and never includes whole items in its message, so
 logging an exception cannot leak a table's data.
@@ -12,9 +14,12 @@ logging an exception cannot leak a table's data.
 
 from __future__ import annotations
 
-from typing import final
+from typing import TYPE_CHECKING, final
 
-__all__ = ["AttributeValueError", "EventShapeError", "ShardlineError"]
+if TYPE_CHECKING:
+    from ._batch import BatchResult, RecordFailure
+
+__all__ = ["AttributeValueError", "BatchFailedError", "EventShapeError", "ShardlineError", "WindowStateError"]
 
 
 class ShardlineError(Exception):
@@ -64,4 +69,47 @@ class EventShapeError(ShardlineError, ValueError):
         super().__init__(f"{path}: {reason}" if path else reason)
 
     def __reduce__(self) -> tuple[type[EventShapeError], tuple[str, str]]:
+        return (type(self), (self.reason, self.path))
+
+
+@final
+class BatchFailedError(ShardlineError):
+    """Every record of a batch failed: raised instead of returning the response when the runner is given
+    ``raise_on_total_failure=True``, so the invocation fails as a whole.
+
+    ``result`` is the :class:`BatchResult`; ``errors`` its failures (record and exception); the first
+    handler exception is the ``__cause__``.
+    """
+
+    __module__ = "shardline"
+
+    def __init__(self, result: BatchResult) -> None:
+        self.result = result
+        self.errors: tuple[RecordFailure, ...] = result.failed
+        count = len(result.records)
+        if result.failed:
+            first = result.failed[0]
+            detail = f"; first failure: {type(first.exception).__name__} at sequence number {result.checkpoint}"
+            self.__cause__ = first.exception
+        else:  # pragma: no cover - a total failure always has a failed record
+            detail = ""
+        super().__init__(f"every record of the batch failed ({count} record{'s' if count != 1 else ''}){detail}")
+
+    def __reduce__(self) -> tuple[type[ShardlineError], tuple[str]]:
+        return (ShardlineError, (str(self),))  # the result holds records and tracebacks: pickled as text
+
+
+@final
+class WindowStateError(ShardlineError, ValueError):
+    """A tumbling window's state that Lambda cannot take back: not a JSON object, holding a value JSON
+    cannot carry, or larger than 1 MB. ``path`` locates the value, e.g. ``state.totals[3]``."""
+
+    __module__ = "shardline"
+
+    def __init__(self, reason: str, path: str = "state") -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+    def __reduce__(self) -> tuple[type[WindowStateError], tuple[str, str]]:
         return (type(self), (self.reason, self.path))

@@ -1,0 +1,138 @@
+"""How to call a user's handler: is it a coroutine function, and does it take the Lambda context?
+
+Both questions are answered once per batch, from the handler's code object, without importing
+``inspect`` (a handler module pays for every import on a cold start). Plain functions, bound methods,
+``functools.partial`` objects and instances with a ``__call__`` method are understood; anything else (a
+builtin, a C extension callable) falls back to ``inspect.signature``, imported only then.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+from types import CodeType, FunctionType, MethodType
+from typing import Any, Final
+
+__all__ = ["is_async_callable", "takes_extra_argument"]
+
+_CO_VARARGS: Final = 0x04
+_CO_COROUTINE: Final = 0x80
+_NOTHING: Final = object()
+
+
+def _unwrap(fn: Any, *, follow_wrapped: bool = False) -> tuple[Any, int, frozenset[str]]:
+    """The Python function behind ``fn``, how many positional arguments are already bound, and which
+    parameters a partial fixes by keyword.
+
+    With ``follow_wrapped``, a decorator's wrapper made with ``functools.wraps`` stands for the function it
+    wraps, as in ``inspect.signature``.
+    """
+    bound = 0
+    keywords: frozenset[str] = frozenset()
+    for _ in range(100):  # partials of partials of methods...; a bound guards against odd cycles
+        wrapped = getattr(fn, "__wrapped__", None) if follow_wrapped else None
+        if wrapped is not None and isinstance(fn, FunctionType):
+            fn = wrapped
+        elif isinstance(fn, partial):
+            bound += len(fn.args)
+            keywords |= frozenset(fn.keywords)
+            fn = fn.func
+        elif isinstance(fn, MethodType):
+            bound += 1
+            fn = fn.__func__
+        elif isinstance(fn, (FunctionType, type)) or not callable(fn):
+            break
+        else:  # an instance with __call__
+            call = getattr(type(fn), "__call__", None)  # noqa: B004 - the method itself is wanted, not a test
+            if not isinstance(call, FunctionType):
+                break
+            bound += 1
+            fn = call
+    return fn, bound, keywords
+
+
+def is_async_callable(fn: Any) -> bool:
+    """True when calling ``fn`` returns a coroutine: an ``async def`` function, a method, partial or
+    callable object built on one, or a function marked as a coroutine function.
+
+    >>> async def handle(record): ...
+    >>> is_async_callable(handle), is_async_callable(print)
+    (True, False)
+    """
+    target, _, _ = _unwrap(fn)
+    # Markers set by inspect.markcoroutinefunction (3.12+) and by asyncio's older convention (used by
+    # unittest.mock.AsyncMock), compared by identity like the standard library does. Code that set them
+    # imported those modules, so they are looked up in sys.modules instead of being imported here.
+    inspect = sys.modules.get("inspect")
+    coroutines = sys.modules.get("asyncio.coroutines")
+    marks = [getattr(inspect, "_is_coroutine_mark", _NOTHING), getattr(coroutines, "_is_coroutine", _NOTHING)]
+    for candidate in (fn, target):
+        for attribute in ("_is_coroutine_marker", "_is_coroutine"):
+            value = getattr(candidate, attribute, None)
+            if value is not None and any(value is mark for mark in marks):
+                return True
+    code = getattr(target, "__code__", None)
+    return isinstance(code, CodeType) and bool(code.co_flags & _CO_COROUTINE)
+
+
+def takes_extra_argument(fn: Any, required: int) -> bool:
+    """Whether ``fn`` should be called with one more positional argument than ``required``.
+
+    ``required`` is how many positional arguments shardline always passes (the record, say); the extra
+    one is the Lambda context. True when the handler accepts that many plus one positional argument,
+    False when it accepts exactly ``required``. TypeError, at once, when it cannot be called with
+    ``required`` positional arguments at all: better than a failure on every record.
+
+    >>> takes_extra_argument(lambda record: None, 1), takes_extra_argument(lambda record, context: None, 1)
+    (False, True)
+    """
+    target, bound, keywords = _unwrap(fn, follow_wrapped=True)
+    code = getattr(target, "__code__", None)
+    if isinstance(target, FunctionType) and code is not None:
+        names = code.co_varnames[bound : code.co_argcount]
+        free = [name for name in names if name not in keywords]  # a partial may fix some by keyword
+        defaults = len(target.__defaults__ or ())
+        minimum = max(0, code.co_argcount - bound - defaults)
+        maximum = None if code.co_flags & _CO_VARARGS else len(free)
+        kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+        kwdefaults = target.__kwdefaults__ or {}
+        missing_kwonly = [name for name in kwonly if name not in kwdefaults and name not in keywords]
+        return _decide(fn, required, minimum, maximum, missing_kwonly)
+    return _decide_by_signature(fn, required)
+
+
+def _decide(fn: Any, required: int, minimum: int, maximum: int | None, missing_kwonly: list[str]) -> bool:
+    if missing_kwonly:
+        names = ", ".join(missing_kwonly)
+        raise TypeError(f"{_name(fn)} has required keyword-only parameters ({names}); {_usage(required)}")
+    if minimum > required + 1:
+        raise TypeError(f"{_name(fn)} requires {minimum} positional arguments; {_usage(required)}")
+    if maximum is not None and maximum < required:
+        raise TypeError(f"{_name(fn)} takes {maximum} positional arguments; {_usage(required)}")
+    # A handler that accepts the extra argument gets it; one with *args too (it asked for anything).
+    return minimum > required or maximum is None or maximum > required
+
+
+def _decide_by_signature(fn: Any, required: int) -> bool:
+    import inspect  # only for callables without Python code (builtins, C extensions)
+
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: pass only what is always passed
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    minimum = sum(1 for p in positional if p.default is p.empty)
+    missing_kwonly = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    return _decide(fn, required, minimum, None if varargs else len(positional), missing_kwonly)
+
+
+def _name(fn: Any) -> str:
+    name = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", None) or repr(fn)
+    return f"handler {name!s}"
+
+
+def _usage(required: int) -> str:
+    if required == 1:
+        return "a record handler takes (record) or (record, context)"
+    return "a window handler takes (records, state) or (records, state, context)"

@@ -13,51 +13,19 @@ from __future__ import annotations
 
 import argparse
 import base64
-import gc
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _batch import event_text
+from _harness import COUNT, TEXT, as_is, measure
 
 import shardline
-from shardline._attributes import _NUMBER_CACHE
-
-TEXT = event_text()
-COUNT = len(json.loads(TEXT)["Records"])
-
-
-def measure(cases: dict[str, tuple[Callable[[Any], object], Callable[[Any], Any]]], runs: int) -> dict[str, float]:
-    """Median microseconds per record of each case, the cases taking turns run by run."""
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    order = list(cases)
-    shuffle = random.Random(2026).shuffle
-    for _ in range(runs):
-        # A shuffled order each round: what ran just before (and what it left in the allocator) must not
-        # favour one contender.
-        shuffle(order)
-        for name in order:
-            work, prepare = cases[name]
-            event = prepare(json.loads(TEXT))
-            _NUMBER_CACHE.clear()
-            gc.collect()
-            start = time.perf_counter()
-            work(event)
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) * 1e6 / COUNT for name, values in samples.items()}
-
-
-def as_is(event: Any) -> Any:
-    return event
-
 
 # -- shardline ---------------------------------------------------------------------------------------
 

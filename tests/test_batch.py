@@ -216,7 +216,7 @@ def test_a_decorated_handler_is_read_through_functools_wraps() -> None:
     [
         (lambda: None, r"takes 0 positional arguments; a record handler takes \(record\) or \(record, context\)"),
         (lambda a, b, c: None, r"requires 3 positional arguments"),
-        (lambda rec, *, option: None, r"required keyword-only parameters \(option\)"),
+        (lambda rec, *, option: None, r"has parameters only a keyword could fill \(option\)"),
     ],
 )
 def test_handlers_of_the_wrong_shape_are_refused_before_any_record(handler: Any, message: str) -> None:
@@ -696,3 +696,31 @@ def test_decorator_refuses_a_handler_of_the_wrong_shape_at_decoration() -> None:
         batch_handler(lambda a, b, c: None)
     with pytest.raises(TypeError, match="needs a callable"):
         batch_handler("handler")  # type: ignore[call-overload]
+
+
+def test_a_failed_record_missing_its_identity_is_still_logged(caplog: pytest.LogCaptureFixture) -> None:
+    event = event_of("a")
+    del event["Records"][0]["eventID"]
+    event["Records"][0]["eventName"] = "UPSERT"
+    with caplog.at_level(logging.WARNING, logger="shardline"):
+        assert process_batch(event, failing_at(0)) == failures(0)
+    assert caplog.records[0].getMessage() == "record 100 failed (eventID ?, ?): ValueError"
+
+
+def test_async_a_record_with_unreadable_keys_still_reaches_the_handler() -> None:
+    event = event_of("aab")
+    event["Records"][1]["dynamodb"]["Keys"] = {"pk": {"N": "not a number"}}
+    seen: list[int] = []
+
+    async def handle(rec: StreamRecord) -> None:
+        seen.append(index_of(rec))
+        rec.keys  # noqa: B018 - the handler finds out about its bad record itself
+
+    logging.disable(logging.CRITICAL)
+    try:
+        result = asyncio.run(arun_batch(event, handle, on_failure="continue", concurrency=3))
+    finally:
+        logging.disable(logging.NOTSET)
+    assert sorted(seen) == [0, 1, 2]
+    assert result.response == failures(1)
+    assert isinstance(result.failed[0].exception, shardline.AttributeValueError)

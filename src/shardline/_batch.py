@@ -28,7 +28,7 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol, final, overload
 
 from ._calling import is_async_callable, takes_extra_argument
-from ._events import ShapeErrors, StreamEvent, StreamRecord
+from ._events import ShapeErrors, StreamEvent, StreamRecord, sequence_numbers
 from ._exceptions import BatchFailedError
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ def _prepare(event: Mapping[str, Any] | StreamEvent) -> tuple[tuple[StreamRecord
     response could not name would turn one bad record into a crash after others were processed."""
     stream = event if isinstance(event, StreamEvent) else StreamEvent(event)
     records = stream.records
-    return records, [record.sequence_number for record in records]
+    return records, sequence_numbers(records)
 
 
 def _describe(record: StreamRecord) -> tuple[str, str, str]:

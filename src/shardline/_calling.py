@@ -90,21 +90,25 @@ def takes_extra_argument(fn: Any, required: int) -> bool:
     code = getattr(target, "__code__", None)
     if isinstance(target, FunctionType) and code is not None:
         names = code.co_varnames[bound : code.co_argcount]
-        free = [name for name in names if name not in keywords]  # a partial may fix some by keyword
-        defaults = len(target.__defaults__ or ())
-        minimum = max(0, code.co_argcount - bound - defaults)
-        maximum = None if code.co_flags & _CO_VARARGS else len(free)
+        first_default = code.co_argcount - len(target.__defaults__ or ())  # position of the first defaulted one
+        # Positional arguments fill parameters up to the first one a partial fixes by keyword.
+        capacity = next((i for i, name in enumerate(names) if name in keywords), len(names))
+        minimum = sum(1 for i in range(capacity) if bound + i < first_default)
+        unreachable = [
+            name for i, name in enumerate(names) if i > capacity and name not in keywords and bound + i < first_default
+        ]
         kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
         kwdefaults = target.__kwdefaults__ or {}
-        missing_kwonly = [name for name in kwonly if name not in kwdefaults and name not in keywords]
-        return _decide(fn, required, minimum, maximum, missing_kwonly)
+        missing = unreachable + [name for name in kwonly if name not in kwdefaults and name not in keywords]
+        varargs = code.co_flags & _CO_VARARGS and capacity == len(names)
+        return _decide(fn, required, minimum, None if varargs else capacity, missing)
     return _decide_by_signature(fn, required)
 
 
-def _decide(fn: Any, required: int, minimum: int, maximum: int | None, missing_kwonly: list[str]) -> bool:
-    if missing_kwonly:
-        names = ", ".join(missing_kwonly)
-        raise TypeError(f"{_name(fn)} has required keyword-only parameters ({names}); {_usage(required)}")
+def _decide(fn: Any, required: int, minimum: int, maximum: int | None, missing: list[str]) -> bool:
+    if missing:
+        names = ", ".join(missing)
+        raise TypeError(f"{_name(fn)} has parameters only a keyword could fill ({names}); {_usage(required)}")
     if minimum > required + 1:
         raise TypeError(f"{_name(fn)} requires {minimum} positional arguments; {_usage(required)}")
     if maximum is not None and maximum < required:
@@ -123,8 +127,8 @@ def _decide_by_signature(fn: Any, required: int) -> bool:
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
     minimum = sum(1 for p in positional if p.default is p.empty)
-    missing_kwonly = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
-    return _decide(fn, required, minimum, None if varargs else len(positional), missing_kwonly)
+    missing = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
+    return _decide(fn, required, minimum, None if varargs else len(positional), missing)
 
 
 def _name(fn: Any) -> str:

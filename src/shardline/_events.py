@@ -666,6 +666,23 @@ class StreamRecord:
 ShapeErrors: Final = (EventShapeError, AttributeValueError)
 
 
+def sequence_numbers(records: tuple[StreamRecord, ...]) -> list[str]:
+    """Every record's ``sequence_number``, or the EventShapeError of the first record without one.
+
+    The batch runner reads them all before any handler runs; this is the property's work with the common
+    case (a DynamoDB Streams record carrying a non-empty string) inlined.
+    """
+    numbers = []
+    for record in records:
+        raw = record._raw
+        ddb = raw.get("dynamodb") if record._change is raw else None
+        number = ddb.get("SequenceNumber") if type(ddb) is dict else None
+        if type(number) is not str or not number:
+            number = record.sequence_number  # Kinesis, or the precise error
+        numbers.append(number)
+    return numbers
+
+
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Typed equality of two valid AttributeValues."""
     ((tag, left),) = a.items()

@@ -82,7 +82,6 @@ def test_asyncio_marker_is_honoured_but_lookalike_attributes_are_not() -> None:
         (functools.partial(lambda record, option, context=None: None, option=1), False),
         (AsyncCallable().method, True),
         (len, False),
-        (print, True),
         (operator.itemgetter(0), False),  # no signature to read: only the record is passed
     ],
 )

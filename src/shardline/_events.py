@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any, Final, NoReturn, TypeVar, final, overload
 
 from ._attributes import _DECODERS, _binary, _number, decode_attribute, decode_pairs
+from ._attributes import _type_name as _kind
 from ._exceptions import AttributeValueError, EventShapeError
 
 __all__ = ["EventName", "StreamEvent", "StreamRecord", "StreamViewType"]
@@ -872,22 +873,6 @@ def _record_path(index: int | None, field: str) -> str:
     if index is None:
         return field
     return f"Records[{index}].{field}" if field else f"Records[{index}]"
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def _show(value: object) -> str:

@@ -1,0 +1,115 @@
+"""What Lambda does with a function's answer to a stream batch (SPEC section 5), as a pure function.
+
+Used by ``shardline invoke`` to explain a response, and by the local event source mapping to act on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final, Literal, final
+
+from ._attributes import _type_name as _json_type
+
+__all__ = ["Verdict", "interpret_response"]
+
+Kind = Literal["success", "partial", "failure"]
+
+
+@final
+class Verdict:
+    """Lambda's reading of one invoke.
+
+    ``kind`` is "success" (the whole batch is done), "partial" (Lambda checkpoints before ``checkpoint``, the
+    lowest reported sequence number, and delivers ``retry`` records from it again) or "failure" (the whole
+    batch is retried; ``reason`` says why). ``reported`` lists the sequence numbers the response named.
+    """
+
+    __slots__ = ("checkpoint", "function_error", "kind", "reason", "reported", "retry")
+
+    def __init__(
+        self,
+        kind: Kind,
+        reason: str,
+        *,
+        checkpoint: str | None = None,
+        retry: int = 0,
+        reported: tuple[str, ...] = (),
+        function_error: str | None = None,
+    ) -> None:
+        self.kind: Kind = kind
+        self.reason = reason
+        self.checkpoint = checkpoint
+        self.retry = retry
+        self.reported = reported
+        self.function_error = function_error
+
+    def __repr__(self) -> str:
+        return f"<Verdict {self.kind}: {self.reason}>"
+
+
+_UNHANDLED: Final = "Unhandled"
+
+
+def interpret_response(
+    response: object,
+    sequence_numbers: Sequence[str],
+    *,
+    report_batch_item_failures: bool = True,
+    tumbling_window: bool = False,
+    function_error: str | None = None,
+) -> Verdict:
+    """How Lambda reads ``response`` for a batch whose records carry ``sequence_numbers`` (in order).
+
+    ``function_error`` is the error the invoke ended with instead of a response (an exception, a timeout):
+    the whole batch is retried. Without ``report_batch_item_failures`` (the mapping's
+    FunctionResponseTypes) Lambda ignores what a successful invoke returns.
+
+    >>> numbers = ["111", "222", "333"]
+    >>> interpret_response({"batchItemFailures": [{"itemIdentifier": "222"}]}, numbers).reason
+    'Lambda checkpoints before sequence number 222 and delivers its 2 records from there again'
+    >>> interpret_response({"batchItemFailures": [{"itemIdentifier": ""}]}, numbers).kind
+    'failure'
+    """
+    count = len(sequence_numbers)
+    whole = f"Lambda retries the whole batch ({count} record{'s' if count != 1 else ''})"
+    if function_error is not None:
+        return Verdict("failure", f"{function_error}; {whole}", function_error=_UNHANDLED)
+    if tumbling_window and (not isinstance(response, Mapping) or "state" not in response):
+        return Verdict("failure", f"a tumbling-window invoke must return an object with 'state'; {whole}")
+    if not report_batch_item_failures:
+        return Verdict("success", "the batch is done (ReportBatchItemFailures is off: the response is not read)")
+    if response is None or (isinstance(response, list) and not response):
+        return Verdict("success", "the batch is done")
+    if not isinstance(response, Mapping):
+        return Verdict("failure", f"the response is {_json_type(response)}, not an object; {whole}")
+    failures = response.get("batchItemFailures")
+    if failures is None or (isinstance(failures, list) and not failures):
+        return Verdict("success", "the batch is done")
+    if not isinstance(failures, list):
+        return Verdict("failure", f"batchItemFailures is {_json_type(failures)}, not an array; {whole}")
+    position = {number: index for index, number in enumerate(sequence_numbers)}
+    reported: list[str] = []
+    for index, item in enumerate(failures):
+        where = f"batchItemFailures[{index}]"
+        if not isinstance(item, Mapping) or "itemIdentifier" not in item:
+            return Verdict("failure", f"{where} has no itemIdentifier; {whole}")
+        identifier = item["itemIdentifier"]
+        if identifier is None or identifier == "":
+            return Verdict("failure", f"{where}.itemIdentifier is {'null' if identifier is None else 'empty'}; {whole}")
+        if not isinstance(identifier, str) or identifier not in position:
+            shown = identifier if isinstance(identifier, (int, str)) else _json_type(identifier)
+            return Verdict(
+                "failure", f"{where}.itemIdentifier {shown!r} is not a sequence number of the batch; {whole}"
+            )
+        reported.append(identifier)
+    first = min(position[number] for number in reported)
+    retry = count - first
+    checkpoint = sequence_numbers[first]
+    if first == 0:
+        reason = f"the first record is reported: Lambda delivers all {count} records again"
+    else:
+        reason = (
+            f"Lambda checkpoints before sequence number {checkpoint} and delivers its {retry}"
+            f" record{'s' if retry != 1 else ''} from there again"
+        )
+    return Verdict("partial", reason, checkpoint=checkpoint, retry=retry, reported=tuple(reported))

@@ -1,0 +1,37 @@
+"""The command group: global options and the list of commands (one module each)."""
+
+from __future__ import annotations
+
+import click
+
+from shardline import __version__
+
+from .convert import convert
+from .generate import generate
+from .invoke import invoke
+from .validate import validate
+
+EPILOG = """\b
+Examples:
+  shardline generate > event.json                 SAM's sample DynamoDB stream event
+  shardline generate --count 50 --batch-size 20   realistic events for 50 new items
+  shardline validate event.json --strict          check an event against AWS's rules
+  shardline convert event.json                    typed images to plain JSON
+  shardline invoke app.lambda_handler --event event.json
+
+Exit status: 0 success, 1 problems found or a failure, 2 usage error.
+Set SHARDLINE_DEBUG=1 (or pass --debug) to see tracebacks.
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EPILOG)
+@click.version_option(__version__, "-V", "--version", prog_name="shardline", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def app(debug: bool) -> None:
+    """Tools for AWS Lambda functions that consume DynamoDB Streams."""
+
+
+app.add_command(generate)
+app.add_command(validate)
+app.add_command(convert)
+app.add_command(invoke)

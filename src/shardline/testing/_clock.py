@@ -1,0 +1,98 @@
+"""Clocks: the only place that reads the system time, and a virtual clock for tests.
+
+Time is integer milliseconds since the Unix epoch everywhere in shardline's machinery: exact, comparable,
+and what DynamoDB Streams and Lambda report (seconds are derived from it, never the other way round).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Final, Protocol, final
+
+__all__ = ["Clock", "SystemClock", "VirtualClock", "to_datetime", "to_ms"]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class Clock(Protocol):
+    """Something that tells the time in integer milliseconds since the epoch."""
+
+    def now_ms(self) -> int: ...
+
+
+@final
+class SystemClock:
+    """The wall clock."""
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+@final
+class VirtualClock:
+    """A clock that moves only when told to, for deterministic tests.
+
+    >>> clock = VirtualClock("2026-11-27T06:00:00Z")
+    >>> clock.advance(1.5)
+    >>> clock.now()
+    datetime.datetime(2026, 11, 27, 6, 0, 1, 500000, tzinfo=datetime.timezone.utc)
+    """
+
+    __slots__ = ("_now",)
+
+    def __init__(self, start: datetime | str | int = "2026-01-01T00:00:00Z") -> None:
+        self._now = to_ms(start)
+
+    def now_ms(self) -> int:
+        return self._now
+
+    def now(self) -> datetime:
+        """The current time as an aware UTC datetime."""
+        return to_datetime(self._now)
+
+    def advance(self, seconds: float) -> None:
+        """Move forward by ``seconds`` (rounded to the millisecond); never backwards."""
+        step = round(seconds * 1000)
+        if step < 0:
+            raise ValueError(f"a clock cannot go backwards (advance({seconds}))")
+        self._now += step
+
+    def advance_to(self, when: datetime | str | int) -> None:
+        """Move forward to ``when``; a time in the past is refused."""
+        target = to_ms(when)
+        if target < self._now:
+            raise ValueError(f"a clock cannot go backwards (to {to_datetime(target).isoformat()})")
+        self._now = target
+
+    def __repr__(self) -> str:
+        return f"VirtualClock({to_datetime(self._now).isoformat()!r})"
+
+
+def to_ms(when: datetime | str | int) -> int:
+    """Milliseconds since the epoch of an aware datetime, an ISO-8601 text (``Z`` allowed) or an int."""
+    if isinstance(when, bool):
+        raise TypeError("a time must be a datetime, an ISO-8601 string or milliseconds, not a bool")
+    if isinstance(when, int):
+        return when
+    if isinstance(when, str):
+        try:
+            parsed = datetime.fromisoformat(when.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"not an ISO-8601 time: {when!r}") from None
+        when = parsed
+    if not isinstance(when, datetime):
+        raise TypeError(f"a time must be a datetime, an ISO-8601 string or milliseconds, got {type(when).__name__}")
+    if when.tzinfo is None:
+        raise ValueError(f"a naive datetime is ambiguous; give it a time zone ({when.isoformat()})")
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def to_datetime(ms: int) -> datetime:
+    """The aware UTC datetime of ``ms`` milliseconds since the epoch."""
+    seconds, millis = divmod(ms, 1000)
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=millis * 1000)

@@ -45,12 +45,12 @@ def write(path: Path, text: str) -> Path:
 def test_help_lists_the_commands_with_examples() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("generate", "validate", "convert", "invoke"):
+    for command in ("generate", "validate", "convert", "filter", "invoke"):
         assert f"  {command}" in result.stdout
     assert "shardline invoke app.lambda_handler --event event.json" in result.stdout
 
 
-@pytest.mark.parametrize("command", ["generate", "validate", "convert", "invoke"])
+@pytest.mark.parametrize("command", ["generate", "validate", "convert", "filter", "invoke"])
 def test_every_command_help_shows_examples(command: str) -> None:
     result = run(command, "--help")
     assert result.returncode == 0
@@ -494,3 +494,51 @@ def test_a_closed_pipe_stops_generate_quietly() -> None:
     _, error = reader.communicate(timeout=60)
     assert error == b""
     assert reader.returncode == 0  # like `head`'s other writers: the reader had what it wanted
+
+
+# -- filter ---------------------------------------------------------------------------------------
+
+
+def test_filter_explains_each_record() -> None:
+    pattern = '{"eventName": ["MODIFY", "REMOVE"], "dynamodb": {"OldImage": {"Message": {"S": [{"prefix": "New"}]}}}}'
+    result = run("filter", "--pattern", pattern, str(FIXTURES / "sam-dynamodb-update.json"))
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        'Records[0] INSERT 4421584500000000017450439091: dropped: filter 1: eventName is "INSERT", which is not'
+        ' ["MODIFY", "REMOVE"]',
+        "Records[1] MODIFY 4421584500000000017450439092: passes (filter 1)",
+        "Records[2] REMOVE 4421584500000000017450439093: dropped: filter 1: dynamodb.OldImage.Message.S is"
+        ' "This item has changed", which is not [{"prefix": "New"}]',
+    ]
+    assert result.stderr == "1 of 3 records pass 1 filter(s)\n"
+
+
+def test_filter_writes_the_filtered_event(tmp_path: Path) -> None:
+    criteria = {"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}, {"Pattern": {"eventName": ["REMOVE"]}}]}
+    (tmp_path / "criteria.json").write_text(json.dumps(criteria), encoding="utf-8")
+    result = run(
+        "filter", "--filters", "criteria.json", "--output", "out.json", "-q", "-", stdin=SAM_TEXT, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    kept = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert [record["eventName"] for record in kept["Records"]] == ["INSERT", "REMOVE"]
+
+
+def test_filter_invalid_pattern_exits_1_with_aws_message() -> None:
+    result = run("filter", "--pattern", '{"a": [{"wildcard": "x*"}]}', str(FIXTURES / "sam-dynamodb-update.json"))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: Invalid filter pattern definition. In filter 1, a[0].wildcard: the 'wildcard' operator is not"
+        " supported by Lambda event filtering\n"
+    )
+
+
+def test_filter_warns_about_repeated_keys_and_needs_a_pattern() -> None:
+    result = run("filter", "--pattern", '{"eventName": ["INSERT"], "eventName": ["MODIFY"]}', "--output", "-",
+                 str(FIXTURES / "sam-dynamodb-update.json"))  # fmt: skip
+    assert "warning: filter 1 repeats the key 'eventName'; as on AWS, the last one wins" in result.stderr
+    assert [record["eventName"] for record in json.loads(result.stdout)["Records"]] == ["MODIFY"]
+    missing = run("filter", str(FIXTURES / "sam-dynamodb-update.json"))
+    assert missing.returncode == 2
+    assert "give at least one --pattern or a --filters file" in missing.stderr

@@ -34,6 +34,9 @@ def test_all_pins_the_public_api() -> None:
         "BatchResult",
         "EventName",
         "EventShapeError",
+        "FilterCriteria",
+        "FilterExplanation",
+        "FilterPatternError",
         "RecordFailure",
         "ShardlineError",
         "StreamEvent",
@@ -76,6 +79,7 @@ def test_errors_share_one_root() -> None:
     assert issubclass(shardline.BatchFailedError, shardline.ShardlineError)
     assert issubclass(shardline.WindowStateError, shardline.ShardlineError)
     assert issubclass(shardline.WindowStateError, ValueError)
+    assert issubclass(shardline.FilterPatternError, shardline.ShardlineError)
 
 
 def test_import_pulls_only_light_standard_library_modules() -> None:

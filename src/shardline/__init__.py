@@ -36,6 +36,9 @@ from ._exceptions import BatchFailedError as BatchFailedError
 from ._exceptions import EventShapeError as EventShapeError
 from ._exceptions import ShardlineError as ShardlineError
 from ._exceptions import WindowStateError as WindowStateError
+from ._filters import FilterCriteria as FilterCriteria
+from ._filters import FilterExplanation as FilterExplanation
+from ._filters import FilterPatternError as FilterPatternError
 from ._json import json_dumps as json_dumps
 from ._windows import aprocess_window as aprocess_window
 from ._windows import check_state as check_state
@@ -51,6 +54,9 @@ __all__ = [
     "BatchResult",
     "EventName",
     "EventShapeError",
+    "FilterCriteria",
+    "FilterExplanation",
+    "FilterPatternError",
     "RecordFailure",
     "ShardlineError",
     "StreamEvent",

@@ -6,6 +6,7 @@
     ├── AttributeValueError             (also ValueError) malformed DynamoDB AttributeValue / item
     ├── EventShapeError                 (also ValueError) a Lambda event or stream record of the wrong shape
     ├── BatchFailedError                every record of a batch failed (raise_on_total_failure=True)
+    ├── FilterPatternError              (also ValueError) a FilterCriteria pattern Lambda would refuse
     └── WindowStateError                (also ValueError) a tumbling window's state Lambda cannot take back
 
 Every error names *where* the problem is (``.path``) and never includes whole items in its message, so

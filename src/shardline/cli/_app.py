@@ -7,6 +7,7 @@ import click
 from shardline import __version__
 
 from .convert import convert
+from .filter import filter_command
 from .generate import generate
 from .invoke import invoke
 from .validate import validate
@@ -17,6 +18,7 @@ Examples:
   shardline generate --count 50 --batch-size 20   realistic events for 50 new items
   shardline validate event.json --strict          check an event against AWS's rules
   shardline convert event.json                    typed images to plain JSON
+  shardline filter --pattern '{"eventName": ["INSERT"]}' event.json
   shardline invoke app.lambda_handler --event event.json
 
 Exit status: 0 success, 1 problems found or a failure, 2 usage error.
@@ -34,4 +36,5 @@ def app(debug: bool) -> None:
 app.add_command(generate)
 app.add_command(validate)
 app.add_command(convert)
+app.add_command(filter_command, name="filter")
 app.add_command(invoke)

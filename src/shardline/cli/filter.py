@@ -1,0 +1,124 @@
+"""``shardline filter``: test FilterCriteria patterns against events, record by record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shardline._filters import FilterCriteria, FilterPatternError
+from shardline._json import json_dumps
+
+from ._io import CLIError, parse_json, read_json, read_text, source_name
+
+EPILOG = """\b
+Examples:
+  shardline filter --pattern '{"eventName": ["INSERT"]}' event.json
+  shardline filter --pattern '{"dynamodb": {"NewImage": {"status": {"S": ["PAID"]}}}}' event.json
+  shardline filter --filters criteria.json event.json --output filtered.json
+  shardline generate --count 50 | shardline filter --pattern '{"eventName": ["MODIFY"]}' -
+
+\b
+Patterns use DynamoDB's typed JSON (status: {"S": [...]}) and Lambda's operators: exact values, null,
+"", prefix, suffix, equals-ignore-case, anything-but, numeric (not on N values: they are strings),
+exists (on leaves only) and $or. Several --pattern options are several filters (ORed). --filters reads
+the mapping's FilterCriteria JSON: {"Filters": [{"Pattern": "<JSON text>"}]}.
+Exit status 0 when the patterns are valid, 1 when one is not (with AWS's message and the place).
+"""
+
+
+@click.command(epilog=EPILOG, short_help="Test FilterCriteria patterns against an event.")
+@click.argument("event_source", metavar="EVENT")
+@click.option("--pattern", "patterns", multiple=True, metavar="JSON", help="A filter pattern (repeatable).")
+@click.option("--filters", "filters_file", metavar="FILE", help='FilterCriteria JSON: {"Filters": [...]}.')
+@click.option("--max-filters", type=click.IntRange(1, 10), default=5, show_default=True, help="AWS's quota.")
+@click.option("--output", metavar="FILE", help="Write the event with only the records that pass ('-' for stdout).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+def filter_command(
+    event_source: str,
+    patterns: tuple[str, ...],
+    filters_file: str | None,
+    max_filters: int,
+    output: str | None,
+    quiet: bool,
+) -> int:
+    """Show which records of EVENT (or - for standard input) pass the filters, and why others do not."""
+    texts = list(patterns)
+    if filters_file is not None:
+        texts.extend(_criteria_patterns(filters_file))
+    if not texts:
+        raise click.UsageError("give at least one --pattern or a --filters file")
+    try:
+        criteria = FilterCriteria(texts, max_filters=max_filters)
+    except FilterPatternError as exc:
+        raise CLIError(str(exc)) from None
+    for index, name in criteria.duplicate_keys:
+        click.echo(f"warning: filter {index + 1} repeats the key {name!r}; as on AWS, the last one wins", err=True)
+
+    event, _ = read_json(event_source)
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list):
+        raise CLIError(f'{source_name(event_source)}: expected a Lambda event with a "Records" array')
+    passed = 0
+    report = []
+    for index, record in enumerate(records):
+        label = _label(index, record)
+        if not isinstance(record, Mapping):
+            report.append(f"{label}: dropped: not a record object")
+            continue
+        explanation = criteria.explain(record)
+        passed += explanation.matched
+        report.append(f"{label}: {explanation}")
+    to_stdout = output == "-"
+    if not quiet:
+        for line in report:
+            click.echo(line, err=to_stdout)
+    click.echo(f"{passed} of {len(records)} records pass {len(criteria)} filter(s)", err=True)
+    if output is not None:
+        filtered = criteria.filter(event)
+        text = json_dumps(filtered, indent=2) + "\n"
+        if to_stdout:
+            click.echo(text, nl=False)
+        else:
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CLIError(f"{output}: cannot write it ({exc.strerror or exc})") from None
+    return 0
+
+
+def _criteria_patterns(source: str) -> list[str]:
+    data = parse_json(read_text(source), source)
+    if not isinstance(data, Mapping):
+        raise CLIError(f'{source_name(source)}: expected {{"Filters": [{{"Pattern": "<JSON text>"}}]}}')
+    if "FilterCriteria" in data and isinstance(data["FilterCriteria"], Mapping):
+        data = data["FilterCriteria"]  # a whole mapping description (as `aws lambda get-event-source-mapping`)
+    entries = data.get("Filters")
+    if not isinstance(entries, list):
+        raise CLIError(f'{source_name(source)}: expected {{"Filters": [{{"Pattern": "<JSON text>"}}]}}')
+    texts = []
+    for index, entry in enumerate(entries):
+        pattern = entry.get("Pattern") if isinstance(entry, Mapping) else None
+        if isinstance(pattern, Mapping):  # SAM and CloudFormation YAML often hold the pattern as an object
+            texts.append(json_dumps(pattern))
+        elif isinstance(pattern, str):
+            texts.append(pattern)
+        else:
+            raise CLIError(f"{source_name(source)}: Filters[{index}] has no Pattern")
+    return texts
+
+
+def _label(index: int, record: Any) -> str:
+    label = f"Records[{index}]"
+    if isinstance(record, Mapping):
+        name = record.get("eventName")
+        sequence = (
+            record.get("dynamodb", {}).get("SequenceNumber") if isinstance(record.get("dynamodb"), Mapping) else None
+        )
+        if isinstance(name, str):
+            label += f" {name}"
+        if isinstance(sequence, str):
+            label += f" {sequence}"
+    return label

@@ -350,7 +350,7 @@ def test_an_injected_clock_is_read_and_never_advanced() -> None:
     builder.put({"Id": 1})
     builder.put({"Id": 2})
     assert clock.now() == datetime(2026, 3, 1, 12, 0, 0, 750_000, tzinfo=timezone.utc)
-    clock.advance(61.5)
+    clock.advance(61_500)
     builder.put({"Id": 3})
     stream = [r["dynamodb"]["ApproximateCreationDateTime"] for r in records(builder.build())]
     base = int(datetime(2026, 3, 1, 12, tzinfo=timezone.utc).timestamp())

@@ -17,7 +17,7 @@ def test_fixtures_share_one_virtual_clock(
     event_builder: EventBuilder, virtual_clock: VirtualClock, lambda_context: LambdaContext
 ) -> None:
     event_builder.put({"Id": 1, "status": "NEW"})
-    virtual_clock.advance(90)
+    virtual_clock.advance(90_000)
     event_builder.put({"Id": 1, "status": "PAID"})
     first, second = StreamEvent(event_builder.build())
     assert (second.approximate_creation_time - first.approximate_creation_time).total_seconds() == 90

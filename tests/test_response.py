@@ -78,7 +78,7 @@ def test_lambda_context_counts_down_on_its_clock() -> None:
     clock = VirtualClock("2026-11-27T06:00:00Z")
     context = LambdaContext(function_name="f", timeout=2, clock=clock, request_id="r")
     assert context.get_remaining_time_in_millis() == 2000
-    clock.advance(5)
+    clock.advance(5000)
     assert context.get_remaining_time_in_millis() == 0
     assert context.log_stream_name.startswith("2026/11/27/[$LATEST]")
     assert context.memory_limit_in_mb == "128"
@@ -90,6 +90,8 @@ def test_virtual_clock_refuses_to_go_backwards() -> None:
     clock = VirtualClock(1000)
     with pytest.raises(ValueError, match="cannot go backwards"):
         clock.advance(-1)
+    with pytest.raises(TypeError, match=r"^advance\(\) takes whole milliseconds \(an int\), got float 1.5"):
+        clock.advance(1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="cannot go backwards"):
         clock.advance_to(999)
     with pytest.raises(ValueError, match="naive datetime"):

@@ -440,7 +440,7 @@ class EventBuilder:
             )
         )
         if self._own_clock is not None:
-            self._own_clock.advance(self._step_seconds)
+            self._own_clock.advance(round(self._step_seconds * 1000))
         return copy.deepcopy(record)
 
     def _partition_key(self, keys: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from typing import Final, Protocol, final
 
-__all__ = ["Clock", "SystemClock", "VirtualClock", "to_datetime", "to_ms"]
+__all__ = ["DEFAULT_START_MS", "Clock", "SystemClock", "VirtualClock", "to_datetime", "to_ms"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -32,20 +32,26 @@ class SystemClock:
         return "SystemClock()"
 
 
+#: Where a VirtualClock starts unless told otherwise: 2026-01-01T00:00:00Z, a realistic instant.
+DEFAULT_START_MS: Final = 1_767_225_600_000
+
+
 @final
 class VirtualClock:
-    """A clock that moves only when told to, for deterministic tests.
+    """A clock that moves only when told to, in integer milliseconds, for deterministic tests.
+
+    ``start_ms`` is epoch milliseconds (an aware datetime or ISO-8601 text is accepted too).
 
     >>> clock = VirtualClock("2026-11-27T06:00:00Z")
-    >>> clock.advance(1.5)
+    >>> clock.advance(1500)
     >>> clock.now()
     datetime.datetime(2026, 11, 27, 6, 0, 1, 500000, tzinfo=datetime.timezone.utc)
     """
 
     __slots__ = ("_now",)
 
-    def __init__(self, start: datetime | str | int = "2026-01-01T00:00:00Z") -> None:
-        self._now = to_ms(start)
+    def __init__(self, start_ms: int | datetime | str = DEFAULT_START_MS) -> None:
+        self._now = to_ms(start_ms)
 
     def now_ms(self) -> int:
         return self._now
@@ -54,12 +60,13 @@ class VirtualClock:
         """The current time as an aware UTC datetime."""
         return to_datetime(self._now)
 
-    def advance(self, seconds: float) -> None:
-        """Move forward by ``seconds`` (rounded to the millisecond); never backwards."""
-        step = round(seconds * 1000)
-        if step < 0:
-            raise ValueError(f"a clock cannot go backwards (advance({seconds}))")
-        self._now += step
+    def advance(self, ms: int) -> None:
+        """Move forward by ``ms`` milliseconds; never backwards."""
+        if type(ms) is not int:
+            raise TypeError(f"advance() takes whole milliseconds (an int), got {type(ms).__name__} {ms!r}")
+        if ms < 0:
+            raise ValueError(f"a clock cannot go backwards (advance({ms}))")
+        self._now += ms
 
     def advance_to(self, when: datetime | str | int) -> None:
         """Move forward to ``when``; a time in the past is refused."""

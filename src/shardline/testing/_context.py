@@ -21,7 +21,7 @@ class LambdaContext:
     >>> from shardline.testing import VirtualClock
     >>> clock = VirtualClock("2026-11-27T06:00:00Z")
     >>> context = LambdaContext(function_name="orders-stream", timeout=3, clock=clock, request_id="r-1")
-    >>> clock.advance(1.25)
+    >>> clock.advance(1250)
     >>> context.get_remaining_time_in_millis(), context.invoked_function_arn
     (1750, 'arn:aws:lambda:us-east-1:123456789012:function:orders-stream')
     """

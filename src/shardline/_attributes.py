@@ -196,25 +196,28 @@ def format_number(value: Decimal | int) -> str:
 
 def _number_size(text: str) -> int:
     """Bytes DynamoDB counts for a number (SPEC section 3): base-100 digit pairs + 1, +1 if negative."""
-    plain = format_number(_create_decimal(text))
+    return _plain_number_size(format_number(_create_decimal(text)))
+
+
+def _plain_number_size(plain: str) -> int:
+    """:func:`_number_size` of a number already in :func:`format_number`'s form.
+
+    In that form the integer part has no leading zeros and the fraction no trailing ones, so SPEC section
+    3's digit pairs need no splitting: only "0.00..." numbers start with "00" pairs, and only integers end
+    with them.
+    """
     if plain == "0":
         return 1
     negative = plain[0] == "-"
-    whole, _, fraction = plain.lstrip("-").partition(".")
-    if len(whole) % 2:
-        whole = "0" + whole
-    if len(fraction) % 2:
-        fraction += "0"
-    if whole.strip("0") == "":
-        whole = ""
-    digits = whole + fraction
-    pairs = [digits[i : i + 2] for i in range(0, len(digits), 2)]
-    start, end = 0, len(pairs)
-    while start < end and pairs[start] == "00":
-        start += 1
-    while end > start and pairs[end - 1] == "00":
-        end -= 1
-    return min(end - start + 1 + negative, 21)
+    digits = plain[1:] if negative else plain
+    whole, _, fraction = digits.partition(".")
+    if not fraction:  # an integer: pairs aligned on the right, trailing zero pairs dropped
+        count = (len(whole) + 1) // 2 - (len(whole) - len(whole.rstrip("0"))) // 2
+    elif whole == "0":  # below one: the integer part is dropped, and leading zero pairs of the fraction
+        count = (len(fraction) + 1) // 2 - (len(fraction) - len(fraction.lstrip("0"))) // 2
+    else:
+        count = (len(whole) + 1) // 2 + (len(fraction) + 1) // 2
+    return min(count + 1 + negative, 21)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -676,6 +679,48 @@ def item_size(image: Mapping[str, Any]) -> int:
     return _walk_item(image, "")
 
 
+def encoded_item_size(image: Mapping[str, Any]) -> int:
+    """:func:`item_size` of an image made by :func:`serialize_item`: no checks and no paths, for images
+    that are valid by construction (numbers in normalised plain form, binaries in standard base64).
+
+    >>> encoded_item_size(serialize_item({"Id": 101, "Message": "New item!", "tags": {"a", "b"}}))
+    27
+    """
+    size = 0
+    for name, av in image.items():
+        size += (len(name) if name.isascii() else _utf8_len(name, "")) + _encoded_size(av)
+    return size
+
+
+def _encoded_size(av: Mapping[str, Any]) -> int:
+    ((tag, value),) = av.items()
+    if tag == "S":
+        return len(value) if value.isascii() else _utf8_len(value, "")  # isascii() is O(1) in CPython
+    if tag == "N":
+        return _plain_number_size(value)
+    if tag == "M":
+        size = 3
+        for name, item in value.items():
+            size += (len(name) if name.isascii() else _utf8_len(name, "")) + _encoded_size(item) + 1
+        return size
+    if tag == "L":
+        return 3 + sum(_encoded_size(item) + 1 for item in value)
+    if tag in {"BOOL", "NULL"}:
+        return 1
+    if tag == "B":
+        return _base64_size(value)
+    if tag == "SS":
+        return sum(len(element.encode("utf-8", "surrogatepass")) for element in value)
+    if tag == "NS":
+        return sum(map(_plain_number_size, value))
+    return sum(map(_base64_size, value))  # BS
+
+
+def _base64_size(text: str) -> int:
+    # Standard base64 with padding: 4 characters per 3 bytes, minus one byte per "=".
+    return len(text) // 4 * 3 - text.count("=", -2)
+
+
 def attribute_size(av: Mapping[str, Any]) -> int:
     """DynamoDB's size in bytes of one AttributeValue (its name not included)."""
     return _walk(av, "", 1)
@@ -693,28 +738,47 @@ def validate_item(image: Mapping[str, Any], *, key_schema: Mapping[str, str] | N
     shardline.AttributeValueError: pk: the partition key must not be empty
     """
     schema = _check_key_schema(key_schema) if key_schema is not None else ()
-    size = _walk_item(image, "")
+    check_item_limits(image, _walk_item(image, ""), schema)
+
+
+def check_item_limits(image: Mapping[str, Any], size: int, schema: Iterable[tuple[str, str]]) -> None:
+    """The checks of :func:`validate_item` that a valid image can still fail, given its ``size``: the 400 KB
+    limit and the key attributes of ``schema`` (``(name, type)`` pairs, partition key first, already
+    checked)."""
     if size > ITEM_SIZE_LIMIT:
         raise AttributeValueError(
             f"item is {size:,} bytes; DynamoDB's limit is {ITEM_SIZE_LIMIT:,} bytes (400 KB, names included)"
         )
     for position, (name, declared) in enumerate(schema):
-        role = "partition key" if position == 0 else "sort key"
-        path = join_path("", name)
         av = image.get(name)
-        if av is None:
-            raise AttributeValueError(f"the item lacks its {role} attribute", path)
-        ((tag, value),) = av.items()
-        if tag != declared:
-            raise AttributeValueError(f"the {role} must be of type {declared} (key schema), got {tag}", path)
-        if tag == "N":
-            continue
-        length = len(value.encode("utf-8")) if tag == "S" else len(_binary(value))
-        limit = _PARTITION_KEY_MAX if position == 0 else _SORT_KEY_MAX
-        if length == 0:
-            raise AttributeValueError(f"the {role} must not be empty", path)
-        if length > limit:
-            raise AttributeValueError(f"the {role} is {length} bytes; DynamoDB allows at most {limit}", path)
+        value = av.get(declared) if av is not None and len(av) == 1 else None
+        if value is not None:  # the quick check of a well-formed key; any doubt goes to the careful one
+            if declared == "N":
+                continue
+            if declared == "S":
+                length = len(value) if value.isascii() else len(value.encode("utf-8"))
+            else:
+                length = len(_binary(value))
+            if 0 < length <= (_PARTITION_KEY_MAX if position == 0 else _SORT_KEY_MAX):
+                continue
+        _key_problem(image, position, name, declared)
+
+
+def _key_problem(image: Mapping[str, Any], position: int, name: str, declared: str) -> NoReturn:
+    """Raise the error of a key attribute that failed the quick check."""
+    role = "partition key" if position == 0 else "sort key"
+    path = join_path("", name)
+    av = image.get(name)
+    if av is None:
+        raise AttributeValueError(f"the item lacks its {role} attribute", path)
+    ((tag, value),) = av.items()
+    if tag != declared:
+        raise AttributeValueError(f"the {role} must be of type {declared} (key schema), got {tag}", path)
+    length = len(value.encode("utf-8")) if tag == "S" else len(_binary(value))
+    if length == 0:
+        raise AttributeValueError(f"the {role} must not be empty", path)
+    limit = _PARTITION_KEY_MAX if position == 0 else _SORT_KEY_MAX
+    raise AttributeValueError(f"the {role} is {length} bytes; DynamoDB allows at most {limit}", path)
 
 
 def _check_key_schema(key_schema: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -764,8 +828,20 @@ def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> di
     image: dict[str, dict[str, Any]] = {}
     for key, value in item.items():
         name = str.__str__(key) if isinstance(key, str) else key
-        _walk_name(name, "")
-        image[name] = _encode(value, join_path("", name), 1, allow_floats)
+        if type(name) is not str or not name:
+            _walk_name(name, "")  # raises the precise error
+        kind = type(value)
+        # The common scalars need no path (they cannot fail, or fail on the careful path): skip building it.
+        if kind is str:
+            image[name] = {"S": value}
+        elif kind is int and -(10**38) < value < 10**38:
+            image[name] = {"N": str(value)}
+        elif kind is bool:
+            image[name] = {"BOOL": value}
+        elif kind is Decimal and (text := _plain_decimal(value)) is not None:
+            image[name] = {"N": text}
+        else:
+            image[name] = _encode(value, join_path("", name), 1, allow_floats)
     return image
 
 
@@ -833,9 +909,34 @@ def _check_encode_depth(container: Any, path: str, depth: int) -> None:
         )
 
 
+_PLAIN_DECIMAL: Final = frozenset("-.0123456789")
+
+
+def _plain_decimal(value: Decimal) -> str | None:
+    """DynamoDB's text for the Decimals that print in plain notation (prices, quantities): their own text,
+    normalised. ``None`` for the others (exponents, NaN, Infinity, long texts): the careful path decides."""
+    text = str(value)
+    if len(text) > 40 or not _PLAIN_DECIMAL.issuperset(text):
+        return None
+    negative = text[0] == "-"
+    whole, _, fraction = (text[1:] if negative else text).partition(".")
+    fraction = fraction.rstrip("0")
+    significant = (whole + fraction).strip("0")
+    if not significant:
+        return "0"
+    if len(significant) > 38:
+        return None
+    plain = f"{whole}.{fraction}" if fraction else whole
+    return "-" + plain if negative else plain
+
+
 def _encode_number(value: int | Decimal, path: str) -> str:
     if type(value) is int and -(10**38) < value < 10**38:
         return str(value)
+    if type(value) is Decimal:
+        text = _plain_decimal(value)
+        if text is not None:
+            return text
     number = Decimal(value)  # exact for ints of any size
     if not number.is_finite():
         raise AttributeValueError(f"DynamoDB numbers are finite; got {number}", path)

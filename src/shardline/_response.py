@@ -5,12 +5,15 @@ Used by ``shardline invoke`` to explain a response, and by the local event sourc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Final, Literal, final
 
 from ._attributes import _type_name as _json_type
+from ._json import json_dumps
 
-__all__ = ["Verdict", "interpret_response"]
+__all__ = ["Verdict", "interpret_response", "marshal_response"]
 
 Kind = Literal["success", "partial", "failure"]
 
@@ -113,3 +116,24 @@ def interpret_response(
             f" record{'s' if retry != 1 else ''} from there again"
         )
     return Verdict("partial", reason, checkpoint=checkpoint, retry=retry, reported=tuple(reported))
+
+
+def marshal_response(response: object) -> str:
+    """A handler's response as the Lambda Python runtime writes it: JSON in which Decimals are numbers.
+
+    Sets, bytes and other objects make the runtime fail the invoke (``Runtime.MarshalError``): a TypeError
+    or ValueError here.
+
+    >>> marshal_response({"state": {"total": Decimal("12.50")}})
+    '{"state": {"total": 12.5}}'
+    """
+
+    def check(value: object) -> object:
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ValueError(f"{value} is not a JSON number")
+            return 0  # checked only; json_dumps below writes it exactly
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    json.dumps(response, default=check, allow_nan=False)
+    return json_dumps(response)

@@ -7,19 +7,28 @@ import click
 from shardline import __version__
 
 from .convert import convert
+from .demo import demo
 from .filter import filter_command
 from .generate import generate
 from .invoke import invoke
+from .run import run
+from .stream import stream
+from .table import table
 from .validate import validate
 
 EPILOG = """\b
 Examples:
+  shardline demo                                  the whole pipeline in a minute, with a poison record
+  shardline run                                   your template.yaml's stream mappings, locally
   shardline generate > event.json                 SAM's sample DynamoDB stream event
   shardline generate --count 50 --batch-size 20   realistic events for 50 new items
   shardline validate event.json --strict          check an event against AWS's rules
   shardline convert event.json                    typed images to plain JSON
   shardline filter --pattern '{"eventName": ["INSERT"]}' event.json
   shardline invoke app.lambda_handler --event event.json
+  shardline table create Orders --key pk:S        a local table whose writes produce a stream
+  shardline table put Orders '{"pk": "order#1", "status": "NEW"}'
+  shardline stream tail Orders --follow           its stream records as JSON Lines
 
 Exit status: 0 success, 1 problems found or a failure, 2 usage error.
 Set SHARDLINE_DEBUG=1 (or pass --debug) to see tracebacks.
@@ -38,3 +47,7 @@ app.add_command(validate)
 app.add_command(convert)
 app.add_command(filter_command, name="filter")
 app.add_command(invoke)
+app.add_command(table)
+app.add_command(stream)
+app.add_command(run)
+app.add_command(demo)

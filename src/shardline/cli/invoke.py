@@ -12,7 +12,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,8 +19,7 @@ from typing import Any
 import click
 
 from shardline._events import ShapeErrors, StreamEvent, sequence_numbers
-from shardline._json import json_dumps
-from shardline._response import interpret_response
+from shardline._response import interpret_response, marshal_response
 from shardline.testing._context import LambdaContext
 
 from ._io import CLIError, read_json, read_text, source_name
@@ -91,7 +89,7 @@ def invoke(
     error = outcome.get("error")
     if error is None:
         try:
-            text = _marshal(response)
+            text = marshal_response(response)
         except (TypeError, ValueError) as exc:
             error = f"Runtime.MarshalError: Unable to marshal response: {exc}"
             outcome["payload"] = {
@@ -250,18 +248,3 @@ def _run(handler: Callable[..., Any], event: Any, context: LambdaContext, timeou
         sys.stderr.flush()
         os._exit(1)
     return outcome
-
-
-def _marshal(response: Any) -> str:
-    """The response as the Lambda runtime writes it: JSON where Decimals are numbers; sets, bytes and other
-    objects make the runtime fail the invoke (Runtime.MarshalError)."""
-
-    def check(value: object) -> object:
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ValueError(f"{value} is not a JSON number")
-            return 0  # checked only; json_dumps below writes it exactly
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    json.dumps(response, default=check, allow_nan=False)
-    return json_dumps(response)

@@ -26,24 +26,24 @@ from decimal import Decimal
 from hashlib import blake2b
 from typing import Any, Final, NamedTuple, final
 
-from shardline._attributes import (
-    _check_key_schema,
-    _type_name,
-    deserialize_item,
-    item_size,
-    serialize_item,
-    validate_item,
+from shardline._attributes import _check_key_schema, _type_name, deserialize_item
+from shardline._changes import (
+    ModelKey,
+    apply_update,
+    check_view_type,
+    event_name,
+    item_image,
+    key_image,
+    keys_of,
+    model_key,
+    parse_update,
+    stream_record,
 )
-from shardline._events import TTL_PRINCIPAL, StreamViewType
 from shardline.testing._clock import Clock, VirtualClock, to_datetime, to_ms
 
 __all__ = ["EventBuilder", "generate_items"]
 
 _DEFAULT_KEY_SCHEMA: Final = {"Id": "N"}  # the table of SAM's sample event
-_VIEW_TYPES: Final = frozenset(member.value for member in StreamViewType)
-_NEW_VIEWS: Final = frozenset({"NEW_IMAGE", "NEW_AND_OLD_IMAGES"})
-_OLD_VIEWS: Final = frozenset({"OLD_IMAGE", "NEW_AND_OLD_IMAGES"})
-_TTL_IDENTITY: Final = {"type": "Service", "principalId": TTL_PRINCIPAL}
 _CHANGE_KINDS: Final = ("put", "update", "delete", "ttl_delete")
 _UPDATE_FIELDS: Final = frozenset({"key", "set", "remove"})
 # DynamoDB's rule for table names; anything else would also break the stream ARN ("table/<name>/stream/...").
@@ -134,9 +134,7 @@ class EventBuilder:
         for name, value in (("region", region), ("partition", partition)):
             if not isinstance(value, str) or _ARN_PART.fullmatch(value) is None:
                 raise ValueError(f"{name} {value!r}: expected lowercase letters, digits and '-' (e.g. us-east-1, aws)")
-        # str.__str__: the plain value of a StreamViewType member too, on every Python version.
-        if not isinstance(view_type, str) or str.__str__(view_type) not in _VIEW_TYPES:
-            raise ValueError(f"view_type {view_type!r}: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES")
+        view_type = check_view_type(view_type)
         if isinstance(step_seconds, bool) or not isinstance(step_seconds, (int, float)):
             raise TypeError(f"step_seconds must be a number of seconds, got {type(step_seconds).__name__}")
         if not math.isfinite(step_seconds) or step_seconds < 0:
@@ -148,7 +146,7 @@ class EventBuilder:
         self._region = region
         self._account_id = account_id
         self._partition = partition
-        self._view_type = str.__str__(view_type)
+        self._view_type = view_type
         start_ms = to_ms(start)
         # A clock of its own moves after each record; a given one is only read (its owner moves it).
         self._own_clock: VirtualClock | None = None
@@ -191,14 +189,14 @@ class EventBuilder:
         Returns the stream record, or ``None`` when the item equals the stored one (DynamoDB writes no
         record for a write that changes nothing). Numbers compare by value: ``Decimal("1.0")`` is ``1``.
         """
-        image = serialize_item(item)
-        validate_item(image, key_schema=self._schema)
-        key = self._model_key(image)
+        image, _ = item_image(item, self._schema)
+        key = model_key(image, self._schema)
         old = self._items.get(key)
-        if old == image:
+        name = event_name(old, image)
+        if name is None:
             return None
         self._items[key] = image
-        return self._record("MODIFY" if old is not None else "INSERT", key, image, old)
+        return self._record(name, key, image, old)
 
     def update(
         self,
@@ -212,32 +210,16 @@ class EventBuilder:
         attributes cannot be set or removed (:class:`ValueError`), and an update that changes nothing
         records nothing (``None``). Setting an attribute to ``None`` stores NULL; it does not remove it.
         """
-        key_image = self._key_image(key)
-        if isinstance(remove, (str, bytes)):
-            raise TypeError("remove must be an iterable of attribute names, not a single string")
-        names = list(remove)
-        for name in names:
-            if not isinstance(name, str) or not name:
-                raise ValueError(f"remove: attribute names are non-empty strings, got {name!r}")
-        assigned = serialize_item({} if set is None else set)
-        for name in (*assigned, *names):
-            if name in self._schema:
-                raise ValueError(f"cannot update key attribute {name!r}: it is part of the table's key")
-        overlap = assigned.keys() & names
-        if overlap:
-            # DynamoDB rejects an update expression whose SET and REMOVE name the same attribute.
-            raise ValueError(f"attribute {min(overlap)!r} is both set and removed")
-        model_key = self._model_key(key_image)
-        old = self._items.get(model_key)
-        image = dict(key_image if old is None else old)
-        image.update(assigned)
-        for name in names:
-            image.pop(name, None)
-        validate_item(image, key_schema=self._schema)
-        if image == old:
+        typed_key = key_image(key, self._schema)
+        update = parse_update(set, remove, self._schema)
+        item_key = model_key(typed_key, self._schema)
+        old = self._items.get(item_key)
+        image, _ = apply_update(old, typed_key, update, self._schema)
+        name = event_name(old, image)
+        if name is None:
             return None
-        self._items[model_key] = image
-        return self._record("MODIFY" if old is not None else "INSERT", model_key, image, old)
+        self._items[item_key] = image
+        return self._record(name, item_key, image, old)
 
     def delete(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """DeleteItem: record a REMOVE whose OldImage is the deleted item; ``None`` if there is no such item."""
@@ -248,11 +230,11 @@ class EventBuilder:
         return self._remove(key, ttl=True)
 
     def _remove(self, key: Mapping[str, Any], *, ttl: bool) -> dict[str, Any] | None:
-        model_key = self._model_key(self._key_image(key))
-        old = self._items.pop(model_key, None)
+        item_key = model_key(key_image(key, self._schema), self._schema)
+        old = self._items.pop(item_key, None)
         if old is None:
             return None
-        return self._record("REMOVE", model_key, None, old, ttl=ttl)
+        return self._record("REMOVE", item_key, None, old, ttl=ttl)
 
     def apply(self, change: Mapping[str, Any]) -> dict[str, Any] | None:
         """Apply one change written as plain JSON (a line of a JSON Lines file).
@@ -300,7 +282,7 @@ class EventBuilder:
 
     def item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """The item stored under ``key``, as plain values (numbers as ``Decimal``), or ``None``."""
-        image = self._items.get(self._model_key(self._key_image(key)))
+        image = self._items.get(model_key(key_image(key, self._schema), self._schema))
         return None if image is None else deserialize_item(image)
 
     # -- events -----------------------------------------------------------------------------------
@@ -369,32 +351,10 @@ class EventBuilder:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _key_image(self, key: Mapping[str, Any]) -> dict[str, Any]:
-        """The typed key image of ``key``, which must hold exactly the key attributes."""
-        if not isinstance(key, Mapping):
-            raise TypeError(f"a key must be a mapping of the key attributes, got {type(key).__name__}")
-        missing = [name for name in self._schema if name not in key]
-        extra = [str(name) for name in key if name not in self._schema]
-        if missing or extra:
-            problems = []
-            if missing:
-                problems.append("missing " + ", ".join(map(repr, missing)))
-            if extra:
-                problems.append("not key attributes: " + ", ".join(map(repr, sorted(extra))))
-            schema = ", ".join(map(repr, self._schema))
-            raise ValueError(f"a key must hold exactly the key attributes ({schema}); " + "; ".join(problems))
-        image = serialize_item({name: key[name] for name in self._schema})
-        validate_item(image, key_schema=self._schema)
-        return image
-
-    def _model_key(self, image: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-        # Typed and normalised: 101 and Decimal("101.0") both give ("N", "101").
-        return tuple(next(iter(image[name].items())) for name in self._schema)
-
     def _record(
         self,
         name: str,
-        model_key: tuple[tuple[str, Any], ...],
+        item_key: ModelKey,
         new: dict[str, Any] | None,
         old: dict[str, Any] | None,
         *,
@@ -406,28 +366,20 @@ class EventBuilder:
         self._sequence += rng.randrange(*_STREAM_SEQUENCE_GAP)
         self._kinesis_sequence += rng.randrange(*_KINESIS_SEQUENCE_GAP)
         ms = self._clock.now_ms()
-        keys = {attribute: {tag: text} for attribute, (tag, text) in zip(self._schema, model_key, strict=True)}
-        dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": ms // 1000, "Keys": keys}
-        if new is not None and self._view_type in _NEW_VIEWS:
-            dynamodb["NewImage"] = new
-        if old is not None and self._view_type in _OLD_VIEWS:
-            dynamodb["OldImage"] = old
-        # SizeBytes counts what the record carries (SPEC section 3: SAM's 26, 59 and 38).
-        size = sum(item_size(dynamodb[field]) for field in ("Keys", "NewImage", "OldImage") if field in dynamodb)
-        dynamodb["SequenceNumber"] = str(self._sequence)
-        dynamodb["SizeBytes"] = size
-        dynamodb["StreamViewType"] = self._view_type
-        record: dict[str, Any] = {
-            "eventID": f"{identity:032x}",
-            "eventName": name,
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": self._region,
-            "dynamodb": dynamodb,
-            "eventSourceARN": self._stream_arn,
-        }
-        if ttl:
-            record["userIdentity"] = dict(_TTL_IDENTITY)
+        keys = keys_of(item_key, self._schema)
+        record = stream_record(
+            name,
+            keys,
+            new,
+            old,
+            view_type=self._view_type,
+            sequence_number=str(self._sequence),
+            created_ms=ms,
+            event_id=f"{identity:032x}",
+            region=self._region,
+            source_arn=self._stream_arn,
+            ttl=ttl,
+        )
         # A deep copy: the model's images must not change when a caller edits a record or an event.
         record = copy.deepcopy(record)
         self._pending.append(

@@ -1,0 +1,80 @@
+"""Errors of the embedded store and its stream: the exceptions DynamoDB and DynamoDB Streams would raise.
+
+::
+
+    ShardlineError
+    ├── StoreError                 the state database cannot be used (not shardline's, newer, locked, closed)
+    ├── ResourceNotFoundError      (also LookupError) no such table or shard      ResourceNotFoundException
+    ├── TableExistsError           the table name is taken                         ResourceInUseException
+    ├── ExpiredIteratorError       a shard iterator older than 15 minutes          ExpiredIteratorException
+    ├── TrimmedDataAccessError     records past the 24-hour retention              TrimmedDataAccessException
+    └── ValidationError            (also ValueError) a request DynamoDB refuses   ValidationException
+
+Bad items and keys raise the codec's :class:`~shardline.AttributeValueError` (a ValueError) with the path of
+the offending value.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+from shardline._exceptions import ShardlineError
+
+__all__ = [
+    "ExpiredIteratorError",
+    "ResourceNotFoundError",
+    "StoreError",
+    "TableExistsError",
+    "TrimmedDataAccessError",
+    "ValidationError",
+]
+
+
+@final
+class StoreError(ShardlineError):
+    """The state database cannot be used: not a shardline database, made by a newer shardline, locked by
+    another process for longer than the store's timeout, or closed."""
+
+    __module__ = "shardline.local"
+
+
+@final
+class ResourceNotFoundError(ShardlineError, LookupError):
+    """No such table, or no such shard in the table's stream (ResourceNotFoundException)."""
+
+    __module__ = "shardline.local"
+
+
+@final
+class TableExistsError(ShardlineError):
+    """A table of that name exists already (DynamoDB: ResourceInUseException on CreateTable)."""
+
+    __module__ = "shardline.local"
+
+
+@final
+class ExpiredIteratorError(ShardlineError):
+    """A shard iterator used more than 15 minutes after it was issued (ExpiredIteratorException).
+
+    Get a new one with ``get_shard_iterator``: ``AFTER_SEQUENCE_NUMBER`` and the last record processed.
+    """
+
+    __module__ = "shardline.local"
+
+
+@final
+class TrimmedDataAccessError(ShardlineError):
+    """A read of records the stream no longer has: older than its retention (TrimmedDataAccessException).
+
+    As on DynamoDB Streams, the records are gone; ``TRIM_HORIZON`` starts at the oldest one kept.
+    """
+
+    __module__ = "shardline.local"
+
+
+@final
+class ValidationError(ShardlineError, ValueError):
+    """A request DynamoDB would refuse with a ValidationException: a bad table name, iterator type or
+    sequence number, or two changes to one item in a batch or transaction."""
+
+    __module__ = "shardline.local"

@@ -1,0 +1,264 @@
+"""A table's stream, read as DynamoDB Streams is: describe the shards, get an iterator, get records.
+
+Positions and their rules (SPEC section 4 and the DynamoDB Streams API reference):
+
+- an iterator is a position in one shard, "after sequence number p", and the time it was issued; it
+  expires 15 minutes later (:class:`ExpiredIteratorError`);
+- ``TRIM_HORIZON`` is just before the oldest record kept, ``LATEST`` just after the newest,
+  ``AT_SEQUENCE_NUMBER``/``AFTER_SEQUENCE_NUMBER`` at or after a number of the shard's range;
+- reading at a position whose next records were trimmed (older than the retention) raises
+  :class:`TrimmedDataAccessError`, as does asking for an iterator at a trimmed number;
+- ``get_records`` returns at most ``limit`` (1..1000) records and 1 MB; a closed shard read to its end
+  answers with no next iterator, an open one with an iterator at the same place.
+"""
+
+from __future__ import annotations
+
+import json
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from typing import TYPE_CHECKING, Any, Final, final
+
+from shardline.local._db import SEQUENCE_BASE, sequence_text
+from shardline.local._errors import (
+    ExpiredIteratorError,
+    ResourceNotFoundError,
+    TrimmedDataAccessError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from shardline.local._store import Table
+
+__all__ = ["ITERATOR_LIFETIME_MS", "ITERATOR_TYPES", "Stream"]
+
+#: The four ways to position an iterator.
+ITERATOR_TYPES: Final = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+#: A shard iterator expires 15 minutes after it is returned (GetShardIterator's documentation).
+ITERATOR_LIFETIME_MS: Final = 15 * 60 * 1000
+_RECORD_LIMIT: Final = 1000  # GetRecords: at most 1000 records...
+_BYTE_LIMIT: Final = 1024 * 1024  # ...or 1 MB, whichever comes first
+_SHARD_COLUMNS: Final = "shard_no, shard_id, parent_id, start_seq, end_seq, closed_ms, trimmed_seq"
+
+
+@final
+class Stream:
+    """The stream of a :class:`~shardline.local.Table`: the DynamoDB Streams API over the store.
+
+    >>> from shardline.local import Store
+    >>> store = Store(":memory:")
+    >>> table = store.create_table("Orders", key_schema={"pk": "S"})
+    >>> _ = table.put_item({"pk": "order#1"})
+    >>> shard = table.stream.describe_stream()["Shards"][0]["ShardId"]
+    >>> iterator = table.stream.get_shard_iterator(shard, "TRIM_HORIZON")
+    >>> [record["eventName"] for record in table.stream.get_records(iterator)["Records"]]
+    ['INSERT']
+    >>> store.close()
+
+    Records are in the shape Lambda delivers them (with ``eventSourceARN``); their ``SequenceNumber``
+    texts compare as integers within a shard.
+    """
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def __repr__(self) -> str:
+        return f"<Stream {self._table.stream_arn}>"
+
+    @property
+    def stream_arn(self) -> str:
+        return self._table.stream_arn
+
+    def describe_stream(self) -> dict[str, Any]:
+        """The ``StreamDescription``: ARN, label, status, view type, table, key schema and the shards.
+
+        Shards are listed parents first. A closed shard has an ``EndingSequenceNumber``; a shard closed
+        longer ago than the retention (its records all trimmed) is no longer listed, as on DynamoDB Streams,
+        though iterators for it still work, so a reader that knew it can finish it.
+        """
+        table = self._table
+        now = table._maintain_if_due()
+        with table._store._database.read() as connection:
+            table._check_exists(connection)
+            rows = connection.execute(
+                "SELECT shard_id, parent_id, start_seq, end_seq FROM shards WHERE table_no = ?"
+                " AND (closed_ms IS NULL OR closed_ms > ?) ORDER BY created_ms, shard_no",
+                (table._no, now - table.retention_ms),
+            ).fetchall()
+        shards = []
+        for shard_id, parent_id, start_seq, end_seq in rows:
+            numbers = {"StartingSequenceNumber": sequence_text(start_seq)}
+            if end_seq is not None:
+                numbers["EndingSequenceNumber"] = sequence_text(end_seq)
+            shard: dict[str, Any] = {"ShardId": shard_id, "SequenceNumberRange": numbers}
+            if parent_id is not None:
+                shard["ParentShardId"] = parent_id
+            shards.append(shard)
+        key_types = ("HASH", "RANGE")
+        return {
+            "StreamArn": table.stream_arn,
+            "StreamLabel": table.stream_arn.rsplit("/", 1)[1],
+            "StreamStatus": "ENABLED",
+            "StreamViewType": table.stream_view_type,
+            "TableName": table.name,
+            "KeySchema": [
+                {"AttributeName": name, "KeyType": kind} for name, kind in zip(table._schema, key_types, strict=False)
+            ],
+            "Shards": shards,
+        }
+
+    def get_shard_iterator(self, shard_id: str, iterator_type: str, sequence_number: str | None = None) -> str:
+        """An iterator positioned in shard ``shard_id`` (see the module's documentation for the types).
+
+        ``sequence_number`` is required by ``AT_SEQUENCE_NUMBER`` and ``AFTER_SEQUENCE_NUMBER`` and must lie
+        in the shard's range; the others refuse it. Raises :class:`ResourceNotFoundError` for a shard the
+        stream never had and :class:`TrimmedDataAccessError` for a trimmed number.
+        """
+        if iterator_type not in ITERATOR_TYPES:
+            raise ValidationError(f"iterator type {iterator_type!r}: expected one of {', '.join(ITERATOR_TYPES)}")
+        wanted = None
+        if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+            if sequence_number is None:
+                raise ValidationError(f"{iterator_type} needs a sequence_number")
+            wanted = _parse_sequence(sequence_number)
+        elif sequence_number is not None:
+            raise ValidationError(f"{iterator_type} takes no sequence_number (it is for AT_ and AFTER_SEQUENCE_NUMBER)")
+        table = self._table
+        now = table._maintain_if_due()
+        for attempt in range(2):
+            position: int | None
+            with table._store._database.read() as connection:
+                table._check_exists(connection)
+                shard = connection.execute(
+                    f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_id = ?", (table._no, shard_id)
+                ).fetchone()
+                if shard is None:
+                    raise ResourceNotFoundError(f"shard {shard_id!r} is not a shard of {table.stream_arn}")
+                shard_no, _, _, start_seq, end_seq, _, trimmed_seq = shard
+                if iterator_type == "TRIM_HORIZON":
+                    position = max(start_seq - 1, trimmed_seq)
+                    if attempt == 0 and _first_expired(connection, shard_no, position, now - table.retention_ms):
+                        position = None  # records past the retention are still there: trim, then look again
+                elif iterator_type == "LATEST":
+                    position = end_seq if end_seq is not None else _last_seq(connection)
+                else:
+                    assert wanted is not None
+                    last = end_seq if end_seq is not None else _last_seq(connection)
+                    if not start_seq <= wanted <= last:
+                        raise ValidationError(
+                            f"sequence number {sequence_number} is outside shard {shard_id}'s range "
+                            f"{sequence_text(start_seq)}..{sequence_text(last)}"
+                        )
+                    position = wanted - 1 if iterator_type == "AT_SEQUENCE_NUMBER" else wanted
+                    _check_trimmed(
+                        connection,
+                        shard_no,
+                        position,
+                        trimmed_seq=trimmed_seq,
+                        horizon=now - table.retention_ms,
+                        shard_id=shard_id,
+                    )
+            if position is not None:
+                return _encode(table, shard_no, position, now)
+            with table._writer(force_trim=True):
+                pass
+        raise AssertionError("unreachable")  # pragma: no cover - the second pass always positions
+
+    def get_records(self, iterator: str, limit: int = _RECORD_LIMIT) -> dict[str, Any]:
+        """The records after the iterator's position: ``{"Records": [...], "NextShardIterator": ...}``.
+
+        At most ``limit`` records (1..1000) and 1 MB of them (always at least one record when there is
+        one). ``NextShardIterator`` is ``None`` once a closed shard has been read to its end.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _RECORD_LIMIT:
+            raise ValidationError(f"limit must be 1..{_RECORD_LIMIT}, got {limit!r}")
+        table = self._table
+        shard_no, position, issued = _decode(table, iterator)
+        now = table._maintain_if_due()
+        if now - issued > ITERATOR_LIFETIME_MS:
+            raise ExpiredIteratorError(
+                f"the shard iterator expired {(now - issued - ITERATOR_LIFETIME_MS) / 1000:g} s ago (iterators last "
+                "15 minutes): get a new one with AFTER_SEQUENCE_NUMBER and the last record processed"
+            )
+        with table._store._database.read() as connection:
+            table._check_exists(connection)
+            shard = connection.execute(
+                f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_no = ?", (table._no, shard_no)
+            ).fetchone()
+            if shard is None:
+                raise ResourceNotFoundError(f"the iterator's shard is not a shard of {table.stream_arn}")
+            _, shard_id, _, _, end_seq, _, trimmed_seq = shard
+            horizon = now - table.retention_ms
+            _check_trimmed(connection, shard_no, position, trimmed_seq=trimmed_seq, horizon=horizon, shard_id=shard_id)
+            rows = connection.execute(
+                "SELECT seq, body FROM records WHERE shard_no = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (shard_no, position, limit + 1),
+            ).fetchall()
+        records: list[dict[str, Any]] = []
+        size = 0
+        for seq, body in rows[:limit]:
+            size += len(body)
+            if size > _BYTE_LIMIT and records:
+                break
+            records.append(json.loads(body))
+            position = seq
+        more = len(records) < len(rows)
+        following = None if end_seq is not None and not more else _encode(table, shard_no, position, now)
+        return {"Records": records, "NextShardIterator": following}
+
+
+def _last_seq(connection: sqlite3.Connection) -> int:
+    (last,) = connection.execute("SELECT last_seq FROM counters").fetchone()
+    return int(last)
+
+
+def _first_expired(connection: sqlite3.Connection, shard_no: int, position: int, horizon: int) -> bool:
+    """Whether the record following ``position`` in the shard is older than the retention."""
+    row = connection.execute(
+        "SELECT created_ms FROM records WHERE shard_no = ? AND seq > ? ORDER BY seq LIMIT 1", (shard_no, position)
+    ).fetchone()
+    return row is not None and row[0] < horizon
+
+
+def _check_trimmed(
+    connection: sqlite3.Connection, shard_no: int, position: int, *, trimmed_seq: int, horizon: int, shard_id: str
+) -> None:
+    # Records up to trimmed_seq were deleted from the shard; records older than the horizon are as good as
+    # deleted. Either way, a reader after `position` would miss records: DynamoDB Streams refuses to serve it.
+    if position < trimmed_seq or _first_expired(connection, shard_no, position, horizon):
+        raise TrimmedDataAccessError(
+            f"records of shard {shard_id} after sequence number {sequence_text(position)} are past the stream's "
+            "retention and were trimmed; start again from TRIM_HORIZON"
+        )
+
+
+def _parse_sequence(text: object) -> int:
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or not 21 <= len(text) <= 40:
+        raise ValidationError(f"sequence number {text!r}: expected the digits of a record's SequenceNumber")
+    return int(text) - SEQUENCE_BASE
+
+
+def _encode(table: Table, shard_no: int, position: int, now: int) -> str:
+    # Shaped like DynamoDB Streams' iterators ("<stream ARN>|1|<opaque text>"); the opaque part is ours.
+    payload = urlsafe_b64encode(f"{table._no}:{shard_no}:{position}:{now}".encode()).decode("ascii")
+    return f"{table.stream_arn}|1|{payload}"
+
+
+def _decode(table: Table, iterator: object) -> tuple[int, int, int]:
+    if not isinstance(iterator, str):
+        raise ValidationError(f"a shard iterator is text from get_shard_iterator, got {type(iterator).__name__}")
+    arn, _, payload = iterator.rpartition("|1|")
+    if arn != table.stream_arn:
+        raise ValidationError(
+            f"the shard iterator is not one of {table.stream_arn}'s; get one from this stream's get_shard_iterator"
+        )
+    try:
+        table_no, shard_no, position, issued = map(int, urlsafe_b64decode(payload.encode("ascii")).split(b":"))
+    except ValueError:
+        raise ValidationError("the shard iterator is damaged; get a new one from get_shard_iterator") from None
+    if table_no != table._no:
+        raise ResourceNotFoundError(f"the shard iterator belongs to an earlier table called {table.name!r}")
+    return shard_no, position, issued

@@ -1,0 +1,609 @@
+"""The event source mapping emulator, on a virtual clock: each test cites the SPEC line it checks."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from shardline.local import (
+    InvalidParameterValueError,
+    JsonLinesDestination,
+    Pipeline,
+    ResourceConflictError,
+    Store,
+)
+from shardline.testing import VirtualClock
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock("2026-11-27T06:00:00Z")
+
+
+@pytest.fixture
+def store(clock: VirtualClock) -> Iterator[Store]:
+    with Store(":memory:", clock=clock) as opened:
+        yield opened
+
+
+def orders(store: Store, **options: Any) -> Any:
+    return store.create_table("Orders", key_schema={"pk": "S"}, **options)
+
+
+def put_many(table: Any, count: int, clock: VirtualClock | None = None, *, start: int = 1) -> list[str]:
+    """Put items order#1..; return their records' sequence numbers, in order."""
+    numbers = []
+    for index in range(start, start + count):
+        table.put_item({"pk": f"order#{index}", "n": index})
+        if clock is not None:
+            clock.advance(1)
+    for shard in table.stream.describe_stream()["Shards"]:
+        iterator = table.stream.get_shard_iterator(shard["ShardId"], "TRIM_HORIZON")
+        while iterator:
+            page = table.stream.get_records(iterator)
+            if not page["Records"]:
+                break
+            numbers.extend(record["dynamodb"]["SequenceNumber"] for record in page["Records"])
+            iterator = page["NextShardIterator"]
+    return numbers
+
+
+def item_numbers(event: dict[str, Any]) -> list[int]:
+    return [int(record["dynamodb"]["NewImage"]["n"]["N"]) for record in event["Records"]]
+
+
+class Recorder:
+    """A handler that records what it saw and answers with ``respond(event)``."""
+
+    def __init__(self, respond: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.respond = respond or (lambda event: None)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        self.events.append(json.loads(json.dumps(event)))
+        return self.respond(event)
+
+    def deliveries(self) -> list[list[int]]:
+        return [item_numbers(event) for event in self.events]
+
+
+def report(*numbers: int) -> Callable[[dict[str, Any]], Any]:
+    """Respond with a partial batch response naming the records of the given items."""
+
+    def respond(event: dict[str, Any]) -> Any:
+        failures = [
+            {"itemIdentifier": record["dynamodb"]["SequenceNumber"]}
+            for record in event["Records"]
+            if int(record["dynamodb"]["NewImage"]["n"]["N"]) in numbers
+        ]
+        return {"batchItemFailures": failures}
+
+    return respond
+
+
+def in_turn(*responders: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """Answer each invoke with the next responder."""
+    remaining = iter(responders)
+
+    def respond(event: dict[str, Any]) -> Any:
+        return next(remaining)(event)
+
+    return respond
+
+
+def fail_on(*numbers: int) -> Callable[[dict[str, Any]], Any]:
+    def respond(event: dict[str, Any]) -> Any:
+        if set(item_numbers(event)) & set(numbers):
+            raise RuntimeError("cannot process")
+        return None
+
+    return respond
+
+
+PARTIAL = {"function_response_types": ["ReportBatchItemFailures"]}
+
+
+# -- batching and checkpoints ---------------------------------------------------------------------
+
+
+def test_batches_follow_batch_size_and_stream_order(store: Store) -> None:
+    # SPEC 5: BatchSize is the maximum records per invoke; a shard is read in order.
+    table = orders(store)
+    put_many(table, 7)
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, batch_size=3)
+    assert pipeline.run_until_idle() == 3
+    assert handler.deliveries() == [[1, 2, 3], [4, 5, 6], [7]]
+    assert {record["eventSourceARN"] for event in handler.events for record in event["Records"]} == {table.stream_arn}
+
+
+def test_checkpoints_survive_a_new_pipeline(store: Store) -> None:
+    # Issue: "a new Pipeline on the same store resumes where the last one stopped."
+    table = orders(store)
+    put_many(table, 3)
+    first = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, first, name="indexer")
+    pipeline.run_until_idle()
+    put_many(table, 2, start=4)
+    second = Recorder()
+    again = Pipeline(store)
+    again.add_mapping(table, second, name="indexer")
+    again.run_until_idle()
+    assert first.deliveries() == [[1, 2, 3]]
+    assert second.deliveries() == [[4, 5]]
+
+
+def test_each_mapping_has_its_own_checkpoints(store: Store) -> None:
+    table = orders(store)
+    put_many(table, 2)
+    fast, slow = Recorder(), Recorder(fail_on(2))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, fast, name="fast")
+    pipeline.add_mapping(table, slow, name="slow", maximum_retry_attempts=0, batch_size=1)
+    pipeline.run_until_idle()
+    assert fast.deliveries() == [[1, 2]]
+    assert slow.deliveries() == [[1], [2]]
+    assert len(pipeline.destination) == 1
+
+
+def test_latest_starts_after_the_records_already_there(store: Store) -> None:
+    # SPEC 5: StartingPosition TRIM_HORIZON or LATEST.
+    table = orders(store)
+    put_many(table, 2)
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, starting_position="LATEST")
+    put_many(table, 1, start=3)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[3]]
+
+
+def test_the_batching_window_waits_to_fill_a_batch(store: Store, clock: VirtualClock) -> None:
+    # SPEC 5: MaximumBatchingWindowInSeconds: wait up to this long to fill a batch.
+    table = orders(store)
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, batch_size=10, maximum_batching_window_in_seconds=5)
+    start = clock.now_ms()
+    put_many(table, 2)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 2]]
+    assert clock.now_ms() - start == 5000  # the clock jumped straight to the window's end
+
+
+def test_a_full_batch_does_not_wait_for_the_window(store: Store, clock: VirtualClock) -> None:
+    table = orders(store)
+    put_many(table, 4)
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    start = clock.now_ms()
+    pipeline.add_mapping(table, handler, batch_size=2, maximum_batching_window_in_seconds=300)
+    assert pipeline.run_until_idle(max_invocations=2) == 2
+    assert clock.now_ms() == start
+    assert handler.deliveries() == [[1, 2], [3, 4]]
+
+
+def test_the_six_megabyte_payload_limit_splits_batches(store: Store) -> None:
+    # SPEC 5: BatchSize is also capped by the 6 MB payload.
+    table = orders(store)
+    for index in range(1, 6):
+        table.put_item({"pk": f"order#{index}", "n": index, "blob": "x" * 390_000})
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, batch_size=100)
+    pipeline.run_until_idle()
+    # Each record carries the 390 KB string in its NewImage: about 15 fit in 6 MB, all 5 in one event.
+    assert handler.deliveries() == [[1, 2, 3, 4, 5]]
+    big = Recorder()
+    table2 = store.create_table("Big", key_schema={"pk": "S"})
+    for index in range(1, 21):
+        table2.put_item({"pk": f"order#{index}", "n": index, "blob": "y" * 390_000})
+    pipeline.add_mapping(table2, big, batch_size=100)
+    pipeline.run_until_idle()
+    sizes = [len(json.dumps(event)) for event in big.events]
+    assert len(big.events) == 2
+    assert max(sizes) <= 6 * 1024 * 1024
+
+
+# -- filters --------------------------------------------------------------------------------------
+
+
+def test_filtered_records_are_dropped_and_passed(store: Store) -> None:
+    # SPEC 6: a record matching no filter is DROPPED and the iterator advances past it.
+    table = orders(store)
+    put_many(table, 5)
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    odd = {"Filters": [{"Pattern": json.dumps({"dynamodb": {"NewImage": {"n": {"N": ["1", "3", "5"]}}}})}]}
+    mapping = pipeline.add_mapping(table, handler, filter_criteria=odd, batch_size=10)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 3, 5]]
+    metrics = next(iter(mapping.metrics().values()))
+    assert (metrics["records_in"], metrics["filtered"], metrics["delivered"]) == (5, 2, 3)
+    put_many(table, 1, start=7)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 3, 5]]  # item 7 is filtered too; nothing is redelivered
+
+
+def test_an_invalid_filter_is_refused_with_aws_words(store: Store) -> None:
+    # SPEC 5 (recorded): an invalid pattern: InvalidParameterValueException "Invalid filter pattern definition."
+    table = orders(store)
+    with pytest.raises(InvalidParameterValueError, match=r"^Invalid filter pattern definition\."):
+        Pipeline(store).add_mapping(table, Recorder(), filter_criteria={"Filters": [{"Pattern": '{"a": "b"}'}]})
+
+
+# -- responses ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("response", [[], None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}])
+def test_success_shapes_are_one_invocation(store: Store, response: Any) -> None:
+    # SPEC 5 (recorded): [], null, {}, {"batchItemFailures": []}, {"batchItemFailures": null}: success.
+    table = orders(store)
+    put_many(table, 1)
+    handler = Recorder(lambda event: response)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1]]
+    assert pipeline.destination == []
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"batchItemFailures": [{"itemIdentifier": 123}]},
+        {"batchItemFailures": [{"itemIdentifier": ""}]},
+        {"batchItemFailures": [{"itemIdentifier": None}]},
+        {"batchItemFailures": [{"foo": 123}]},
+        {"batchItemFailures": [{"foo": None}]},
+    ],
+)
+def test_malformed_partial_responses_fail_the_whole_batch(store: Store, response: Any) -> None:
+    # SPEC 5 (recorded): each a whole-batch failure; MaximumRetryAttempts 3: invoked 4 times, then the
+    # destination record has approximateInvokeCount 4 and functionError null.
+    table = orders(store)
+    put_many(table, 1)
+    handler = Recorder(lambda event: response)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1]] * 4
+    (failure,) = pipeline.destination
+    assert failure["requestContext"]["approximateInvokeCount"] == 4
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": None}
+
+
+def test_an_always_failing_handler_with_one_retry(store: Store) -> None:
+    # SPEC 5 (recorded): BatchSize 1, MaximumRetryAttempts 1: 2 invocations, then one destination record with
+    # RetryAttemptsExhausted, approximateInvokeCount 2, statusCode 200, functionError "Unhandled",
+    # DDBStreamBatchInfo.batchSize 1, start = end sequence number.
+    table = orders(store)
+    (number,) = put_many(table, 1)
+    handler = Recorder(fail_on(1))
+    pipeline = Pipeline(store)
+    mapping = pipeline.add_mapping(table, handler, batch_size=1, maximum_retry_attempts=1)
+    pipeline.run_until_idle()
+    assert len(handler.events) == 2
+    (failure,) = pipeline.destination
+    assert list(failure) == ["requestContext", "responseContext", "version", "timestamp", "DDBStreamBatchInfo"]
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 2
+    assert failure["requestContext"]["functionArn"] == mapping.invoker.function_arn
+    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    info = failure["DDBStreamBatchInfo"]
+    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (1, number, number)
+    assert info["streamArn"] == table.stream_arn
+    assert info["approximateArrivalOfFirstRecord"].endswith("Z")
+    assert failure["timestamp"].endswith("Z")
+
+
+def test_the_six_record_scenario_reporting_record_five(store: Store) -> None:
+    # SPEC 5 (recorded): BatchSize 3, MaximumRetryAttempts 3, only record #5 of 6 failing and reported:
+    # #5 delivered 5 times (once in its batch, then 4 times alone), then the failure record with
+    # approximateInvokeCount 4, batchSize 1, functionError null, statusCode 200.
+    table = orders(store)
+    numbers = put_many(table, 6)
+    handler = Recorder(report(5))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, batch_size=3, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 2, 3], [4, 5, 6], [5], [5], [5], [5], [6]]
+    (failure,) = pipeline.destination
+    assert failure["requestContext"]["approximateInvokeCount"] == 4
+    assert failure["responseContext"]["functionError"] is None
+    info = failure["DDBStreamBatchInfo"]
+    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (1, numbers[4], numbers[4])
+
+
+def test_the_six_record_scenario_reporting_the_last_record(store: Store) -> None:
+    # SPEC 5 (recorded): the handler reporting only the last record: the first five delivered once each,
+    # the last 5 times; one destination record, approximateInvokeCount 4, batchSize 1.
+    table = orders(store)
+    numbers = put_many(table, 6)
+    handler = Recorder(report(6))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, batch_size=3, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.run_until_idle()
+    delivered = [n for batch in handler.deliveries() for n in batch]
+    assert [delivered.count(n) for n in range(1, 7)] == [1, 1, 1, 1, 1, 5]
+    (failure,) = pipeline.destination
+    assert failure["DDBStreamBatchInfo"]["startSequenceNumber"] == numbers[5]
+    assert failure["requestContext"]["approximateInvokeCount"] == 4
+
+
+def test_a_partial_response_is_ignored_without_report_batch_item_failures(store: Store) -> None:
+    # SPEC 5: FunctionResponseTypes: partial batch responses are ignored unless enabled.
+    table = orders(store)
+    put_many(table, 3)
+    handler = Recorder(report(2))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, maximum_retry_attempts=3)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 2, 3]]
+
+
+def test_a_partial_response_redelivers_what_follows_the_lowest_reported(store: Store) -> None:
+    # SPEC 5: Lambda checkpoints at the LOWEST reported sequence number and delivers every later record
+    # again, including ones the handler already processed.
+    table = orders(store)
+    put_many(table, 5)
+    handler = Recorder(in_turn(report(2, 4), report(), report()))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, batch_size=5, **PARTIAL)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 2, 3, 4, 5], [2], [3, 4, 5]]
+
+
+def test_retries_back_off_on_the_clock(store: Store, clock: VirtualClock) -> None:
+    # Issue 7: retries with backoff run in milliseconds of real time on a virtual clock.
+    table = orders(store)
+    put_many(table, 1)
+    handler = Recorder(fail_on(1))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, maximum_retry_attempts=4)
+    pipeline.run_until_idle()
+    times = [record.time_ms for record in pipeline.invocations]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert len(times) == 5
+    assert all(gap >= 1000 for gap in gaps)
+    assert gaps == sorted(gaps)  # exponential backoff
+
+
+def test_infinite_retries_stop_when_the_records_expire(store: Store, clock: VirtualClock) -> None:
+    # SPEC 5: with defaults a bad record blocks a shard up to 24 h (the stream's retention), then goes.
+    table = orders(store)
+    put_many(table, 1)
+    handler = Recorder(fail_on(1))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, batch_size=1)
+    start = clock.now_ms()
+    pipeline.run_until_idle()
+    assert clock.now_ms() - start > 24 * 3600 * 1000
+    assert pipeline.destination[0]["requestContext"]["condition"] == "RecordAgeExceeded"
+    put_many(table, 1, start=2)
+    pipeline.run_until_idle()
+    assert handler.deliveries()[-1] == [2]  # the shard moves on
+
+
+# -- bisect and record age ------------------------------------------------------------------------
+
+
+def test_bisect_splits_failing_batches_without_using_retries(store: Store) -> None:
+    # SPEC 5: BisectBatchOnFunctionError: split the batch in two and retry each half; splitting does not
+    # use the retry quota.
+    table = orders(store)
+    put_many(table, 4)
+    handler = Recorder(fail_on(3))
+    pipeline = Pipeline(store)
+    mapping = pipeline.add_mapping(table, handler, bisect_batch_on_function_error=True, maximum_retry_attempts=0)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 2, 3, 4], [1, 2], [3, 4], [3], [4]]
+    (failure,) = pipeline.destination
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert failure["requestContext"]["approximateInvokeCount"] == 1
+    assert next(iter(mapping.metrics().values()))["bisects"] == 2
+
+
+def test_bisect_with_a_partial_response_retries_only_the_rest(store: Store) -> None:
+    # SPEC 5: with bisect on, a partial response bisects at the returned sequence number.
+    table = orders(store)
+    put_many(table, 4)
+    handler = Recorder(in_turn(report(3), report()))
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, bisect_batch_on_function_error=True, **PARTIAL)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[1, 2, 3, 4], [3, 4]]
+
+
+def test_records_past_their_maximum_age_go_to_the_destination(store: Store, clock: VirtualClock) -> None:
+    # SPEC 5 (recorded): MaximumRecordAgeInSeconds 60 and a record older than that: destination record with
+    # condition RecordAgeExceeded, no responseContext key at all; the younger records are still delivered.
+    table = orders(store)
+    put_many(table, 1)
+    clock.advance(120_000)
+    put_many(table, 1, start=2)
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, maximum_record_age_in_seconds=60)
+    pipeline.run_until_idle()
+    assert handler.deliveries() == [[2]]
+    (failure,) = pipeline.destination
+    assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert "responseContext" not in failure
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+# -- parallelization and shards -------------------------------------------------------------------
+
+
+def test_parallelization_keeps_order_per_key_and_isolates_failures(store: Store) -> None:
+    # SPEC 5: ParallelizationFactor: concurrent batches per shard; order is kept per partition key.
+    table = orders(store)
+    for round_ in range(3):
+        for key in ("a", "b", "c", "d"):
+            table.put_item({"pk": key, "n": round_ * 10 + ord(key)})
+    seen: dict[str, list[int]] = {}
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        for record in event["Records"]:
+            image = record["dynamodb"]["NewImage"]
+            seen.setdefault(image["pk"]["S"], []).append(int(image["n"]["N"]))
+
+    pipeline = Pipeline(store)
+    mapping = pipeline.add_mapping(table, handler, parallelization_factor=4, batch_size=2)
+    pipeline.run_until_idle()
+    assert seen == {key: [ord(key), 10 + ord(key), 20 + ord(key)] for key in "abcd"}
+    assert sum(m["delivered"] for m in mapping.metrics().values()) == 12
+
+
+def test_parent_shards_are_read_before_children(clock: VirtualClock) -> None:
+    # SPEC 4: parents must be fully processed before their children; shards roll over (~4 h).
+    with Store(":memory:", clock=clock) as store:
+        table = store.create_table("Orders", key_schema={"pk": "S"})
+        put_many(table, 2)
+        clock.advance(5 * 3600 * 1000)
+        put_many(table, 2, start=3)  # after the rollover: a child shard
+        shards = table.stream.describe_stream()["Shards"]
+        assert len(shards) >= 2
+        handler = Recorder()
+        pipeline = Pipeline(store)
+        pipeline.add_mapping(table, handler, batch_size=10)
+        pipeline.run_until_idle()
+        assert [n for batch in handler.deliveries() for n in batch] == [1, 2, 3, 4]
+
+
+# -- tumbling windows -----------------------------------------------------------------------------
+
+
+def test_tumbling_windows_carry_state_and_end_with_a_final_invoke(store: Store, clock: VirtualClock) -> None:
+    # SPEC 1 and 5: TumblingWindowInSeconds: state passed between invokes; the final invoke of a window.
+    table = orders(store)
+    calls: list[dict[str, Any]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append(event)
+        total = event["state"].get("total", 0) + len(event["Records"])
+        return {"state": {"total": total}, "batchItemFailures": []}
+
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, tumbling_window_in_seconds=60, batch_size=2)
+    clock.advance_to("2026-11-27T06:01:00Z")
+    put_many(table, 3)
+    pipeline.run_until_idle()
+    assert [len(event["Records"]) for event in calls] == [2, 1, 0]
+    assert [event["state"] for event in calls] == [{}, {"total": 2}, {"total": 3}]
+    assert [event["isFinalInvokeForWindow"] for event in calls] == [False, False, True]
+    assert calls[0]["window"] == {"start": "2026-11-27T06:01:00Z", "end": "2026-11-27T06:02:00Z"}
+    assert clock.now_ms() >= VirtualClock("2026-11-27T06:02:00Z").now_ms()
+
+
+def test_a_window_response_without_state_is_a_failure(store: Store) -> None:
+    # SPEC 1: the response MUST contain state; without it the invoke counts as failed.
+    table = orders(store)
+    put_many(table, 1)
+    handler = Recorder(lambda event: {"batchItemFailures": []})
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, tumbling_window_in_seconds=60, maximum_retry_attempts=1)
+    pipeline.run_until_idle(max_invocations=10)
+    assert pipeline.invocations[0].verdict == "failure"
+
+
+# -- settings, destinations, observability ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"batch_size": 0}, r"Value '0' at 'batchSize' failed to satisfy constraint: Member must have value greater"),
+        ({"batch_size": 10001}, r"at 'batchSize' .* less than or equal to 10000"),
+        ({"maximum_batching_window_in_seconds": 301}, r"maximumBatchingWindowInSeconds"),
+        ({"starting_position": "AT_TIMESTAMP"}, r"Unsupported starting position for DynamoDB Streams"),
+        ({"maximum_retry_attempts": -2}, r"maximumRetryAttempts"),
+        ({"maximum_record_age_in_seconds": 59}, r"Value '59' at 'maximumRecordAgeInSeconds'"),
+        ({"parallelization_factor": 11}, r"parallelizationFactor"),
+        ({"tumbling_window_in_seconds": 901}, r"tumblingWindowInSeconds"),
+        ({"function_response_types": ["Everything"]}, r"functionResponseTypes"),
+    ],
+)
+def test_settings_are_validated_with_aws_messages(store: Store, setting: dict[str, Any], message: str) -> None:
+    table = orders(store)
+    with pytest.raises(InvalidParameterValueError, match=message):
+        Pipeline(store).add_mapping(table, Recorder(), **setting)
+
+
+def test_a_second_mapping_for_the_same_function_and_stream_conflicts(store: Store) -> None:
+    # SPEC 5 (recorded): ResourceConflictException.
+    table = orders(store)
+    handler = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, name="index")
+    with pytest.raises(ResourceConflictError, match="already exists"):
+        pipeline.add_mapping(table, handler, name="index")
+
+
+def test_a_json_lines_destination(store: Store, tmp_path: Any) -> None:
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    path = tmp_path / "failures" / "orders.jsonl"
+    pipeline.add_mapping(table, Recorder(fail_on(1)), maximum_retry_attempts=0, on_failure=str(path))
+    pipeline.run_until_idle()
+    (line,) = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert isinstance(pipeline.mappings[0].destination, JsonLinesDestination)
+
+
+def test_the_store_destination_survives_a_restart(store: Store) -> None:
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, Recorder(fail_on(1)), name="m", maximum_retry_attempts=0)
+    pipeline.run_until_idle()
+    again = Pipeline(store)
+    mapping = again.add_mapping(table, Recorder(), name="m")
+    assert [r["requestContext"]["condition"] for r in mapping.destination.records()] == ["RetryAttemptsExhausted"]  # type: ignore[attr-defined]
+
+
+def test_invocations_and_wait_until_delivered(store: Store) -> None:
+    table = orders(store)
+    numbers = put_many(table, 3)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, Recorder(), batch_size=2)
+    record = pipeline.wait_until_delivered(numbers[2])
+    assert record.sequence_numbers == [numbers[2]]
+    assert [r.verdict for r in pipeline.invocations] == ["success", "success"]
+    with pytest.raises(TimeoutError, match="was not delivered"):
+        pipeline.wait_until_delivered("999")
+
+
+def test_a_handler_exception_never_crashes_the_run(store: Store) -> None:
+    table = orders(store)
+    put_many(table, 1)
+
+    def broken(event: dict[str, Any], context: Any) -> None:
+        raise ZeroDivisionError("boom")
+
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, broken, maximum_retry_attempts=0)
+    pipeline.run_until_idle()
+    assert str(pipeline.invocations[0].error) == "ZeroDivisionError: boom"
+    assert pipeline.destination[0]["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_a_response_the_runtime_cannot_write_is_a_function_error(store: Store) -> None:
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, lambda event, context: {"seen": {1}}, maximum_retry_attempts=0)
+    pipeline.run_until_idle()
+    assert pipeline.invocations[0].error is not None
+    assert pipeline.invocations[0].error.error_type == "Runtime.MarshalError"

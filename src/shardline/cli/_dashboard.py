@@ -26,6 +26,7 @@ class Dashboard:
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
         self.interval = interval
+        self.title = "shardline run: Ctrl-C to stop"
         self._last_draw = 0.0
         self._last_counts: dict[tuple[str, str], tuple[float, int]] = {}
         self._rates: dict[tuple[str, str], float] = {}
@@ -100,10 +101,11 @@ class Dashboard:
     def _table(self) -> Any:
         from rich.table import Table
 
-        table = Table(title="shardline run: Ctrl-C to stop", expand=False)
-        for column in ("mapping", "shard", "in", "delivered", "filtered", "failed", "rec/s", "age ms", "batches",
-                       "retries", "bisects"):  # fmt: skip
-            table.add_column(column, justify="left" if column in ("mapping", "shard") else "right")
+        table = Table(title=self.title, expand=False)
+        table.add_column("mapping", min_width=12, max_width=28)
+        table.add_column("shard", no_wrap=True)
+        for column in ("in/ok/drop/fail", "rec/s", "age", "invokes", "retry/bisect"):
+            table.add_column(column, justify="right", no_wrap=True)
         now = time.monotonic()
         for name, shards in self.pipeline.metrics().items():
             for shard_id, metrics in shards.items():
@@ -112,18 +114,15 @@ class Dashboard:
                 if before is not None and now > before[0]:
                     self._rates[key] = (metrics["delivered"] - before[1]) / (now - before[0])
                 self._last_counts[key] = (now, metrics["delivered"])
+                counts = "/".join(str(metrics[field]) for field in ("records_in", "delivered", "filtered", "failed"))
                 table.add_row(
                     name,
-                    _short(shard_id),
-                    str(metrics["records_in"]),
-                    str(metrics["delivered"]),
-                    str(metrics["filtered"]),
-                    str(metrics["failed"]),
+                    "…" + shard_id[-8:],
+                    counts,
                     f"{self._rates.get(key, 0.0):.0f}",
-                    str(metrics["iterator_age_ms"]),
+                    _age(metrics["iterator_age_ms"]),
                     str(metrics["invocations"]),
-                    str(metrics["retries"]),
-                    str(metrics["bisects"]),
+                    f"{metrics['retries']}/{metrics['bisects']}",
                 )
         caption = [f"destination records: {len(self.pipeline.destination)}"]
         caption += [f"last error ({name}): {error}" for name, error in self._last_error.items()]
@@ -133,3 +132,15 @@ class Dashboard:
 
 def _short(shard_id: str) -> str:
     return shard_id if len(shard_id) <= 24 else "..." + shard_id[-16:]
+
+
+def _age(ms: int) -> str:
+    """An iterator age for a narrow column: 850ms, 12s, 4m, 3h."""
+    if ms < 1000:
+        return f"{ms}ms"
+    seconds = ms // 1000
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"

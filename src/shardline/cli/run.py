@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -79,10 +82,18 @@ def run(
         raise CLIError(str(exc)) from None
     for warning in template.warnings:
         click.echo(f"warning: {warning}", err=True)
-    with open_store(state) as store:
+    live = not plain and not until_idle and sys.stderr.isatty()
+    log_path = Path(state).expanduser().parent / "functions.log"
+    with open_store(state) as store, _function_output(log_path if live else None) as output:
         try:
             pipeline, invokers = build_pipeline(
-                template, store, only_function=function, env_vars=variables, invoker=invoker, endpoint_url=endpoint_url
+                template,
+                store,
+                only_function=function,
+                env_vars=variables,
+                invoker=invoker,
+                endpoint_url=endpoint_url,
+                output=output,
             )
         except TemplateError as exc:
             raise CLIError(str(exc)) from None
@@ -94,7 +105,9 @@ def run(
                 f" ({', '.join(f'{k}={v}' for k, v in mapping.settings.as_aws().items() if k != 'FilterCriteria')})",
                 err=True,
             )
-        dashboard = Dashboard(pipeline, live=False if plain else None)
+        dashboard = Dashboard(pipeline, live=live)
+        if live:
+            dashboard.title = f"shardline run: Ctrl-C to stop (function output: {log_path})"
         stopping = threading.Event()
         previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         try:
@@ -120,6 +133,16 @@ def run(
                     close()
         _summary(pipeline)
     return 0
+
+
+@contextlib.contextmanager
+def _function_output(path: Path | None) -> Iterator[TextIO | None]:
+    """Where the functions' own output goes: stderr, or a log file while the live table owns the terminal."""
+    if path is None:
+        yield None
+        return
+    with path.open("a", encoding="utf-8") as handle:
+        yield handle
 
 
 def _env_vars(source: str) -> dict[str, Any]:

@@ -607,3 +607,24 @@ def test_a_response_the_runtime_cannot_write_is_a_function_error(store: Store) -
     pipeline.run_until_idle()
     assert pipeline.invocations[0].error is not None
     assert pipeline.invocations[0].error.error_type == "Runtime.MarshalError"
+
+
+def test_a_failing_final_window_invoke_is_retried_with_backoff_then_dropped(store: Store, clock: VirtualClock) -> None:
+    table = orders(store)
+    calls: list[tuple[bool, int]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append((event["isFinalInvokeForWindow"], clock.now_ms()))
+        if event["isFinalInvokeForWindow"]:
+            raise RuntimeError("cannot emit the window")
+        return {"state": {"n": len(event["Records"])}}
+
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, tumbling_window_in_seconds=60, maximum_retry_attempts=2)
+    put_many(table, 1)
+    pipeline.run_until_idle()
+    finals = [at for final, at in calls if final]
+    assert len(finals) == 3  # the first try and two retries, then the window is given up
+    assert finals[1] - finals[0] >= 1000
+    assert finals[2] - finals[1] >= 2000
+    assert pipeline.run_until_idle() == 0  # nothing left: no invoke storm

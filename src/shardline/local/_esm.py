@@ -138,6 +138,8 @@ class _Lane:
     ready_since_ms: int | None = None  # when the batching window started
     window_start_ms: int | None = None
     window_state: dict[str, Any] = field(default_factory=dict)
+    final_attempts: int = 0  # failed final invokes of the current window
+    final_retry_at_ms: int = 0
 
 
 @dataclass
@@ -784,19 +786,28 @@ class Pipeline:
         end = lane.window_start_ms + window_ms
         if any(_window_of(entry.created_ms, window_ms) == lane.window_start_ms for entry in lane.queue):
             return False
+        if self.clock.now_ms() < lane.final_retry_at_ms:
+            deadline.need(lane.final_retry_at_ms)
+            return False
         if self.clock.now_ms() >= end or shard.exhausted:
             return True
         deadline.need(end)
         return False
 
     def _final_window_invoke(self, mapping: EventSourceMapping, shard: _Shard, lane: _Lane) -> bool:
+        lane.final_attempts += 1
         event = self._event(mapping, shard, lane, [], final=True)
-        _, verdict = self._invoke(mapping, shard, event, [], 1)
-        if verdict.kind != "success":
-            # The final invoke failed: Lambda retries it; here on the next pass after a backoff.
+        _, verdict = self._invoke(mapping, shard, event, [], lane.final_attempts)
+        retries = mapping.settings.maximum_retry_attempts
+        if verdict.kind != "success" and (retries == -1 or lane.final_attempts <= retries):
+            # The window's final invoke failed: retried with the same backoff as a batch.
             shard.metrics["retries"] += 1
-            lane.batch = None
-            return False
+            delay = min(_BACKOFF_CAP_MS, _BACKOFF_BASE_MS * 2 ** (lane.final_attempts - 1))
+            lane.final_retry_at_ms = self.clock.now_ms() + delay
+            return True
+        # Done (or retries ran out: the window's state is dropped and the shard moves on).
+        lane.final_attempts = 0
+        lane.final_retry_at_ms = 0
         lane.window_start_ms = None
         lane.window_state = {}
         self._save_lane(mapping, shard, lane)

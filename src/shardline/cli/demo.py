@@ -127,6 +127,8 @@ def demo(keep: str | None, invoker: str) -> int:
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="shardline-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in ("state.db", "state.db-wal", "state.db-shm"):
+        (folder / stale).unlink(missing_ok=True)  # a kept folder runs the story again from the start
     (folder / "template.yaml").write_text(TEMPLATE, encoding="utf-8")
     (folder / "billing.py").write_text(BILLING, encoding="utf-8")
     (folder / "audit.py").write_text(AUDIT, encoding="utf-8")

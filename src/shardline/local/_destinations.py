@@ -82,7 +82,9 @@ class Boto3Destination:
     (``aws/lambda/<mapping>/<shardId>/YYYY/MM/DD/<timestamp>-<n>``).
     """
 
-    def __init__(self, arn: str, *, endpoint_url: str | None = None, region: str | None = None) -> None:
+    def __init__(
+        self, arn: str, *, endpoint_url: str | None = None, region: str | None = None, mapping: str = "mapping"
+    ) -> None:
         parts = arn.split(":")
         if len(parts) < 6 or parts[0] != "arn" or parts[2] not in ("sqs", "sns", "s3"):
             raise ValueError(f"on-failure destination {arn!r}: expected an SQS queue, SNS topic or S3 bucket ARN")
@@ -91,7 +93,9 @@ class Boto3Destination:
         except ImportError:  # pragma: no cover - the extra is missing
             raise ValueError('SQS, SNS and S3 destinations need boto3: pip install "shardline[aws]"') from None
         self.arn = arn
+        self.mapping = mapping
         self.service = parts[2]
+        self.wants_payload = self.service == "s3"
         self.region = region or parts[3] or "us-east-1"
         self._client: Any = boto3.client(self.service, endpoint_url=endpoint_url, region_name=self.region)
         self._sent = 0
@@ -108,9 +112,8 @@ class Boto3Destination:
             info = record.get("DDBStreamBatchInfo", {})
             stamp = str(record.get("timestamp", "")).replace(":", ".").rstrip("Z")
             day = stamp[:10].replace("-", "/")
-            mapping = record.get("requestContext", {}).get("mapping", "mapping")
             self._sent += 1
-            key = f"aws/lambda/{mapping}/{info.get('shardId', 'shard')}/{day}/{stamp}-{self._sent}"
+            key = f"aws/lambda/{self.mapping}/{info.get('shardId', 'shard')}/{day}/{stamp}-{self._sent}"
             bucket = self.arn.split(":")[-1]
             self._client.put_object(Bucket=bucket, Key=key, Body=body.encode())
 
@@ -132,7 +135,7 @@ def destination_from(
             raise ValueError('on_failure: expected {"OnFailure": {"Destination": "<arn>"}} or {"Destination": "<arn>"}')
         config = target
     if isinstance(config, str) and config.startswith("arn:"):
-        return Boto3Destination(config, endpoint_url=endpoint_url)
+        return Boto3Destination(config, endpoint_url=endpoint_url, mapping=mapping)
     if isinstance(config, (str, os.PathLike)):
         return JsonLinesDestination(config)
     if hasattr(config, "send"):

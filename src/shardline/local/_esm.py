@@ -48,6 +48,7 @@ PAYLOAD_LIMIT: Final = 6 * 1024 * 1024  # a synchronous invoke's request payload
 _EVENT_OVERHEAD: Final = len('{"Records":[]}')
 _RETENTION_MS: Final = 24 * 3600 * 1000  # DynamoDB Streams keeps records for 24 hours
 _FETCH_LIMIT: Final = 1000  # GetRecords returns at most 1000 records
+_BACKLOG_LIMIT: Final = 200_000  # records held in memory for one lane of a shard
 _BACKOFF_BASE_MS: Final = 1000
 _BACKOFF_CAP_MS: Final = 60_000
 _DESCRIBE_EVERY_MS: Final = 250  # how often shard lists are refreshed on the system clock
@@ -271,6 +272,12 @@ class Pipeline:
             raise TypeError(f"a handler is an (event, context) callable or an Invoker, got {type(handler).__name__}")
         options = MappingSettings(**settings)
         mapping_name = name or f"{resolved.name}-{invoker.function_name}"
+        for other in self._mappings.values():
+            if other.invoker.function_arn == invoker.function_arn and other.table.stream_arn == resolved.stream_arn:
+                raise ResourceConflictError(
+                    f"An event source mapping for function {invoker.function_name} and stream {resolved.stream_arn}"
+                    f" already exists ({other.name})"
+                )
         if mapping_name in self._mappings:
             raise ResourceConflictError(
                 f"An event source mapping for function {invoker.function_name} and stream {resolved.stream_arn}"
@@ -427,6 +434,21 @@ class Pipeline:
         namespace = self._namespace(mapping)
         if self.store.get_state(namespace, f"{shard.shard_id}/finished") == "1":
             shard.finished = True
+        first = self.store.get_state(namespace, f"{shard.shard_id}/0")
+        saved_lanes = json.loads(first).get("lanes", len(shard.lanes)) if first else len(shard.lanes)
+        if saved_lanes != len(shard.lanes):
+            # ParallelizationFactor changed: items now map to other lanes, so every lane restarts from the
+            # slowest old lane's checkpoint (records after it may be delivered again, none is skipped).
+            checkpoints = []
+            for index in range(saved_lanes):
+                text = self.store.get_state(namespace, f"{shard.shard_id}/{index}")
+                checkpoints.append(json.loads(text).get("seq") if text else None)
+            known = [checkpoint for checkpoint in checkpoints if checkpoint is not None]
+            start = min(known) if len(known) == len(checkpoints) else None
+            for lane in shard.lanes:
+                lane.checkpoint = start
+            shard.fetched_to = start
+            return
         for lane in shard.lanes:
             text = self.store.get_state(namespace, f"{shard.shard_id}/{lane.index}")
             if text is None:
@@ -442,7 +464,7 @@ class Pipeline:
         shard.fetched_to = min(known) if len(known) == len(shard.lanes) else None
 
     def _save_lane(self, mapping: EventSourceMapping, shard: _Shard, lane: _Lane) -> None:
-        saved: dict[str, Any] = {"seq": lane.checkpoint}
+        saved: dict[str, Any] = {"seq": lane.checkpoint, "lanes": len(shard.lanes)}
         if lane.window_start_ms is not None:
             saved["window"] = {"start_ms": lane.window_start_ms, "state": lane.window_state}
         self.store.set_state(self._namespace(mapping), f"{shard.shard_id}/{lane.index}", json_dumps(saved))
@@ -467,8 +489,10 @@ class Pipeline:
     def _fetch(self, mapping: EventSourceMapping, shard: _Shard) -> bool:
         if shard.exhausted:
             return False
-        queued = sum(len(lane.queue) for lane in shard.lanes)
-        if queued >= mapping.settings.batch_size * len(shard.lanes) + _FETCH_LIMIT:
+        # Read ahead while some lane is short of a batch (a lane blocked by a failing item must not starve
+        # the others), but never hold more than a bounded backlog for a blocked lane.
+        lengths = [len(lane.queue) for lane in shard.lanes]
+        if min(lengths) >= mapping.settings.batch_size + _FETCH_LIMIT or max(lengths) >= _BACKLOG_LIMIT:
             return False
         stream = mapping.table.stream
         try:
@@ -514,8 +538,12 @@ class Pipeline:
         if lane.batch is None:
             if self._skip_filtered(mapping, shard, lane):
                 return True
-            if settings.tumbling_window_in_seconds and self._window_final_due(mapping, shard, lane, deadline):
-                return self._final_window_invoke(mapping, shard, lane)
+            if settings.tumbling_window_in_seconds:
+                if now < lane.final_retry_at_ms:
+                    deadline.need(lane.final_retry_at_ms)  # nothing of the next window before this one closes
+                    return False
+                if self._window_final_due(mapping, shard, lane, deadline):
+                    return self._final_window_invoke(mapping, shard, lane)
             if not lane.queue:
                 lane.ready_since_ms = None
                 return False
@@ -629,8 +657,9 @@ class Pipeline:
                     lane.batch = _Batch(span=1)
                     # The records after it in this batch come again in later batches.
                 return True
-            # Nothing moved: the batch failed, counted like any other failure.
-            return self._failed(mapping, shard, lane, batch, function_error=False)
+            # Nothing moved: the batch failed, counted like any other failure (and with bisection on, the
+            # batch "from the returned sequence number" is the whole batch: retried, not split).
+            return self._failed(mapping, shard, lane, batch, function_error=False, split=False)
         return self._failed(mapping, shard, lane, batch, function_error=invocation.error is not None)
 
     def _record_invocation(self, record: InvocationRecord) -> None:
@@ -643,12 +672,19 @@ class Pipeline:
         self._delivered.update(sequence_numbers)
 
     def _failed(
-        self, mapping: EventSourceMapping, shard: _Shard, lane: _Lane, batch: _Batch, *, function_error: bool
+        self,
+        mapping: EventSourceMapping,
+        shard: _Shard,
+        lane: _Lane,
+        batch: _Batch,
+        *,
+        function_error: bool,
+        split: bool = True,
     ) -> bool:
         settings = mapping.settings
         batch.function_error = function_error
         matched = [lane.queue[index] for index in range(batch.span) if lane.queue[index].matched]
-        if settings.bisect_batch_on_function_error and len(matched) > 1:
+        if split and settings.bisect_batch_on_function_error and len(matched) > 1:
             # Split in two and retry each half; splitting uses no retry quota (SPEC section 5).
             half = matched[(len(matched) + 1) // 2 - 1]
             first_span = [lane.queue[index] for index in range(batch.span)].index(half) + 1
@@ -658,9 +694,10 @@ class Pipeline:
             return True
         retries = settings.maximum_retry_attempts
         if retries != -1 and batch.attempts > retries:
-            self._send_failure(mapping, shard, matched, batch, condition="RetryAttemptsExhausted")
+            with self.store.transaction():  # the failure record and the checkpoint past it, together
+                self._send_failure(mapping, shard, matched, batch, condition="RetryAttemptsExhausted")
+                self._complete(mapping, shard, lane, batch.span)
             shard.metrics["failed"] += len(matched)
-            self._complete(mapping, shard, lane, batch.span)
             return True
         shard.metrics["retries"] += 1
         delay = min(_BACKOFF_CAP_MS, _BACKOFF_BASE_MS * 2 ** (batch.attempts - 1))
@@ -764,7 +801,11 @@ class Pipeline:
             "batchSize": len(entries),
             "streamArn": mapping.table.stream_arn,
         }
-        mapping.destination.send(record)
+        if getattr(mapping.destination, "wants_payload", False):
+            # The S3 form carries the invocation's event too (SPEC section 1).
+            mapping.destination.send({**record, "payload": {"Records": [entry.record for entry in entries]}})
+        else:
+            mapping.destination.send(record)
         self.destination.append(record)
         self._notify("destination", record)
 
@@ -785,9 +826,6 @@ class Pipeline:
         window_ms = mapping.settings.tumbling_window_in_seconds * 1000
         end = lane.window_start_ms + window_ms
         if any(_window_of(entry.created_ms, window_ms) == lane.window_start_ms for entry in lane.queue):
-            return False
-        if self.clock.now_ms() < lane.final_retry_at_ms:
-            deadline.need(lane.final_retry_at_ms)
             return False
         if self.clock.now_ms() >= end or shard.exhausted:
             return True

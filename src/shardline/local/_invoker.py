@@ -9,6 +9,8 @@ runtime invoker (``shardline run``) plugs in through the same protocol.
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 import time
 import traceback
@@ -132,14 +134,22 @@ class InProcessInvoker:
             clock=self.clock,
             rng=self._rng,
         )
+        # Every invoke gets its own copy of the event, as on Lambda: a handler that changes it (or the window
+        # state in it) and then fails must not change what the retry delivers.
+        try:
+            payload = json.loads(json.dumps(event))
+        except (TypeError, ValueError):
+            payload = copy.deepcopy(dict(event))
         started = time.perf_counter()
         error: FunctionError | None = None
         response: Any = None
         try:
-            response = self.handler(event, context)
+            response = self.handler(payload, context)
         except Exception as exc:  # noqa: BLE001 - the function's failure is data for the poller
             trace = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
             error = FunctionError("exception", type(exc).__name__, str(exc), trace)
+        except SystemExit as exc:  # the runtime process would exit: Lambda reports an error, then starts anew
+            error = FunctionError("exception", "Runtime.ExitError", f"RequestId: exited with status {exc.code}")
         duration_ms = (time.perf_counter() - started) * 1000
         if error is None and (duration_ms > self.timeout * 1000 or self.clock.now_ms() > deadline_ms):
             error = FunctionError("timeout", "Sandbox.Timedout", f"Task timed out after {self.timeout:.2f} seconds")

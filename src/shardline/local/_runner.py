@@ -102,7 +102,7 @@ def _invoker(
     if kind != "in-process":
         raise ValueError(f"invoker must be 'runtime' or 'in-process', got {kind!r}")
     return InProcessInvoker(
-        _load(function),
+        _load(function, environment),
         function_name=function.function_name,
         timeout=function.timeout,
         memory_mb=function.memory_size,
@@ -110,15 +110,19 @@ def _invoker(
     )
 
 
-def _load(function: FunctionSpec) -> Any:
-    """Import a SAM Handler (``folder/module.function``) from the function's code folder."""
+def _load(function: FunctionSpec, environment: Mapping[str, str]) -> Any:
+    """Import a SAM Handler (``folder/module.function``) from the function's code folder.
+
+    In-process functions share this process's environment: the variables are set before the import, so
+    module-level code sees them (with several functions, later ones win where names collide).
+    """
     import os
 
     module_part, _, attribute = function.handler.rpartition(".")
     path = Path(function.code_dir) / (module_part.replace(".", "/") + ".py")
     if not path.is_file():
         raise TemplateError([f"Resources.{function.logical_id}.Properties.Handler: {path} does not exist"])
-    os.environ.update(function.environment)
+    os.environ.update(environment)
     sys.path.insert(0, str(function.code_dir))
     name = f"_shardline_{function.logical_id}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -126,7 +130,11 @@ def _load(function: FunctionSpec) -> Any:
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # an init error, reported as Lambda reports it
+        where = f"Resources.{function.logical_id}.Properties.Handler"
+        raise TemplateError([f"{where}: {path.name} failed to import: {type(exc).__name__}: {exc}"]) from exc
     handler = getattr(module, attribute, None)
     if not callable(handler):
         raise TemplateError([f"Resources.{function.logical_id}.Properties.Handler: {path} has no function {attribute}"])

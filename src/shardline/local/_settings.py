@@ -108,6 +108,12 @@ class MappingSettings:
         self.maximum_record_age_in_seconds = _whole("maximumRecordAgeInSeconds", age, -1, 604800)
         self.parallelization_factor = _whole("parallelizationFactor", parallelization_factor, 1, 10)
         self.tumbling_window_in_seconds = _whole("tumblingWindowInSeconds", tumbling_window_in_seconds, 0, 900)
+        if isinstance(function_response_types, str):
+            raise _invalid(
+                "functionResponseTypes",
+                function_response_types,
+                "Member must be a list, like [ReportBatchItemFailures]",
+            )
         types = tuple(function_response_types)
         for value in types:
             if value not in _RESPONSE_TYPES:

@@ -65,7 +65,11 @@ def is_async_callable(fn: Any) -> bool:
     # imported those modules, so they are looked up in sys.modules instead of being imported here.
     inspect = sys.modules.get("inspect")
     coroutines = sys.modules.get("asyncio.coroutines")
-    marks = [getattr(inspect, "_is_coroutine_mark", _NOTHING), getattr(coroutines, "_is_coroutine", _NOTHING)]
+    marks = [
+        getattr(inspect, "_is_coroutine_mark", _NOTHING),  # 3.13+
+        getattr(inspect, "_is_coroutine_marker", _NOTHING),  # 3.12
+        getattr(coroutines, "_is_coroutine", _NOTHING),
+    ]
     for candidate in (fn, target):
         for attribute in ("_is_coroutine_marker", "_is_coroutine"):
             value = getattr(candidate, attribute, None)

@@ -8,21 +8,36 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 import shardline
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_all_is_sorted_and_complete() -> None:
-    # Submodules (testing, cli) and pytest's assertion-rewriting helpers ("@py_builtins") are not API.
+    # dir() lists the names loaded on first use too. Submodules (testing, cli) and pytest's
+    # assertion-rewriting helpers ("@py_builtins") are not API.
     public = sorted(
         name
-        for name, value in vars(shardline).items()
-        if not name.startswith(("_", "@")) and not isinstance(value, types.ModuleType)
+        for name in dir(shardline)
+        if not name.startswith(("_", "@")) and not isinstance(getattr(shardline, name), types.ModuleType)
     )
     exported = [name for name in public if name not in {"annotations"}]
     assert shardline.__all__ == sorted(shardline.__all__, key=lambda n: (not n.isupper(), n))
     assert set(shardline.__all__) == set(exported)
+
+
+def test_lazy_names_load_on_first_use_and_unknown_names_fail() -> None:
+    code = (
+        "import sys, json; import shardline; before = 'shardline._batch' in sys.modules;"
+        " handler = shardline.batch_handler;"
+        " print(json.dumps([before, 'shardline._batch' in sys.modules, 'shardline._filters' in sys.modules]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == [False, True, False]
+    with pytest.raises(AttributeError, match=r"^module 'shardline' has no attribute 'nothing_here'$"):
+        shardline.nothing_here  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_all_pins_the_public_api() -> None:

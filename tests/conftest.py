@@ -28,3 +28,17 @@ def sam_event() -> dict[str, Any]:
 @pytest.fixture
 def fixture_loader() -> Callable[[str], Any]:
     return load_fixture
+
+
+def stream_records(table: Any) -> list[dict[str, Any]]:
+    """Every record of a local table's stream, shard by shard (parents first), each read to its end."""
+    records: list[dict[str, Any]] = []
+    for shard in table.stream.describe_stream()["Shards"]:
+        iterator = table.stream.get_shard_iterator(shard["ShardId"], "TRIM_HORIZON")
+        while iterator is not None:
+            page = table.stream.get_records(iterator)
+            records.extend(page["Records"])
+            if not page["Records"]:
+                break
+            iterator = page["NextShardIterator"]
+    return records

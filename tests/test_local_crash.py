@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import stream_records
 
 from shardline import deserialize_item
-from shardline.local import ResourceNotFoundError, Store, Table
+from shardline.local import ResourceNotFoundError, Store
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
@@ -62,19 +63,6 @@ WRITER = textwrap.dedent(
 )
 
 
-def read_stream(table: Table) -> list[dict[str, Any]]:
-    records = []
-    for shard in table.stream.describe_stream()["Shards"]:
-        iterator = table.stream.get_shard_iterator(shard["ShardId"], "TRIM_HORIZON")
-        while iterator is not None:
-            page = table.stream.get_records(iterator)
-            records.extend(page["Records"])
-            if not page["Records"]:
-                break
-            iterator = page["NextShardIterator"]
-    return records
-
-
 def check(path: Path, acknowledged: dict[int, list[str]]) -> int:
     """Check the database after a kill; return the number of the last op committed (-1 for none)."""
     with Store(path) as store:
@@ -83,7 +71,7 @@ def check(path: Path, acknowledged: dict[int, list[str]]) -> int:
         except ResourceNotFoundError:
             assert acknowledged == {}  # killed before the table was created
             return -1
-        records = read_stream(table)
+        records = stream_records(table)
         numbers = {record["dynamodb"]["SequenceNumber"] for record in records}
         assert len(numbers) == len(records)
         # Nothing acknowledged is missing.

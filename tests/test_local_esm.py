@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import stream_records
 
 from shardline.local import (
     InProcessInvoker,
@@ -44,14 +45,7 @@ def put_many(table: Any, count: int, clock: VirtualClock | None = None, *, start
         table.put_item({"pk": f"order#{index}", "n": index})
         if clock is not None:
             clock.advance(1)
-    for shard in table.stream.describe_stream()["Shards"]:
-        iterator = table.stream.get_shard_iterator(shard["ShardId"], "TRIM_HORIZON")
-        while iterator:
-            page = table.stream.get_records(iterator)
-            if not page["Records"]:
-                break
-            numbers.extend(record["dynamodb"]["SequenceNumber"] for record in page["Records"])
-            iterator = page["NextShardIterator"]
+    numbers.extend(record["dynamodb"]["SequenceNumber"] for record in stream_records(table))
     return numbers
 
 

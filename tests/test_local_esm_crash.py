@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import stream_records
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 
@@ -48,15 +49,7 @@ def test_killed_pipelines_lose_nothing_and_redeliver_only_the_last_batch(tmp_pat
     with Store(str(state)) as store:
         table = store.create_table("Orders", key_schema={"pk": "S"})
         table.batch_write(puts=[{"pk": f"order#{index}", "n": index} for index in range(400)])
-        expected = []
-        for shard in table.stream.describe_stream()["Shards"]:
-            iterator = table.stream.get_shard_iterator(shard["ShardId"], "TRIM_HORIZON")
-            while iterator:
-                page = table.stream.get_records(iterator)
-                if not page["Records"]:
-                    break
-                expected.extend(record["dynamodb"]["SequenceNumber"] for record in page["Records"])
-                iterator = page["NextShardIterator"]
+        expected = [record["dynamodb"]["SequenceNumber"] for record in stream_records(table)]
     rng = random.Random(7)
     kills = 0
     run = 0

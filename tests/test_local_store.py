@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import stream_records
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -47,20 +48,6 @@ def store(clock: VirtualClock) -> Iterator[Store]:
 @pytest.fixture
 def orders(store: Store) -> Table:
     return store.create_table("Orders", key_schema={"pk": "S", "sk": "N"})
-
-
-def stream_records(table: Table) -> list[dict[str, Any]]:
-    """Every record of the table's stream, shard by shard (parents first), each shard read to its end."""
-    records = []
-    for shard in table.stream.describe_stream()["Shards"]:
-        iterator = table.stream.get_shard_iterator(shard["ShardId"], "TRIM_HORIZON")
-        while iterator is not None:
-            page = table.stream.get_records(iterator)
-            records.extend(page["Records"])
-            if not page["Records"]:
-                break
-            iterator = page["NextShardIterator"]
-    return records
 
 
 # -- tables ------------------------------------------------------------------------------------------

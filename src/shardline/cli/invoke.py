@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -13,12 +11,12 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import click
 
 from shardline._events import ShapeErrors, StreamEvent, sequence_numbers
+from shardline._handlers import HandlerLoadError, load_handler, sam_environment
 from shardline._response import interpret_response, marshal_response
 from shardline.testing._context import LambdaContext
 
@@ -135,15 +133,10 @@ def _environment(source: str, function_name: str) -> dict[str, str]:
     data = parse_json(read_text(source), source)
     if not isinstance(data, dict):
         raise CLIError(f'{source_name(source)}: expected an object like {{"Parameters": {{"NAME": "value"}}}}')
-    chosen = {}
-    for key in ("Parameters", function_name if function_name in data else None):
-        if key is None:
-            continue
-        section = data[key]
-        if not isinstance(section, dict):
-            raise CLIError(f"{source_name(source)}: {key} must map variable names to values")
-        chosen.update(section)
-    return {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in chosen.items()}
+    try:
+        return sam_environment(data, function_name)
+    except ValueError as exc:
+        raise CLIError(f"{source_name(source)}: {exc}") from None
 
 
 def _prepare_environment(
@@ -167,51 +160,12 @@ def _prepare_environment(
 
 
 def _load_handler(spec: str, code_dir: Path) -> Callable[..., Any]:
-    if ":" in spec:
-        module_part, _, attribute = spec.partition(":")
-    else:
-        module_part, _, attribute = spec.rpartition(".")
-    if not module_part or not attribute:
-        raise CLIError(f"handler {spec!r}: expected module.function (as in a SAM template) or file.py:function")
-    code_dir = code_dir.resolve()
     if not code_dir.is_dir():
         raise CLIError(f"--code-dir {code_dir}: no such directory")
-    sys.path.insert(0, str(code_dir))
-    module = _import(module_part, code_dir)
-    target: Any = module
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise CLIError(f"handler {spec!r}: {module.__name__} has no attribute {part!r}")
-        target = getattr(target, part)
-    if not callable(target):
-        raise CLIError(f"handler {spec!r}: {attribute} is a {type(target).__name__}, not a function")
-    return target  # type: ignore[no-any-return]
-
-
-def _import(module_part: str, code_dir: Path) -> ModuleType:
-    path = Path(module_part)
-    as_file = path if path.is_absolute() else code_dir / path
     try:
-        if module_part.endswith(".py"):
-            if not as_file.is_file():
-                raise CLIError(f"handler file {as_file} does not exist")
-            sys.path.insert(0, str(as_file.parent))
-            spec = importlib.util.spec_from_file_location(as_file.stem, as_file)
-            assert spec is not None
-            assert spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[as_file.stem] = module
-            spec.loader.exec_module(module)
-            return module
-        return importlib.import_module(module_part.replace("/", "."))
-    except CLIError:
-        raise
-    except ModuleNotFoundError as exc:
-        if exc.name and module_part.replace("/", ".").startswith(exc.name):
-            raise CLIError(f"cannot import handler module {module_part!r}: no such module in {code_dir}") from exc
-        raise CLIError(f"the handler module failed to import: ModuleNotFoundError: {exc}") from exc
-    except Exception as exc:
-        raise CLIError(f"the handler module failed to import: {type(exc).__name__}: {exc}") from exc
+        return load_handler(spec, code_dir)
+    except HandlerLoadError as exc:
+        raise CLIError(str(exc)) from exc
 
 
 def _run(handler: Callable[..., Any], event: Any, context: LambdaContext, timeout: float) -> dict[str, Any]:

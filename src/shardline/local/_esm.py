@@ -24,6 +24,7 @@ milliseconds and every run is the same.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import time
@@ -31,7 +32,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from hashlib import blake2b
 from typing import Any, Final, Protocol, final
 
@@ -40,7 +40,7 @@ from shardline._response import Verdict, interpret_response
 from shardline.local._destinations import Destination, destination_from
 from shardline.local._invoker import UNHANDLED, InProcessInvoker, Invocation, Invoker
 from shardline.local._settings import MappingSettings, ResourceConflictError
-from shardline.testing._clock import Clock, VirtualClock
+from shardline.testing._clock import Clock, VirtualClock, iso_z
 
 __all__ = ["EventSourceMapping", "InvocationRecord", "Pipeline"]
 
@@ -762,7 +762,7 @@ class Pipeline:
             if start is None:
                 start = _window_of(records[0]["dynamodb"]["ApproximateCreationDateTime"] * 1000, window_s * 1000)
                 lane.window_start_ms = start
-            event["window"] = {"start": _iso(start), "end": _iso(start + window_s * 1000)}
+            event["window"] = {"start": iso_z(start), "end": iso_z(start + window_s * 1000)}
             event["state"] = lane.window_state
             event["shardId"] = shard.shard_id
             event["eventSourceARN"] = mapping.table.stream_arn
@@ -791,13 +791,13 @@ class Pipeline:
                 "functionError": UNHANDLED if batch.function_error else None,
             }
         record["version"] = "1.0"
-        record["timestamp"] = _iso(self.clock.now_ms(), millis=True)
+        record["timestamp"] = iso_z(self.clock.now_ms(), millis=True)
         record["DDBStreamBatchInfo"] = {
             "shardId": shard.shard_id,
             "startSequenceNumber": entries[0].record["dynamodb"]["SequenceNumber"],
             "endSequenceNumber": entries[-1].record["dynamodb"]["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": _iso(entries[0].created_ms),
-            "approximateArrivalOfLastRecord": _iso(entries[-1].created_ms),
+            "approximateArrivalOfFirstRecord": iso_z(entries[0].created_ms),
+            "approximateArrivalOfLastRecord": iso_z(entries[-1].created_ms),
             "batchSize": len(entries),
             "streamArn": mapping.table.stream_arn,
         }
@@ -815,9 +815,10 @@ class Pipeline:
         """A batch is the window's final invoke when the window is over and nothing of it is left after."""
         window_ms = mapping.settings.tumbling_window_in_seconds * 1000
         start = _window_of(entries[0].created_ms, window_ms)
-        rest = list(lane.queue)[len(entries) :]
-        over = self.clock.now_ms() >= start + window_ms or (shard.exhausted and not rest)
-        return over and not any(_window_of(entry.created_ms, window_ms) == start for entry in rest)
+        rest = itertools.islice(lane.queue, len(entries), None)
+        left_in_window = any(_window_of(entry.created_ms, window_ms) == start for entry in rest)
+        over = self.clock.now_ms() >= start + window_ms or (shard.exhausted and len(lane.queue) == len(entries))
+        return over and not left_in_window
 
     def _window_final_due(self, mapping: EventSourceMapping, shard: _Shard, lane: _Lane, deadline: _Deadline) -> bool:
         """An open window with nothing left to deliver gets its final invoke once it ends (or its shard does)."""
@@ -874,12 +875,6 @@ def _lane_of(record: Mapping[str, Any], lanes: int) -> int:
 
 def _window_of(ms: int, window_ms: int) -> int:
     return ms - ms % window_ms
-
-
-def _iso(ms: int, *, millis: bool = False) -> str:
-    moment = datetime.fromtimestamp(ms // 1000, tz=timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{ms % 1000:03d}Z" if millis else f"{text}Z"
 
 
 def _last_sequence(stream: Any, shard_id: str) -> int | None:

@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, TextIO
 
+from shardline._handlers import HandlerLoadError, load_handler, sam_environment
 from shardline.local._esm import Pipeline
 from shardline.local._invoker import InProcessInvoker, Invoker
 from shardline.local._template import FunctionSpec, Template, TemplateError
@@ -24,10 +23,10 @@ def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) 
     function, then the entry named by the function's logical ID or its name)."""
     environment = dict(function.environment)
     if env_vars:
-        for section in ("Parameters", function.logical_id, function.function_name):
-            values = env_vars.get(section)
-            if isinstance(values, Mapping):
-                environment.update({str(key): str(value) for key, value in values.items()})
+        try:
+            environment.update(sam_environment(env_vars, function.logical_id, function.function_name))
+        except ValueError as exc:
+            raise TemplateError([f"--env-vars: {exc}"]) from None
     return environment
 
 
@@ -111,31 +110,13 @@ def _invoker(
 
 
 def _load(function: FunctionSpec, environment: Mapping[str, str]) -> Any:
-    """Import a SAM Handler (``folder/module.function``) from the function's code folder.
+    """Import the function's handler from its code folder, as its own module.
 
     In-process functions share this process's environment: the variables are set before the import, so
     module-level code sees them (with several functions, later ones win where names collide).
     """
-    import os
-
-    module_part, _, attribute = function.handler.rpartition(".")
-    path = Path(function.code_dir) / (module_part.replace(".", "/") + ".py")
-    if not path.is_file():
-        raise TemplateError([f"Resources.{function.logical_id}.Properties.Handler: {path} does not exist"])
     os.environ.update(environment)
-    sys.path.insert(0, str(function.code_dir))
-    name = f"_shardline_{function.logical_id}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # an init error, reported as Lambda reports it
-        where = f"Resources.{function.logical_id}.Properties.Handler"
-        raise TemplateError([f"{where}: {path.name} failed to import: {type(exc).__name__}: {exc}"]) from exc
-    handler = getattr(module, attribute, None)
-    if not callable(handler):
-        raise TemplateError([f"Resources.{function.logical_id}.Properties.Handler: {path} has no function {attribute}"])
-    return handler
+        return load_handler(function.handler, function.code_dir, module_name=f"_shardline_{function.logical_id}")
+    except HandlerLoadError as exc:
+        raise TemplateError([f"Resources.{function.logical_id}.Properties.Handler: {exc}"]) from exc

@@ -39,7 +39,7 @@ from shardline._changes import (
     parse_update,
     stream_record,
 )
-from shardline.testing._clock import Clock, VirtualClock, to_datetime, to_ms
+from shardline.testing._clock import Clock, VirtualClock, iso_z, to_datetime, to_ms
 
 __all__ = ["EventBuilder", "generate_items"]
 
@@ -341,7 +341,7 @@ class EventBuilder:
         changes, self._pending = self._pending[:count], self._pending[count:]
         return {
             "Records": [self._deliver(change, False) for change in changes],
-            "window": {"start": _iso_seconds(start_ms), "end": _iso_seconds(end_ms)},
+            "window": {"start": iso_z(start_ms), "end": iso_z(end_ms)},
             "state": copy.deepcopy(dict(state)) if state is not None else {},
             "shardId": shard_id if shard_id is not None else self._shard_id(),
             "eventSourceARN": self._stream_arn,
@@ -450,10 +450,6 @@ class EventBuilder:
                 f"arn:{self._partition}:kinesis:{self._region}:{self._account_id}:stream/{self._table}-changes"
             ),
         }
-
-
-def _iso_seconds(ms: int) -> str:
-    return f"{to_datetime(ms):%Y-%m-%dT%H:%M:%S}Z"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from typing import Final, Protocol, final
 
-__all__ = ["DEFAULT_START_MS", "Clock", "SystemClock", "VirtualClock", "to_datetime", "to_ms"]
+__all__ = ["DEFAULT_START_MS", "Clock", "SystemClock", "VirtualClock", "iso_z", "to_datetime", "to_ms"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -103,3 +103,13 @@ def to_datetime(ms: int) -> datetime:
     """The aware UTC datetime of ``ms`` milliseconds since the epoch."""
     seconds, millis = divmod(ms, 1000)
     return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=millis * 1000)
+
+
+def iso_z(ms: int, *, millis: bool = False) -> str:
+    """ISO-8601 UTC text with a ``Z``, as AWS writes times: whole seconds, or milliseconds with ``millis``.
+
+    >>> iso_z(1_767_225_600_123), iso_z(1_767_225_600_123, millis=True)
+    ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123Z')
+    """
+    text = f"{to_datetime(ms - ms % 1000):%Y-%m-%dT%H:%M:%S}"
+    return f"{text}.{ms % 1000:03d}Z" if millis else f"{text}Z"

@@ -10,14 +10,16 @@ import importlib
 import importlib.util
 import json
 import sys
+import uuid
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any, final
 
 from ._exceptions import ShardlineError
 
-__all__ = ["HandlerLoadError", "load_handler", "sam_environment"]
+__all__ = ["HandlerLoadError", "lambda_environment", "load_handler", "sam_environment"]
 
 
 @final
@@ -101,3 +103,32 @@ def sam_environment(data: Mapping[str, Any], *functions: str) -> dict[str, str]:
             raise ValueError(f"{key} must map variable names to values")
         chosen.update(section)
     return {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in chosen.items()}
+
+
+def lambda_environment(
+    *,
+    function_name: str,
+    handler: str,
+    memory_mb: int,
+    region: str,
+    task_root: str | Path,
+    python_version: str | None = None,
+    now_ms: int | None = None,
+) -> dict[str, str]:
+    """The variables the Lambda service sets for a Python function (before the function's own)."""
+    version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
+    day = datetime.now(timezone.utc) if now_ms is None else datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc)
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{day:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "_HANDLER": handler,
+        "TZ": ":UTC",
+    }

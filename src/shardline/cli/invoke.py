@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from shardline._events import ShapeErrors, StreamEvent, sequence_numbers
-from shardline._handlers import HandlerLoadError, load_handler, sam_environment
+from shardline._handlers import HandlerLoadError, lambda_environment, load_handler, sam_environment
 from shardline._response import interpret_response, marshal_response
 from shardline.testing._context import LambdaContext
 
@@ -143,17 +143,9 @@ def _prepare_environment(
     environment: Mapping[str, str], *, name: str, region: str, memory: int, timeout: float, spec: str
 ) -> None:
     """What Lambda puts in a function's environment; the user's variables win."""
-    defaults = {
-        "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory),
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(timeout) if timeout == int(timeout) else timeout),
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-        "_HANDLER": spec,
-    }
+    defaults = lambda_environment(function_name=name, handler=spec, memory_mb=memory, region=region, task_root=".")
+    for key in ("TZ", "LAMBDA_TASK_ROOT"):  # this process's own clock and folder stay as they are
+        defaults.pop(key)
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     os.environ.update(environment)

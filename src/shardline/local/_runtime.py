@@ -41,9 +41,10 @@ from types import TracebackType
 from typing import IO, Any, Final, TextIO, final
 
 from shardline._exceptions import ShardlineError
+from shardline._handlers import lambda_environment
 from shardline._json import json_dumps
 from shardline.local._invoker import FunctionError, Invocation
-from shardline.testing._clock import Clock, SystemClock, to_datetime
+from shardline.testing._clock import Clock, SystemClock
 
 __all__ = ["RuntimeInvoker", "RuntimeInvokerError"]
 
@@ -225,21 +226,19 @@ class RuntimeInvoker:
         ``api`` is the Runtime API address; None for the interpreter check before any runtime starts.
         """
         env = {name: os.environ[name] for name in _PASSTHROUGH if name in os.environ}
-        now = to_datetime(self.clock.now_ms())
+        env.update(
+            lambda_environment(
+                function_name=self.function_name,
+                handler=self.handler,
+                memory_mb=self.memory_mb,
+                region=self.region,
+                task_root=self.code_dir,
+                python_version=python_version,
+                now_ms=self.clock.now_ms(),
+            )
+        )
         env.update(
             {
-                "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
-                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{python_version}",
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": f"{now:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
-                "LAMBDA_TASK_ROOT": str(self.code_dir),
-                "_HANDLER": self.handler,
-                "TZ": ":UTC",
                 "PYTHONPATH": str(self.code_dir),
                 # Lambda's task root is read-only, so no __pycache__ is written there; nor in the user's project.
                 "PYTHONDONTWRITEBYTECODE": "1",

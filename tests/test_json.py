@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import pickle
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import shardline
 from shardline import deserialize_item, json_dumps
+from shardline._exceptions import describe_exception
+from shardline._json import json_loads
 
 DIGITS_38 = "12345678901234567890123456789012345678"
 MARK = "\x00shardline-number:"
@@ -229,3 +233,49 @@ json_values = st.recursive(
 @given(json_values, st.sampled_from([{}, {"indent": 2}, {"ensure_ascii": False}, {"separators": (",", ":")}]))
 def test_property_json_dumps_round_trips_exactly(value: Any, kwargs: dict[str, Any]) -> None:
     assert exact_loads(json_dumps(value, **kwargs)) == value
+
+
+# --------------------------------------------------------------------------------------------------
+# json_loads: strict parsing, one error type
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"a": NaN}', "^NaN is not JSON \\(line 1, column 7\\)$"),
+        ("[1,\n Infinity]", "^Infinity is not JSON \\(line 2, column 2\\)$"),
+        ('["NaN", -Infinity]', "^-Infinity is not JSON \\(line 1, column 9\\)$"),
+        ("[" * 100_000, "^nested too deeply to read"),
+        ("1" * 5000, "^an integer has more digits than Python converts"),
+        (b"\xff", "^not UTF-8 text \\(invalid start byte at byte 0\\)$"),
+        ('{"a": }', "^Expecting value \\(line 1, column 7\\)$"),
+    ],
+)
+def test_json_loads_refuses_with_one_error_type(text: str | bytes, reason: str) -> None:
+    with pytest.raises(shardline.JSONInputError, match=reason) as caught:
+        json_loads(text)
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, shardline.ShardlineError)
+
+
+def test_json_loads_keeps_hooks_and_strings_that_look_like_constants() -> None:
+    assert json_loads('{"n": 1.50, "s": "NaN"}', parse_float=Decimal) == {"n": Decimal("1.50"), "s": "NaN"}
+    assert json_loads(b'["\\u00e9"]') == ["\u00e9"]
+    assert json_loads("1" * 4300) == int("1" * 4300)
+
+
+def test_json_input_error_pickles() -> None:
+    error = shardline.JSONInputError("bad", 2, 3)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.reason, copy.line, copy.column, str(copy)) == ("bad", 2, 3, "bad (line 2, column 3)")
+
+
+class _BrokenStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+def test_describe_exception_never_raises() -> None:
+    assert describe_exception(ValueError("bad \ud800")) == "ValueError: bad \\ud800"
+    assert describe_exception(_BrokenStr()) == "_BrokenStr: <the exception's str() raised>"
+    assert describe_exception(KeyError()) == "KeyError"

@@ -52,6 +52,7 @@ def test_all_pins_the_public_api() -> None:
         "FilterCriteria",
         "FilterExplanation",
         "FilterPatternError",
+        "JSONInputError",
         "RecordFailure",
         "ShardlineError",
         "StreamEvent",

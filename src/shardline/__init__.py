@@ -33,6 +33,7 @@ from ._events import StreamViewType as StreamViewType
 from ._exceptions import AttributeValueError as AttributeValueError
 from ._exceptions import BatchFailedError as BatchFailedError
 from ._exceptions import EventShapeError as EventShapeError
+from ._exceptions import JSONInputError as JSONInputError
 from ._exceptions import ShardlineError as ShardlineError
 from ._exceptions import WindowStateError as WindowStateError
 from ._json import json_dumps as json_dumps
@@ -99,6 +100,7 @@ __all__ = [
     "FilterCriteria",
     "FilterExplanation",
     "FilterPatternError",
+    "JSONInputError",
     "RecordFailure",
     "ShardlineError",
     "StreamEvent",

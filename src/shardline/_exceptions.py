@@ -7,6 +7,7 @@
     ├── EventShapeError                 (also ValueError) a Lambda event or stream record of the wrong shape
     ├── BatchFailedError                every record of a batch failed (raise_on_total_failure=True)
     ├── FilterPatternError              (also ValueError) a FilterCriteria pattern Lambda would refuse
+    ├── JSONInputError                  (also ValueError) text that is not JSON, or JSON too deep or too long to read
     └── WindowStateError                (also ValueError) a tumbling window's state Lambda cannot take back
 
 Every error names *where* the problem is (``.path``) and never includes whole items in its message, so
@@ -20,7 +21,15 @@ from typing import TYPE_CHECKING, final
 if TYPE_CHECKING:
     from ._batch import BatchResult, RecordFailure
 
-__all__ = ["AttributeValueError", "BatchFailedError", "EventShapeError", "ShardlineError", "WindowStateError"]
+__all__ = [
+    "AttributeValueError",
+    "BatchFailedError",
+    "EventShapeError",
+    "JSONInputError",
+    "ShardlineError",
+    "WindowStateError",
+    "describe_exception",
+]
 
 
 class ShardlineError(Exception):
@@ -114,3 +123,53 @@ class WindowStateError(ShardlineError, ValueError):
 
     def __reduce__(self) -> tuple[type[WindowStateError], tuple[str, str]]:
         return (type(self), (self.reason, self.path))
+
+
+@final
+class JSONInputError(ShardlineError, ValueError):
+    """Text that is not JSON (RFC 8259), or JSON that cannot be read within shardline's bounds: nested more
+    deeply than any Lambda event or DynamoDB item can be, or holding an integer longer than Python converts.
+
+    ``reason`` says what is wrong; ``line`` and ``column`` locate it (1-based, 0 when unknown).
+
+    >>> from shardline import JSONInputError
+    >>> from shardline._json import json_loads
+    >>> try:
+    ...     json_loads('{"a": NaN}')
+    ... except JSONInputError as exc:
+    ...     print(exc)
+    NaN is not JSON (line 1, column 7)
+    """
+
+    __module__ = "shardline"
+
+    def __init__(self, reason: str, line: int = 0, column: int = 0) -> None:
+        self.reason = reason
+        self.line = line
+        self.column = column
+        super().__init__(f"{reason} (line {line}, column {column})" if line else reason)
+
+    def __reduce__(self) -> tuple[type[JSONInputError], tuple[str, int, int]]:
+        return (type(self), (self.reason, self.line, self.column))
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``TypeName: message`` for any exception, even one whose ``__str__`` raises or returns a non-string:
+    a user's exception is data to report, and reporting it must never fail."""
+    name = _type_name(exc)
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ is the user's bug, not a reason to crash
+        text = "<the exception's str() raised>"
+    if type(text) is not str:  # pragma: no cover - str() always returns str or raises
+        text = "<the exception's str() is not a string>"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates would fail on output
+    return f"{name}: {text}" if text else name
+
+
+def _type_name(exc: BaseException) -> str:
+    try:
+        name = type(exc).__name__
+    except Exception:  # noqa: BLE001  # pragma: no cover - a metaclass can make even this raise
+        return "Exception"
+    return name if type(name) is str else "Exception"

@@ -9,20 +9,104 @@ back in place of the quoted placeholder.
 from __future__ import annotations
 
 import json
+import sys
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from ._attributes import format_number
+from ._exceptions import JSONInputError
 
-__all__ = ["json_dumps"]
+__all__ = ["json_dumps", "json_loads"]
 
 _MARK = "\x00shardline-number:"
 
 
 class _MarkCollision(Exception):
     pass
+
+
+def json_loads(
+    text: str | bytes,
+    *,
+    parse_float: Callable[[str], Any] | None = None,
+    parse_int: Callable[[str], Any] | None = None,
+    object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
+) -> Any:
+    """Parse JSON text strictly, raising only :class:`~shardline.JSONInputError` for bad input.
+
+    Unlike :func:`json.loads` it refuses ``NaN`` and ``Infinity`` (they are not JSON, and AWS refuses them),
+    and it turns the errors the standard library raises for text it cannot read (invalid UTF-8 bytes, nesting
+    deeper than the interpreter's recursion limit, an integer longer than ``sys.get_int_max_str_digits()``)
+    into one error type with a message that says what to fix. The hooks are those of :func:`json.loads`.
+
+    >>> json_loads('{"n": 1.50}', parse_float=Decimal)
+    {'n': Decimal('1.50')}
+    >>> json_loads("[" * 100_000)
+    Traceback (most recent call last):
+    ...
+    shardline.JSONInputError: nested too deeply to read (more than the interpreter's recursion limit)
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JSONInputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(
+            text,
+            parse_float=parse_float,
+            parse_int=parse_int,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=object_pairs_hook,
+        )
+    except json.JSONDecodeError as exc:
+        raise JSONInputError(exc.msg, exc.lineno, exc.colno) from None
+    except _ConstantError as exc:
+        line, column = _position(text, exc.name)
+        raise JSONInputError(f"{exc.name} is not JSON", line, column) from None
+    except RecursionError:
+        raise JSONInputError("nested too deeply to read (more than the interpreter's recursion limit)") from None
+    except ValueError as exc:
+        if parse_int is not None or "digits" not in str(exc):
+            raise
+        # int() refuses decimal text longer than sys.get_int_max_str_digits() (4300 by default): converting
+        # such text takes quadratic time, so the limit guards against denial of service.
+        raise JSONInputError(
+            f"an integer has more digits than Python converts ({sys.get_int_max_str_digits()}); "
+            "no DynamoDB number or Lambda event field needs that many"
+        ) from None
+
+
+class _ConstantError(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _ConstantError(name)
+
+
+def _position(text: str, token: str) -> tuple[int, int]:
+    """Line and column (1-based) of the first ``token`` outside a string, as json reports positions."""
+    index = 0
+    in_string = False
+    escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif text.startswith(token, index):
+            break
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def json_dumps(obj: Any, *, default: Callable[[Any], Any] | None = None, **kwargs: Any) -> str:

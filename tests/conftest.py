@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+import shardline
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Fuzzers: every input surface gets a hypothesis test asserting "returns, or raises a shardline error".
+# CI runs each with a bounded budget; a developer hunting bugs raises it: SHARDLINE_FUZZ_EXAMPLES=20000 pytest -k fuzz
+FUZZ_EXAMPLES = int(os.environ.get("SHARDLINE_FUZZ_EXAMPLES", "200"))
+FUZZ = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+
+def returns_or_raises_shardline_error(call: Callable[[], Any]) -> Any:
+    """Run ``call``: its value, or None when it raised a ShardlineError. Any other exception fails the test."""
+    try:
+        return call()
+    except shardline.ShardlineError:
+        return None
 
 
 def load_fixture(name: str) -> Any:

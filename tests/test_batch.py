@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from unittest.mock import AsyncMock
 
 import pytest
+from conftest import FUZZ
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -724,3 +727,399 @@ def test_async_a_record_with_unreadable_keys_still_reaches_the_handler() -> None
     assert sorted(seen) == [0, 1, 2]
     assert result.response == failures(1)
     assert isinstance(result.failed[0].exception, shardline.AttributeValueError)
+
+
+# -- hardening: odd records, odd handlers, odd loggers (issue 12) -------------------------------------
+
+
+def kinesis_of(
+    change: Any, sequence: str = "49590338271490256608559692538361571095921575989136588898"
+) -> dict[str, Any]:
+    data = change if isinstance(change, str) else json.dumps(change)
+    return {
+        "kinesis": {"data": base64.b64encode(data.encode()).decode(), "sequenceNumber": sequence},
+        "eventSource": "aws:kinesis",
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/orders",
+    }
+
+
+def quietly(run: Callable[[], Any]) -> Any:
+    logging.disable(logging.CRITICAL)
+    try:
+        return run()
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"SS": ["a", "b"]},
+        {"NS": ["1", "2"]},
+        {"BS": ["AA=="]},
+        {"L": [{"S": "a"}, {"NS": ["1"]}]},
+        {"M": {"x": {"SS": ["a"]}}},
+    ],
+)
+def test_async_keys_holding_sets_lists_or_maps_still_run_in_item_order(key: dict[str, Any]) -> None:
+    # Not valid key types, but readable ones: records with equal such Keys are one item (run one at a
+    # time, in order); the sync runner never cared, and now neither does the async one.
+    event = event_of("aab")
+    event["Records"][0]["dynamodb"]["Keys"] = {"pk": key}
+    event["Records"][1]["dynamodb"]["Keys"] = {"pk": json.loads(json.dumps(key))}
+    active = 0
+    overlap = False
+    seen: list[int] = []
+
+    async def handle(rec: StreamRecord) -> None:
+        nonlocal active, overlap
+        overlap = overlap or (active > 0 and index_of(rec) == 1)
+        active += index_of(rec) < 2
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        active -= index_of(rec) < 2
+        seen.append(index_of(rec))
+
+    assert asyncio.run(aprocess_batch(event, handle, concurrency=3)) == failures()
+    assert sorted(seen) == [0, 1, 2]
+    assert seen.index(0) < seen.index(1)
+    assert not overlap
+
+
+class _GetattrRaises:
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no attribute {name}")
+
+
+class _CloseRaises:
+    def __await__(self) -> Any:
+        yield
+
+    def close(self) -> None:
+        raise RuntimeError("close() failed")
+
+
+def test_a_handler_result_whose_getattr_raises_is_an_ordinary_return_value() -> None:
+    # Whether a result is awaitable is asked of its type, as `await` does: its __getattr__ never runs.
+    assert process_batch(event_of("ab"), lambda rec: _GetattrRaises()) == failures()
+
+
+def test_an_awaitable_result_whose_close_raises_fails_only_its_record() -> None:
+    result = run_batch(
+        event_of("abc"), lambda rec: _CloseRaises() if index_of(rec) == 1 else None, on_failure="continue"
+    )
+    assert result.response == failures(1)
+    assert isinstance(result.failed[0].exception, TypeError)
+    assert str(result.failed[0].exception).startswith("the handler returned an awaitable instead of running")
+
+
+def test_async_a_result_whose_getattr_raises_is_not_an_awaitable() -> None:
+    def plain(rec: StreamRecord) -> Any:
+        return _GetattrRaises()
+
+    plain._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+    result = quietly(lambda: asyncio.run(arun_batch(event_of("a"), plain)))
+    assert result.response == failures(0)
+    assert str(result.failed[0].exception).startswith("the handler returned _GetattrRaises, not an awaitable")
+
+
+def test_a_kinesis_record_the_handler_cleared_is_logged_by_its_sequence_number(
+    fixture_loader: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    event = fixture_loader("events-kinesis-dynamodb.json")
+    expected = event["Records"][0]["kinesis"]["sequenceNumber"]
+
+    def clear(rec: StreamRecord) -> None:
+        rec.raw.clear()
+        raise ValueError("gone")
+
+    with caplog.at_level(logging.WARNING, logger="shardline"):
+        response = process_batch(event, clear)
+    assert response["batchItemFailures"][0] == {"itemIdentifier": expected}
+    assert caplog.records[0].getMessage() == f"record {expected} failed (eventID ?, ?): ValueError"
+
+
+@pytest.mark.parametrize("data", ["[" * 50_000 + "]" * 50_000, '{"dynamodb": ' * 3000 + "{}" + "}" * 3000])
+def test_a_kinesis_record_with_deeply_nested_data_fails_alone_in_both_runners(
+    data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = {"eventID": "e", "eventName": "INSERT", "tableName": "T", "dynamodb": {"Keys": {"id": {"S": "a"}}}}
+    event = {"Records": [kinesis_of(good, "1"), kinesis_of(data, "2"), kinesis_of(good, "3")]}
+    seen: list[str] = []
+
+    def handle(rec: StreamRecord) -> None:
+        seen.append(rec.sequence_number)
+        rec.keys  # noqa: B018 - the bad record's own handler finds out, nobody else
+
+    async def ahandle(rec: StreamRecord) -> None:
+        handle(rec)
+
+    with caplog.at_level(logging.WARNING, logger="shardline"):
+        assert process_batch(event, handle, on_failure="continue") == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+        assert asyncio.run(aprocess_batch(event, ahandle, on_failure="continue", concurrency=3)) == {
+            "batchItemFailures": [{"itemIdentifier": "2"}]
+        }
+    assert sorted(seen) == ["1", "1", "2", "2", "3", "3"]
+    assert [record.getMessage().partition(":")[0] for record in caplog.records] == [
+        "record 2 failed (eventID ?, ?)",
+        "record 2 failed (eventID ?, ?)",
+    ]
+
+
+def test_a_kinesis_record_without_a_sequence_number_fails_the_batch_before_any_handler_runs() -> None:
+    event = {"Records": [kinesis_of({"eventName": "INSERT"}, "1"), kinesis_of({"eventName": "INSERT"}, "")]}
+    seen: list[int] = []
+
+    async def handle(rec: StreamRecord) -> None:
+        seen.append(1)
+
+    with pytest.raises(EventShapeError, match=r"^Records\[1\]\.kinesis\.sequenceNumber: must not be empty"):
+        process_batch(event, lambda rec: seen.append(1))
+    with pytest.raises(EventShapeError, match=r"^Records\[1\]\.kinesis\.sequenceNumber: must not be empty"):
+        asyncio.run(aprocess_batch(event, handle))
+    assert seen == []
+
+
+class _BrokenMapping(Mapping[str, Any]):
+    """A record section that is not JSON: reading it raises."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise RuntimeError("this mapping cannot be read")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["SequenceNumber"])
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_a_sequence_number_that_cannot_be_read_at_all_is_an_event_shape_error_with_its_path() -> None:
+    event = event_of("ab")
+    event["Records"][1]["dynamodb"] = _BrokenMapping()
+    seen: list[int] = []
+    with pytest.raises(EventShapeError, match=r"^Records\[1\]\.dynamodb"):
+        process_batch(event, failing_at(seen=seen))
+    assert seen == []
+
+
+def test_an_event_that_cannot_be_read_is_an_event_shape_error() -> None:
+    class Unreadable(dict[str, Any]):
+        def get(self, key: str, default: Any = None) -> Any:
+            raise RuntimeError("no")
+
+    with pytest.raises(EventShapeError, match=r"^the event cannot be read as a stream batch \(RuntimeError: no\)"):
+        process_batch(Unreadable(), lambda rec: None)
+
+
+class _Halt(BaseException):
+    """A library's own BaseException."""
+
+
+class _BrokenStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str() fails")
+
+
+@pytest.mark.parametrize("exc", [_Halt(), GeneratorExit(), _BrokenStr(), RecursionError("deep")])
+def test_any_exception_but_a_request_to_stop_fails_only_its_record(
+    exc: BaseException, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handle(rec: StreamRecord) -> None:
+        if index_of(rec) == 1:
+            raise exc
+
+    with caplog.at_level(logging.WARNING, logger="shardline"):
+        result = run_batch(event_of("abc"), handle, on_failure="continue")
+    assert result.response == failures(1)
+    assert result.failed[0].exception is exc
+    assert caplog.records[0].getMessage().endswith(f"): {type(exc).__name__}")
+
+
+@pytest.mark.parametrize("exc", [_Halt(), _BrokenStr()])
+def test_async_any_exception_but_a_request_to_stop_fails_only_its_record(exc: BaseException) -> None:
+    async def handle(rec: StreamRecord) -> None:
+        await asyncio.sleep(0)
+        if index_of(rec) == 1:
+            raise exc
+
+    for concurrency in (1, 3):
+        result = quietly(functools.partial(asyncio.run, arun_batch(event_of("abc"), handle, concurrency=concurrency)))
+        assert result.response == failures(1, 2)
+        assert result.failed[0].exception is exc
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt()])
+def test_requests_to_stop_propagate_from_both_runners(exc: BaseException) -> None:
+    def handle(rec: StreamRecord) -> None:
+        raise exc
+
+    async def ahandle(rec: StreamRecord) -> None:
+        raise exc
+
+    with pytest.raises(type(exc)):
+        process_batch(event_of("ab"), handle)
+    with pytest.raises(type(exc)):
+        asyncio.run(aprocess_batch(event_of("ab"), ahandle, concurrency=1))
+
+
+def test_async_generator_exit_propagates_as_it_closes_coroutines() -> None:
+    async def handle(rec: StreamRecord) -> None:
+        raise GeneratorExit
+
+    with pytest.raises(GeneratorExit):
+        asyncio.run(aprocess_batch(event_of("ab"), handle, concurrency=1))
+
+
+class _RaisingLogger:
+    def __getattr__(self, name: str) -> Any:
+        def log(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError(f"logger.{name} is down")
+
+        return log
+
+
+def test_a_logger_that_raises_loses_its_lines_not_the_response() -> None:
+    async def handle(rec: StreamRecord) -> None:
+        if index_of(rec) == 1:
+            raise ValueError
+
+    def hook(result: BatchResult) -> None:
+        raise RuntimeError("metrics down")
+
+    assert process_batch(event_of("abc"), failing_at(1), logger=_RaisingLogger(), on_result=hook) == failures(1, 2)
+    assert asyncio.run(aprocess_batch(event_of("abc"), handle, logger=_RaisingLogger())) == failures(1, 2)
+
+
+def test_a_logging_filter_that_raises_does_not_lose_the_response() -> None:
+    logger = logging.getLogger("shardline.test.broken-filter")
+    logger.propagate = False
+
+    def broken(record: logging.LogRecord) -> bool:
+        raise RuntimeError("filter down")
+
+    logger.addFilter(broken)
+    assert process_batch(event_of("ab"), failing_at(0), logger=logger) == failures(0, 1)
+
+
+def test_an_on_result_hook_raising_a_base_exception_does_not_lose_the_response() -> None:
+    def hook(result: BatchResult) -> None:
+        raise _Halt
+
+    assert quietly(lambda: process_batch(event_of("ab"), failing_at(1), on_result=hook)) == failures(1)
+
+
+class _Opaque:
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("== fails")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("repr fails")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"on_failure": _Opaque()}, r"^on_failure must be 'stop' or 'continue', got <_Opaque object>$"),
+        ({"concurrency": _Opaque()}, r"^concurrency must be a positive int, got <_Opaque object>$"),
+        ({"on_failure": "x" * 100}, r"^on_failure must be 'stop' or 'continue', got 'x{56}\.\.\.$"),
+    ],
+)
+def test_odd_options_are_refused_with_a_short_message(option: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        batch_handler(**option)
+
+
+def test_a_str_subclass_policy_is_accepted() -> None:
+    class Policy(str):
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("== fails")
+
+        __hash__ = str.__hash__
+
+    assert process_batch(event_of("abc"), failing_at(1), on_failure=Policy("continue")) == failures(1)  # type: ignore[arg-type]
+
+
+def test_async_records_with_unreadable_keys_run_one_at_a_time_in_stream_order() -> None:
+    event = event_of("abcd")
+    for index in (0, 2, 3):
+        event["Records"][index]["dynamodb"]["Keys"] = {"pk": {"N": "not a number"}}
+    active = 0
+    overlap = False
+    order: list[int] = []
+
+    async def handle(rec: StreamRecord) -> None:
+        nonlocal active, overlap
+        unreadable = index_of(rec) != 1
+        overlap = overlap or (unreadable and active > 0)
+        active += unreadable
+        await asyncio.sleep(0)
+        active -= unreadable
+        if unreadable:
+            order.append(index_of(rec))
+
+    assert asyncio.run(aprocess_batch(event, handle, concurrency=4)) == failures()
+    assert order == [0, 2, 3]
+    assert not overlap
+
+
+def test_a_callable_object_with_odd_attributes_can_be_decorated() -> None:
+    class Handler:
+        __name__ = 42  # not a string: a function refuses it as its name
+
+        def __call__(self, rec: StreamRecord) -> None: ...
+
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError(name)
+
+    entry = batch_handler(Handler())
+    assert entry(event_of("a"), None) == failures()
+    assert entry.__name__ == "entry"
+
+
+@FUZZ
+@given(size=st.integers(1, 8), data=st.data())
+def test_fuzz_continue_matches_powertools_on_records_with_malformed_content(size: int, data: st.DataObject) -> None:
+    """Whatever a record's Keys, images, name or identity hold, the response depends only on which
+    handlers failed, exactly as Powertools' BatchProcessor answers; the asyncio runner agrees."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    junk = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+        lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+        max_leaves=4,
+    )
+    deep = st.integers(1000, 3000).map(
+        lambda depth: functools.reduce(lambda v, _: {"L": [v]}, range(depth), {"S": "x"})  # type: ignore[dict-item]
+    )
+    bad = data.draw(st.sets(st.integers(0, size - 1)))
+    event = event_of(f"k{i % 3}" for i in range(size))
+    for raw in event["Records"]:
+        for _ in range(data.draw(st.integers(0, 2))):
+            path = data.draw(
+                st.sampled_from(
+                    [("eventName",), ("eventID",), ("eventSourceARN",), ("dynamodb", "Keys"), ("dynamodb", "NewImage")]
+                )
+            )
+            target = raw if len(path) == 1 else raw["dynamodb"]
+            target[path[-1]] = data.draw(junk | deep | st.sampled_from([{"pk": {"SS": ["a"]}}, {"pk": {"N": "x"}}]))
+
+    def powertools_handler(record: Any) -> None:
+        if int(record.dynamodb.sequence_number) - 100 in bad:
+            raise ValueError("bad")
+
+    async def handle(rec: StreamRecord) -> None:
+        await asyncio.sleep(0)
+        failing_at(*bad)(rec)
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    logging.disable(logging.CRITICAL)
+    try:
+        expected = process_partial_response(event=event, record_handler=powertools_handler, processor=processor)
+        ours = process_batch(event, failing_at(*bad), on_failure="continue")
+        ours_async = asyncio.run(aprocess_batch(event, handle, on_failure="continue", concurrency=3))
+    finally:
+        logging.disable(logging.NOTSET)
+    assert ours == expected
+    assert ours_async == expected

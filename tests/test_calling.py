@@ -7,13 +7,15 @@ import functools
 import operator
 import pickle
 import sys
+from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
 
 import pytest
 
 import shardline
-from shardline._calling import is_async_callable, takes_extra_argument
+from shardline._calling import describe_callable, is_async_callable, takes_extra_argument
+from shardline._handlers import HandlerLoadError, load_handler, sam_environment
 
 
 async def async_handler(record: Any) -> None: ...
@@ -144,3 +146,91 @@ class _Quiet:
     def warning(self, *args: Any, **kwargs: Any) -> None: ...
     def error(self, *args: Any, **kwargs: Any) -> None: ...
     def exception(self, *args: Any, **kwargs: Any) -> None: ...
+
+
+# -- hardening: handlers whose attributes raise; handler modules that fail oddly (issue 12) -------------
+
+
+class _Sneaky:
+    """A callable whose attribute lookups run code that raises, __class__ included."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("__class__ fails")
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name}")
+
+    def __call__(self, record: Any, context: Any) -> None: ...
+
+
+def test_a_handler_whose_attribute_lookups_raise_is_still_read_from_its_type() -> None:
+    handler = _Sneaky()
+    assert not is_async_callable(handler)
+    assert takes_extra_argument(handler, 1) is True
+    assert describe_callable(handler) == "handler _Sneaky"
+    seen: list[object] = []
+    assert shardline.process_batch(_one_failing_record(), handler, context=seen) == {"batchItemFailures": []}
+
+
+def test_a_callable_whose_signature_cannot_be_read_gets_only_the_record() -> None:
+    class Opaque:
+        __call__ = staticmethod(print)  # not Python code: read through inspect.signature
+
+        @property
+        def __signature__(self) -> Any:
+            raise RuntimeError("signature fails")
+
+    assert takes_extra_argument(Opaque(), 1) is False
+
+
+def test_describe_callable_never_raises_and_stays_short() -> None:
+    odd = _Sneaky()
+    odd.__dict__["__qualname__"] = 42  # not a name: the type's is used
+    long = functools.partial(print)
+    long.__qualname__ = "x" * 500  # type: ignore[attr-defined]
+    assert describe_callable(odd) == "handler _Sneaky"
+    assert describe_callable(long) == f"handler {'x' * 77}..."
+
+
+def _write_module(folder: Path, name: str, text: str) -> None:
+    (folder / f"{name}.py").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("import sys\nsys.exit(3)\n", r"^the handler module failed to import: SystemExit: 3$"),
+        (
+            "class Boom(Exception):\n    def __str__(self):\n        raise RuntimeError\nraise Boom\n",
+            r"^the handler module failed to import: Boom: <the exception's str\(\) raised>$",
+        ),
+        (
+            "class Halt(BaseException): ...\nraise Halt('at import')\n",
+            r"^the handler module failed to import: Halt: at import$",
+        ),
+        (
+            "def __getattr__(name):\n    raise RuntimeError('lazy import failed')\n",
+            r"^handler 'app\.handler': reading 'handler' raised RuntimeError: lazy import failed$",
+        ),
+    ],
+)
+def test_a_handler_module_failing_in_any_way_is_a_handler_load_error(
+    tmp_path: Path, source: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "modules", dict(sys.modules))
+    _write_module(tmp_path, "app", source)
+    with pytest.raises(HandlerLoadError, match=message):
+        load_handler("app.handler", tmp_path, module_name="_test_app_module")
+
+
+def test_an_env_vars_value_that_cannot_be_written_is_a_value_error() -> None:
+    deep: Any = 1
+    for _ in range(100_000):
+        deep = [deep]
+    assert sam_environment({"Parameters": {"N": 1, "S": "x"}}) == {"N": "1", "S": "x"}
+    with pytest.raises(ValueError, match=r"^variable DEEP: its value cannot be written as text \(RecursionError: "):
+        sam_environment({"Parameters": {"DEEP": deep}})
+    with pytest.raises(ValueError, match=r"^variable IDS: its value cannot be written as text \(TypeError: "):
+        sam_environment({"Fn": {"IDS": {1, 2}}}, "Fn")

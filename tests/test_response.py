@@ -1,12 +1,13 @@
-"""Lambda's reading of a function's response to a stream batch (SPEC section 5, recorded on AWS)."""
+"""Lambda's reading of a function's response to a stream batch (the partial batch response, as recorded on AWS)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from shardline._response import interpret_response
+from shardline._response import interpret_response, marshal_response
 from shardline.testing import LambdaContext, VirtualClock
 
 NUMBERS = ["111", "222", "333"]
@@ -100,3 +101,96 @@ def test_virtual_clock_refuses_to_go_backwards() -> None:
         VirtualClock("yesterday")
     clock.advance_to("1970-01-01T00:00:02Z")
     assert clock.now_ms() == 2000
+
+
+# -- hardening: responses no JSON reader could produce (issue 12) ----------------------------------------
+
+
+class _Unreadable(dict[str, Any]):
+    def get(self, key: str, default: Any = None) -> Any:
+        raise RuntimeError("get() fails")
+
+
+class _BrokenItems(dict[str, Any]):
+    def items(self) -> Any:
+        raise RuntimeError("items() fails")
+
+
+class _Opaque:
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("== fails")
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("bool() fails")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        (
+            _Unreadable(),
+            r"^the response cannot be read \(RuntimeError: get\(\) fails\); Lambda retries the whole batch",
+        ),
+        (
+            {"batchItemFailures": [{"itemIdentifier": _Opaque()}]},
+            r"^batchItemFailures\[0\]\.itemIdentifier _Opaque is not",
+        ),
+        (
+            {"batchItemFailures": [{"itemIdentifier": 10**5000}]},
+            r"^batchItemFailures\[0\]\.itemIdentifier a number of more",
+        ),
+        (
+            {"batchItemFailures": [{"itemIdentifier": "9" * 500}]},
+            r"^batchItemFailures\[0\]\.itemIdentifier '9{56}\.\.\. is not",
+        ),
+        (
+            {"batchItemFailures": [{"itemIdentifier": True}]},
+            r"^batchItemFailures\[0\]\.itemIdentifier a boolean is not",
+        ),
+    ],
+)
+def test_responses_no_json_reader_could_produce_are_complete_failures(response: Any, reason: str) -> None:
+    verdict = interpret_response(response, NUMBERS)
+    assert verdict.kind == "failure"
+    assert re.match(reason, verdict.reason), verdict.reason
+
+
+def test_a_str_subclass_identifier_is_read_as_its_text() -> None:
+    class Sequence(str):
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("== fails")
+
+        __hash__ = str.__hash__
+
+    verdict = interpret_response({"batchItemFailures": [{"itemIdentifier": Sequence("222")}]}, NUMBERS)
+    assert (verdict.kind, verdict.checkpoint, verdict.reported) == ("partial", "222", ("222",))
+    assert type(verdict.reported[0]) is str
+
+
+@pytest.mark.parametrize(
+    ("response", "error", "message"),
+    [
+        ({"n": 10**5000}, ValueError, r"^Exceeds the limit \(4300 digits\)"),
+        ({"ids": {1}}, TypeError, r"^Object of type set is not JSON serializable$"),
+        (
+            {"n": _BrokenItems(a=1)},
+            TypeError,
+            r"^the response cannot be written as JSON: RuntimeError: items\(\) fails$",
+        ),
+    ],
+)
+def test_marshal_refuses_what_the_runtime_cannot_send_with_type_or_value_error(
+    response: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        marshal_response(response)
+
+
+def test_marshal_refuses_nesting_too_deep_to_write_with_a_value_error() -> None:
+    deep: Any = 1
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(ValueError, match=r"^maximum recursion depth exceeded"):  # the runtime's own words
+        marshal_response({"state": {"deep": deep}})

@@ -1,8 +1,8 @@
 """The batch runner: a per-record handler over a stream batch, answered with a partial batch response.
 
 Lambda checkpoints a stream shard at the LOWEST sequence number a partial batch response reports and
-delivers every record from there on again (SPEC section 5). So the response decides what runs twice, and
-two policies make sense:
+delivers every record from there on again (Lambda developer guide, "Configuring partial batch response
+with DynamoDB and Lambda"). So the response decides what runs twice, and two policies make sense:
 
 ``on_failure="stop"`` (the default)
     Stop at the first failure and report that record and every record after it. Lambda resumes exactly
@@ -17,19 +17,47 @@ after a failure, lets the ones in flight finish, then reports every record from 
 not succeed: whatever finished after that point runs again (``BatchResult.redelivered`` counts them).
 
 Which records to report is one pure function, :func:`report_indices`, shared by both runners.
+
+What the runner reads, and what happens when it cannot
+    The runner itself reads the event's ``Records`` array and every record's sequence number, the
+    ``itemIdentifier`` the response names a record by, all before any handler runs. When one of those
+    cannot be read it raises :class:`EventShapeError` (with the path, e.g.
+    ``Records[3].dynamodb.SequenceNumber``) and runs nothing: a response cannot name a record it cannot
+    identify, and reporting any other record instead would move Lambda's checkpoint past it. The invoke
+    fails, and Lambda retries the whole batch (then, with retries exhausted, sends it to the on-failure
+    destination), as for any function error. Everything else about a record (``eventName``, ``Keys``, the
+    images) is the handler's to read: a malformed record still reaches the handler and fails alone if the
+    handler raises. Where the runner uses those fields for itself (the item a record belongs to, in the
+    asyncio runner; identifiers in log lines) it copes with any error: records whose ``Keys`` cannot be
+    read run one at a time in stream order, and a log line shows ``?`` for what it cannot read.
+
+What a handler may do
+    Whatever a handler raises or returns is data about its record, never a crash of the runner: any
+    exception fails the record, and so does a result the runner cannot use (an awaitable from a
+    synchronous handler, a non-awaitable from an async one). That includes ``BaseException`` subclasses
+    (a library's own, say), which Lambda's runtime would turn into a crash of the whole invoke. Only
+    requests to stop propagate: ``KeyboardInterrupt`` and ``SystemExit`` at once (on Lambda, ``sys.exit``
+    ends the runtime process: the invoke fails and the whole batch is retried), and in the asyncio runner
+    ``asyncio.CancelledError`` and ``GeneratorExit``, after the records in flight are cancelled (they are
+    how a task is cancelled and how an abandoned coroutine is closed; a coroutine must not carry on after
+    either). Loggers and the ``on_result`` hook are the user's code too: if they raise, the response is
+    returned regardless.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import suppress
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol, final, overload
 
-from ._calling import is_async_callable, takes_extra_argument
-from ._events import ShapeErrors, StreamEvent, StreamRecord, sequence_numbers
-from ._exceptions import BatchFailedError
+from ._calling import describe_callable, is_async_callable, takes_extra_argument
+from ._events import StreamEvent, StreamRecord, sequence_numbers
+from ._exceptions import BatchFailedError, EventShapeError, ShardlineError, describe_exception
+from ._exceptions import _type_name as _exception_type_name
 
 if TYPE_CHECKING:
     import asyncio
@@ -66,10 +94,10 @@ class Logger(Protocol):
 
 
 class RecordFailure(NamedTuple):
-    """A record whose handler raised, and what it raised."""
+    """A record whose handler raised (or returned what the runner cannot use), and the exception."""
 
     record: StreamRecord
-    exception: Exception
+    exception: BaseException  # an Exception, or a BaseException other than the three that propagate
 
 
 @final
@@ -100,7 +128,7 @@ class BatchResult:
         *,
         records: tuple[StreamRecord, ...],
         sequence_numbers: Sequence[str],
-        failures: Mapping[int, Exception],
+        failures: Mapping[int, BaseException],
         unfinished: Sequence[int],
         on_failure: OnFailure,
         duration: float,
@@ -159,41 +187,106 @@ def report_indices(count: int, not_succeeded: Sequence[int], on_failure: OnFailu
 
 
 def _check_options(on_failure: object, concurrency: object = DEFAULT_CONCURRENCY) -> OnFailure:
-    if on_failure not in _POLICIES:
-        raise ValueError(f"on_failure must be 'stop' or 'continue', got {on_failure!r}")
+    # Compared as plain text: a str subclass (a StrEnum member) is accepted, an object whose __eq__ raises
+    # is not asked anything.
+    policy = str.__str__(on_failure) if isinstance(on_failure, str) else None
+    if policy not in _POLICIES:
+        raise ValueError(f"on_failure must be 'stop' or 'continue', got {_show(on_failure)}")
     if type(concurrency) is not int or concurrency < 1:
-        raise ValueError(f"concurrency must be a positive int, got {concurrency!r}")
-    return on_failure
+        raise ValueError(f"concurrency must be a positive int, got {_show(concurrency)}")
+    return "stop" if policy == "stop" else "continue"
+
+
+def _show(value: object) -> str:
+    """A short repr of a user's value for a message; never raises."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the message it was meant for
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _propagates(exc: BaseException) -> bool:
+    """True for the exceptions that ask to stop rather than report a failure: KeyboardInterrupt,
+    SystemExit and asyncio's CancelledError. Every other exception of a handler fails its record."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return True
+    # asyncio is not imported by the synchronous runner; if it was never imported, nothing is one of its errors.
+    cancelled = getattr(sys.modules.get("asyncio.exceptions"), "CancelledError", None)
+    return cancelled is not None and isinstance(exc, cancelled)
+
+
+def _stream(event: Mapping[str, Any] | StreamEvent) -> StreamEvent:
+    """The event as a StreamEvent; EventShapeError for anything that cannot be read as one."""
+    if isinstance(event, StreamEvent):
+        return event
+    try:
+        return StreamEvent(event)
+    except ShardlineError:
+        raise
+    except Exception as exc:  # an odd Mapping (a broken get): the event cannot be read, so nothing can run
+        raise EventShapeError(f"the event cannot be read as a stream batch ({describe_exception(exc)})") from exc
 
 
 def _prepare(event: Mapping[str, Any] | StreamEvent) -> tuple[tuple[StreamRecord, ...], list[str]]:
     """The records and their sequence numbers, every one checked before any handler runs: a record the
     response could not name would turn one bad record into a crash after others were processed."""
-    stream = event if isinstance(event, StreamEvent) else StreamEvent(event)
-    records = stream.records
-    return records, sequence_numbers(records)
+    records = _stream(event).records
+    try:
+        return records, sequence_numbers(records)
+    except ShardlineError:
+        raise
+    except Exception:  # noqa: BLE001 - reported precisely below
+        pass
+    # A record's fields are odd objects rather than JSON (a Mapping whose get raises...): name the record.
+    for index, record in enumerate(records):
+        _check_sequence_number(record, index)
+    raise EventShapeError("the records' sequence numbers cannot be read")  # pragma: no cover - named above
 
 
-def _describe(record: StreamRecord) -> tuple[str, str, str]:
-    """Sequence number, event ID and event name for a log line; '?' for what the record lacks."""
-    return _field(record, "sequence_number"), _field(record, "event_id"), _field(record, "event_name")
+def _check_sequence_number(record: StreamRecord, index: int) -> None:
+    try:
+        _ = record.sequence_number
+    except ShardlineError:
+        raise
+    except Exception as exc:
+        field = "kinesis.sequenceNumber" if record.is_kinesis else "dynamodb.SequenceNumber"
+        raise EventShapeError(
+            f"cannot be read ({describe_exception(exc)}); the response names records by it", f"Records[{index}].{field}"
+        ) from exc
+
+
+def _describe(record: StreamRecord) -> tuple[str, str]:
+    """Event ID and event name for a log line; '?' for what cannot be read."""
+    return _field(record, "event_id"), _field(record, "event_name")
 
 
 def _field(record: StreamRecord, name: str) -> str:
     try:
-        return str(getattr(record, name))
-    except ShapeErrors:
+        value = getattr(record, name)
+        return value if type(value) is str else str(value)
+    except Exception:  # noqa: BLE001 - missing, malformed, or changed by the handler: the line is logged anyway
         return "?"
 
 
-def _log_failure(logger: Logger, record: StreamRecord, exc: BaseException) -> None:
-    sequence, event_id, event_name = _describe(record)
-    logger.warning(
+def _log(logger: Logger, level: str, msg: str, *args: object, **kwargs: Any) -> None:
+    """``logger.<level>(msg, ...)``: a logger that raises (a broken handler, a filter, a custom class)
+    loses its line, never the batch's response."""
+    with suppress(Exception):  # nothing better to report a failing logger with than itself
+        getattr(logger, level)(msg, *args, **kwargs)
+
+
+def _log_failure(logger: Logger, record: StreamRecord, sequence: str, exc: BaseException) -> None:
+    # The sequence number is the one read before the handler ran: the handler may have changed the record.
+    event_id, event_name = _describe(record)
+    _log(
+        logger,
+        "warning",
         "record %s failed (eventID %s, %s): %s",
         sequence,
         event_id,
         event_name,
-        type(exc).__name__,
+        _exception_type_name(exc),
         exc_info=exc,
         extra={"sequence_number": sequence, "event_id": event_id, "event_name": event_name},
     )
@@ -206,7 +299,9 @@ def _finish(
     raise_on_total_failure: bool,
     on_result: Callable[[BatchResult], object] | None,
 ) -> BatchResult:
-    logger.info(
+    _log(
+        logger,
+        "info",
         "batch of %d records: %d succeeded, %d failed, %d skipped, %d reported, checkpoint %s, %.1f ms",
         len(result.records),
         len(result.succeeded),
@@ -228,21 +323,42 @@ def _finish(
     if on_result is not None:
         try:
             on_result(result)
-        except Exception:  # a metrics hook must not lose the batch's response
-            logger.exception("the on_result hook raised; the batch response is returned regardless")
+        except BaseException as exc:  # a metrics hook must not lose the batch's response
+            if _propagates(exc):
+                raise
+            _log(logger, "exception", "the on_result hook raised; the batch response is returned regardless")
     if raise_on_total_failure and result.all_failed:
         raise BatchFailedError(result)
     return result
 
 
+def _is_awaitable(value: object) -> bool:
+    """Whether ``value`` can be awaited. Looked up on its type, as ``await`` does: an instance's own
+    ``__getattr__`` (a proxy, a mock) is neither consulted nor given the chance to raise."""
+    try:
+        return hasattr(type(value), "__await__")
+    except Exception:  # noqa: BLE001 - a metaclass whose lookup raises: not something await could use either
+        return False
+
+
+def _close_quietly(value: object) -> None:
+    """Close an awaitable that will never be awaited (so a coroutine does not warn that it was not);
+    a ``close()`` that fails is ignored: the record fails regardless."""
+    try:
+        close = getattr(value, "close", None)
+        if close is not None:
+            close()
+    except BaseException as exc:
+        if _propagates(exc):
+            raise
+
+
 def _not_awaited(result: object) -> TypeError | None:
     """A TypeError when a synchronous handler returned something to await (it must be run by the async
     runner); the coroutine is closed so Python does not warn that it was never awaited."""
-    if result is None or not hasattr(result, "__await__"):
+    if not _is_awaitable(result):
         return None
-    close = getattr(result, "close", None)
-    if close is not None:
-        close()
+    _close_quietly(result)
     return TypeError(
         "the handler returned an awaitable instead of running: use aprocess_batch / arun_batch for async handlers"
         " (batch_handler picks the runner itself)"
@@ -266,7 +382,10 @@ def run_batch(
     """Run ``handler(record)`` (or ``handler(record, context)``) over the batch, in order.
 
     Returns a :class:`BatchResult`; :func:`process_batch` returns just its ``response``. See the module
-    documentation for the ``on_failure`` policies.
+    documentation for the ``on_failure`` policies, and for what happens to a record the runner cannot
+    identify (:class:`EventShapeError` before any handler runs) and to a handler that raises or returns
+    something odd (its record fails; only KeyboardInterrupt, SystemExit and asyncio.CancelledError
+    propagate).
 
     >>> event = {"Records": [
     ...     {"eventID": "1", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"N": "1"}}, "SequenceNumber": "100"}},
@@ -282,27 +401,31 @@ def run_batch(
     policy = _check_options(on_failure)
     if is_async_callable(handler):
         raise TypeError(
-            f"{_handler_name(handler)} is a coroutine function: use aprocess_batch / arun_batch (or batch_handler,"
+            f"{describe_callable(handler)} is a coroutine function: use aprocess_batch / arun_batch (or batch_handler,"
             " which picks the runner)"
         )
     with_context = takes_extra_argument(handler, 1)
     records, sequence_numbers = _prepare(event)
     log = _LOGGER if logger is None else logger
     stop = policy == "stop"
-    failures: dict[int, Exception] = {}
+    failures: dict[int, BaseException] = {}
     unfinished: Sequence[int] = ()
     started = _clock()
     for index, record in enumerate(records):
         try:
             outcome = handler(record, context) if with_context else handler(record)
         except Exception as exc:  # noqa: BLE001 - a handler's exception is data: its record failed
-            error: Exception | None = exc
+            error: BaseException | None = exc
+        except BaseException as exc:
+            if _propagates(exc):  # KeyboardInterrupt, SystemExit, CancelledError: a request to stop
+                raise
+            error = exc  # GeneratorExit, a library's own BaseException...: still this record's failure
         else:
             error = None if outcome is None else _not_awaited(outcome)
         if error is None:
             continue
         failures[index] = error
-        _log_failure(log, record, error)
+        _log_failure(log, record, sequence_numbers[index], error)
         if stop:
             unfinished = range(index + 1, len(records))
             break
@@ -348,9 +471,37 @@ def process_batch(
 # The asyncio runner
 
 
+#: The ordering key of records whose Keys (or table) cannot be read: their items are unknown, so they
+#: share one lane and run one at a time, in stream order. (Records of one item carry the same Keys, so a
+#: record with readable Keys is never of the same item as one without.)
+_UNREADABLE_KEYS: Final = ("unreadable keys",)
+
+
 def _item_key(record: StreamRecord) -> object:
     """What identifies a record's item: its table and primary key (numbers compare by value)."""
-    return (record.table_name, frozenset(record.keys.items()))
+    try:
+        keys = record.keys
+        table = record.table_name
+        try:
+            key: object = (table, frozenset(keys.items()))
+        except TypeError:  # a set, list or map in Keys: not a valid key type, yet readable; order by its content
+            key = (table, frozenset((name, _hashable(value)) for name, value in keys.items()))
+        hash(key)
+    except Exception:  # noqa: BLE001 - malformed, nested too deeply, unhashable: any failure, one answer
+        return _UNREADABLE_KEYS
+    return key
+
+
+def _hashable(value: object) -> object:
+    """A hashable stand-in for a decoded value, equal for equal values; tagged so a list, a map and a
+    set never stand for one another."""
+    if isinstance(value, (set, frozenset)):
+        return ("SS/NS/BS", frozenset(value))
+    if isinstance(value, list):
+        return ("L", tuple(map(_hashable, value)))
+    if isinstance(value, dict):
+        return ("M", frozenset((name, _hashable(item)) for name, item in value.items()))
+    return value
 
 
 async def arun_batch(
@@ -368,29 +519,33 @@ async def arun_batch(
     once, never two records of one item (same Keys) at once, and the records of one item in stream order.
 
     Records start in stream order as slots free up. With "stop", no record starts after a failure; those
-    in flight finish, and every record from the lowest one that did not succeed is reported.
+    in flight finish, and every record from the lowest one that did not succeed is reported. Records
+    whose Keys cannot be read share one lane: one at a time, in stream order. Errors as in
+    :func:`run_batch`; when the runner is cancelled (or a handler raises CancelledError, GeneratorExit,
+    KeyboardInterrupt or SystemExit) the records in flight are cancelled and the exception propagates,
+    with no response.
     """
     import asyncio  # not at import time: a synchronous handler never pays for it
 
     policy = _check_options(on_failure, concurrency)
     if not is_async_callable(handler):
         raise TypeError(
-            f"{_handler_name(handler)} is not a coroutine function: use process_batch / run_batch (or batch_handler,"
-            " which picks the runner)"
+            f"{describe_callable(handler)} is not a coroutine function: use process_batch / run_batch (or"
+            " batch_handler, which picks the runner)"
         )
     with_context = takes_extra_argument(handler, 1)
     records, sequence_numbers = _prepare(event)
     log = _LOGGER if logger is None else logger
     stop = policy == "stop"
-    failures: dict[int, Exception] = {}
+    failures: dict[int, BaseException] = {}
     done: set[int] = set()
     started = _clock()
 
-    async def run_one(index: int) -> Exception | None:
+    async def run_one(index: int) -> BaseException | None:
         record = records[index]
         try:
             awaitable = handler(record, context) if with_context else handler(record)
-            if not hasattr(awaitable, "__await__"):
+            if not _is_awaitable(awaitable):
                 return TypeError(
                     f"the handler returned {type(awaitable).__name__}, not an awaitable: use process_batch for"
                     " synchronous handlers"
@@ -398,13 +553,19 @@ async def arun_batch(
             await awaitable
         except Exception as exc:  # noqa: BLE001 - a handler's exception is data: its record failed
             return exc
+        except BaseException as exc:
+            # Cancelled, closed (GeneratorExit is thrown into an abandoned coroutine: it cannot tell one
+            # thrown in from one the handler raised) or the process stopping: let it through.
+            if _propagates(exc) or isinstance(exc, GeneratorExit):
+                raise
+            return exc
         return None
 
-    def settle(index: int, error: Exception | None) -> None:
+    def settle(index: int, error: BaseException | None) -> None:
         done.add(index)
         if error is not None:
             failures[index] = error
-            _log_failure(log, records[index], error)
+            _log_failure(log, records[index], sequence_numbers[index], error)
 
     if concurrency == 1:
         # One at a time is stream order: no tasks, no scheduling.
@@ -431,9 +592,9 @@ async def _schedule(
     aio: Any,
     records: tuple[StreamRecord, ...],
     *,
-    run_one: Callable[[int], Awaitable[Exception | None]],
-    settle: Callable[[int, Exception | None], None],
-    failures: dict[int, Exception],
+    run_one: Callable[[int], Awaitable[BaseException | None]],
+    settle: Callable[[int, BaseException | None], None],
+    failures: dict[int, BaseException],
     concurrency: int,
     stop: bool,
 ) -> None:
@@ -443,15 +604,12 @@ async def _schedule(
     queues: dict[object, list[int]] = {}
     keys: list[object] = []
     for index, record in enumerate(records):
-        try:
-            key = _item_key(record)
-        except ShapeErrors:
-            key = ("unreadable keys", index)  # ordered against nothing; the handler sees the bad record
+        key = _item_key(record)
         keys.append(key)
         queues.setdefault(key, []).append(index)
     ready = sorted(queue[0] for queue in queues.values())
     position = dict.fromkeys(queues, 0)
-    in_flight: dict[asyncio.Future[Exception | None], int] = {}
+    in_flight: dict[asyncio.Future[BaseException | None], int] = {}
     try:
         while True:
             while ready and len(in_flight) < concurrency and not (stop and failures):
@@ -462,7 +620,7 @@ async def _schedule(
             finished, _ = await aio.wait(in_flight, return_when=aio.FIRST_COMPLETED)
             for task in sorted(finished, key=in_flight.__getitem__):
                 index = in_flight.pop(task)
-                settle(index, task.result())  # BaseException (a cancelled handler included) propagates
+                settle(index, task.result())  # only what must propagate is raised here (see run_one)
                 key = keys[index]
                 position[key] += 1
                 queue = queues[key]
@@ -470,7 +628,8 @@ async def _schedule(
                     heappush(ready, queue[position[key]])
     except BaseException:
         # Cancelled, or a handler raised KeyboardInterrupt/SystemExit/CancelledError: stop the rest, then
-        # let it propagate.
+        # let it propagate. (A handler that raises CancelledError itself is indistinguishable from a
+        # cancelled one: its task ends cancelled.)
         for task in in_flight:
             task.cancel()
         if in_flight:
@@ -575,9 +734,12 @@ def batch_handler(
                 )
 
         for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
-            value = getattr(fn, attribute, None)
-            if value is not None:
-                setattr(entry, attribute, value)
+            # A callable object's attribute may raise, or be of a type a function refuses (a non-str
+            # __name__): the entry point keeps its own then.
+            with suppress(Exception):
+                value = getattr(fn, attribute, None)
+                if value is not None:
+                    setattr(entry, attribute, value)
         entry.record_handler = fn  # type: ignore[attr-defined]
         return entry
 
@@ -631,8 +793,3 @@ class _AsyncEntry:
         if self._loop is not None:
             self._loop.close()
             self._loop = None
-
-
-def _handler_name(handler: Any) -> str:
-    name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
-    return f"handler {name}"

@@ -4,6 +4,10 @@ Both questions are answered once per batch, from the handler's code object, with
 ``inspect`` (a handler module pays for every import on a cold start). Plain functions, bound methods,
 ``functools.partial`` objects and instances with a ``__call__`` method are understood; anything else (a
 builtin, a C extension callable) falls back to ``inspect.signature``, imported only then.
+
+A handler is the user's object: reading its attributes may run its code (``__getattr__``, properties),
+which may raise anything. Every read here treats such a failure as "no such attribute", so an odd handler
+gets a clear TypeError or is simply called, never a traceback from inside this module.
 """
 
 from __future__ import annotations
@@ -13,11 +17,37 @@ from functools import partial
 from types import CodeType, FunctionType, MethodType
 from typing import Any, Final
 
-__all__ = ["is_async_callable", "takes_extra_argument"]
+__all__ = ["describe_callable", "is_async_callable", "takes_extra_argument"]
 
 _CO_VARARGS: Final = 0x04
 _CO_COROUTINE: Final = 0x80
 _NOTHING: Final = object()
+_NAME_LIMIT: Final = 80  # characters of a handler's name shown in a message
+
+
+def _attribute(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)``, also when looking it up raises something other than AttributeError."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:  # noqa: BLE001 - a broken __getattr__ or property reads as a missing attribute
+        return None
+
+
+def describe_callable(fn: Any) -> str:
+    """``handler <qualified name>`` for messages; never raises, whatever ``fn`` is.
+
+    >>> describe_callable(len)
+    'handler len'
+    """
+    for candidate in (_attribute(fn, "__qualname__"), _attribute(type(fn), "__qualname__")):
+        if type(candidate) is str and candidate:
+            name = candidate
+            break
+    else:
+        name = "<unnamed callable>"
+    if len(name) > _NAME_LIMIT:
+        name = name[: _NAME_LIMIT - 3] + "..."
+    return f"handler {name}"
 
 
 def _unwrap(fn: Any, *, follow_wrapped: bool = False) -> tuple[Any, int, frozenset[str]]:
@@ -30,21 +60,26 @@ def _unwrap(fn: Any, *, follow_wrapped: bool = False) -> tuple[Any, int, frozens
     bound = 0
     keywords: frozenset[str] = frozenset()
     for _ in range(100):  # partials of partials of methods...; a bound guards against odd cycles
-        wrapped = getattr(fn, "__wrapped__", None) if follow_wrapped else None
-        if wrapped is not None and isinstance(fn, FunctionType):
+        kind = type(fn)  # not isinstance(): that would consult a __class__ the object may fake or break
+        wrapped = _attribute(fn, "__wrapped__") if follow_wrapped else None
+        if wrapped is not None and kind is FunctionType:
             fn = wrapped
-        elif isinstance(fn, partial):
-            bound += len(fn.args)
-            keywords |= frozenset(fn.keywords)
-            fn = fn.func
-        elif isinstance(fn, MethodType):
+        elif issubclass(kind, partial):
+            try:
+                args, more, func = len(fn.args), frozenset(fn.keywords), fn.func
+            except Exception:  # noqa: BLE001 - a partial subclass that hides its parts: read no further
+                break
+            bound += args
+            keywords |= more
+            fn = func
+        elif kind is MethodType:
             bound += 1
             fn = fn.__func__
-        elif isinstance(fn, (FunctionType, type)) or not callable(fn):
+        elif kind is FunctionType or issubclass(kind, type) or not callable(fn):
             break
         else:  # an instance with __call__
-            call = getattr(type(fn), "__call__", None)  # noqa: B004 - the method itself is wanted, not a test
-            if not isinstance(call, FunctionType):
+            call = _attribute(kind, "__call__")  # the method itself is wanted, not a test
+            if type(call) is not FunctionType:
                 break
             bound += 1
             fn = call
@@ -72,11 +107,11 @@ def is_async_callable(fn: Any) -> bool:
     ]
     for candidate in (fn, target):
         for attribute in ("_is_coroutine_marker", "_is_coroutine"):
-            value = getattr(candidate, attribute, None)
+            value = _attribute(candidate, attribute)
             if value is not None and any(value is mark for mark in marks):
                 return True
-    code = getattr(target, "__code__", None)
-    return isinstance(code, CodeType) and bool(code.co_flags & _CO_COROUTINE)
+    code = _attribute(target, "__code__")
+    return type(code) is CodeType and bool(code.co_flags & _CO_COROUTINE)
 
 
 def takes_extra_argument(fn: Any, required: int) -> bool:
@@ -91,8 +126,8 @@ def takes_extra_argument(fn: Any, required: int) -> bool:
     (False, True)
     """
     target, bound, keywords = _unwrap(fn, follow_wrapped=True)
-    code = getattr(target, "__code__", None)
-    if isinstance(target, FunctionType) and code is not None:
+    code = _attribute(target, "__code__")
+    if type(target) is FunctionType and type(code) is CodeType:
         names = code.co_varnames[bound : code.co_argcount]
         first_default = code.co_argcount - len(target.__defaults__ or ())  # position of the first defaulted one
         # Positional arguments fill parameters up to the first one a partial fixes by keyword.
@@ -112,11 +147,13 @@ def takes_extra_argument(fn: Any, required: int) -> bool:
 def _decide(fn: Any, required: int, minimum: int, maximum: int | None, missing: list[str]) -> bool:
     if missing:
         names = ", ".join(missing)
-        raise TypeError(f"{_name(fn)} has parameters only a keyword could fill ({names}); {_usage(required)}")
+        raise TypeError(
+            f"{describe_callable(fn)} has parameters only a keyword could fill ({names}); {_usage(required)}"
+        )
     if minimum > required + 1:
-        raise TypeError(f"{_name(fn)} requires {minimum} positional arguments; {_usage(required)}")
+        raise TypeError(f"{describe_callable(fn)} requires {minimum} positional arguments; {_usage(required)}")
     if maximum is not None and maximum < required:
-        raise TypeError(f"{_name(fn)} takes {maximum} positional arguments; {_usage(required)}")
+        raise TypeError(f"{describe_callable(fn)} takes {maximum} positional arguments; {_usage(required)}")
     # A handler that accepts the extra argument gets it; one with *args too (it asked for anything).
     return minimum > required or maximum is None or maximum > required
 
@@ -126,18 +163,13 @@ def _decide_by_signature(fn: Any, required: int) -> bool:
 
     try:
         parameters = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # no signature to read: pass only what is always passed
+    except Exception:  # noqa: BLE001 - no signature to read (or a broken __signature__): pass only what is always passed
         return False
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
     minimum = sum(1 for p in positional if p.default is p.empty)
     missing = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is p.empty]
     return _decide(fn, required, minimum, None if varargs else len(positional), missing)
-
-
-def _name(fn: Any) -> str:
-    name = getattr(fn, "__qualname__", None) or getattr(type(fn), "__qualname__", None) or repr(fn)
-    return f"handler {name!s}"
 
 
 def _usage(required: int) -> str:

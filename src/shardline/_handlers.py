@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, final
 
-from ._exceptions import ShardlineError
+from ._exceptions import ShardlineError, describe_exception
 
 __all__ = ["HandlerLoadError", "lambda_environment", "load_handler", "sam_environment"]
 
@@ -49,12 +49,21 @@ def load_handler(spec: str, code_dir: str | Path = ".", *, module_name: str | No
     module = _import(module_part, folder, module_name)
     target: Any = module
     for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise HandlerLoadError(f"handler {spec!r}: {module.__name__} has no attribute {part!r}")
-        target = getattr(target, part)
+        target = _attribute(target, part, spec, module.__name__)
     if not callable(target):
         raise HandlerLoadError(f"handler {spec!r}: {attribute} is a {type(target).__name__}, not a function")
     return target  # type: ignore[no-any-return]
+
+
+def _attribute(target: Any, part: str, spec: str, module: str) -> Any:
+    """``getattr(target, part)``, with any failure (a module ``__getattr__`` or a property that raises)
+    reported as a HandlerLoadError naming the handler."""
+    try:
+        return getattr(target, part)
+    except AttributeError:
+        raise HandlerLoadError(f"handler {spec!r}: {module} has no attribute {part!r}") from None
+    except Exception as exc:
+        raise HandlerLoadError(f"handler {spec!r}: reading {part!r} raised {describe_exception(exc)}") from exc
 
 
 def _import(module_part: str, folder: Path, module_name: str | None) -> ModuleType:
@@ -80,11 +89,15 @@ def _import(module_part: str, folder: Path, module_name: str | None) -> ModuleTy
     except HandlerLoadError:
         raise
     except ModuleNotFoundError as exc:
-        if exc.name and dotted.startswith(exc.name):
+        if isinstance(exc.name, str) and exc.name and dotted.startswith(exc.name):
             raise HandlerLoadError(f"cannot import handler module {module_part!r}: no such module in {folder}") from exc
-        raise HandlerLoadError(f"the handler module failed to import: ModuleNotFoundError: {exc}") from exc
-    except Exception as exc:  # any failure at import is Lambda's init error
-        raise HandlerLoadError(f"the handler module failed to import: {type(exc).__name__}: {exc}") from exc
+        raise HandlerLoadError(f"the handler module failed to import: {describe_exception(exc)}") from exc
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        # Any failure at import is Lambda's init error: an exception (Runtime.ImportModuleError,
+        # Runtime.UserCodeSyntaxError), sys.exit() or another BaseException (Runtime.ExitError).
+        raise HandlerLoadError(f"the handler module failed to import: {describe_exception(exc)}") from exc
 
 
 def sam_environment(data: Mapping[str, Any], *functions: str) -> dict[str, str]:
@@ -102,7 +115,19 @@ def sam_environment(data: Mapping[str, Any], *functions: str) -> dict[str, str]:
         if not isinstance(section, Mapping):
             raise ValueError(f"{key} must map variable names to values")
         chosen.update(section)
-    return {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in chosen.items()}
+    return {str(key): _variable(key, value) for key, value in chosen.items()}
+
+
+def _variable(name: object, value: object) -> str:
+    """A variable's value as text: strings as they are, anything else as its JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError, RecursionError) as exc:  # a set, an int too long to write, deep nesting...
+        raise ValueError(
+            f"variable {name!s}: its value cannot be written as text ({describe_exception(exc)})"
+        ) from None
 
 
 def lambda_environment(

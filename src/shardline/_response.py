@@ -1,4 +1,5 @@
-"""What Lambda does with a function's answer to a stream batch (SPEC section 5), as a pure function.
+"""What Lambda does with a function's answer to a stream batch, as a pure function (Lambda developer guide,
+"Configuring partial batch response with DynamoDB and Lambda"; what the guide leaves open was recorded on AWS).
 
 Used by ``shardline invoke`` to explain a response, and by the local event source mapping to act on it.
 """
@@ -11,6 +12,7 @@ from decimal import Decimal
 from typing import Final, Literal, final
 
 from ._attributes import _type_name as _json_type
+from ._exceptions import describe_exception
 from ._json import json_dumps
 
 __all__ = ["Verdict", "interpret_response", "marshal_response"]
@@ -77,6 +79,21 @@ def interpret_response(
     whole = f"Lambda retries the whole batch ({count} record{'s' if count != 1 else ''})"
     if function_error is not None:
         return Verdict("failure", f"{function_error}; {whole}", function_error=_UNHANDLED)
+    try:
+        return _read(response, sequence_numbers, whole, report_batch_item_failures, tumbling_window)
+    except Exception as exc:  # noqa: BLE001 - a handler's odd object (a mapping whose get raises...)
+        # Lambda reads the JSON the runtime wrote; what cannot even be read here is not a response it could use.
+        return Verdict("failure", f"the response cannot be read ({describe_exception(exc)}); {whole}")
+
+
+def _read(
+    response: object,
+    sequence_numbers: Sequence[str],
+    whole: str,
+    report_batch_item_failures: bool,
+    tumbling_window: bool,
+) -> Verdict:
+    count = len(sequence_numbers)
     if tumbling_window and (not isinstance(response, Mapping) or "state" not in response):
         return Verdict("failure", f"a tumbling-window invoke must return an object with 'state'; {whole}")
     if not report_batch_item_failures:
@@ -97,12 +114,13 @@ def interpret_response(
         if not isinstance(item, Mapping) or "itemIdentifier" not in item:
             return Verdict("failure", f"{where} has no itemIdentifier; {whole}")
         identifier = item["itemIdentifier"]
-        if identifier is None or identifier == "":
+        if isinstance(identifier, str):
+            identifier = str.__str__(identifier)  # the text JSON would carry, whatever a subclass overrides
+        if identifier is None or (isinstance(identifier, str) and not identifier):
             return Verdict("failure", f"{where}.itemIdentifier is {'null' if identifier is None else 'empty'}; {whole}")
         if not isinstance(identifier, str) or identifier not in position:
-            shown = identifier if isinstance(identifier, (int, str)) else _json_type(identifier)
             return Verdict(
-                "failure", f"{where}.itemIdentifier {shown!r} is not a sequence number of the batch; {whole}"
+                "failure", f"{where}.itemIdentifier {_shown(identifier)} is not a sequence number of the batch; {whole}"
             )
         reported.append(identifier)
     first = min(position[number] for number in reported)
@@ -118,11 +136,23 @@ def interpret_response(
     return Verdict("partial", reason, checkpoint=checkpoint, retry=retry, reported=tuple(reported))
 
 
+def _shown(identifier: object) -> str:
+    """An identifier for a message: the value when it is a string or a whole number, cut to a readable
+    length; its JSON type otherwise."""
+    if isinstance(identifier, bool) or not isinstance(identifier, (int, str)):
+        return _json_type(identifier)
+    if isinstance(identifier, int) and identifier.bit_length() > 200:  # repr of a huge int is slow, or refused
+        return "a number of more than 60 digits"
+    text = repr(str.__str__(identifier)) if isinstance(identifier, str) else repr(int(identifier))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def marshal_response(response: object) -> str:
     """A handler's response as the Lambda Python runtime writes it: JSON in which Decimals are numbers.
 
-    Sets, bytes and other objects make the runtime fail the invoke (``Runtime.MarshalError``): a TypeError
-    or ValueError here.
+    Sets, bytes and other objects, NaN, ints too long to write and nesting too deep make the runtime fail
+    the invoke (``Runtime.MarshalError``): a TypeError or ValueError here, and nothing else, whatever the
+    response holds.
 
     >>> marshal_response({"state": {"total": Decimal("12.50")}})
     '{"state": {"total": 12.5}}'
@@ -135,5 +165,12 @@ def marshal_response(response: object) -> str:
             return 0  # checked only; json_dumps below writes it exactly
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-    json.dumps(response, default=check, allow_nan=False)
-    return json_dumps(response)
+    try:
+        json.dumps(response, default=check, allow_nan=False)
+        return json_dumps(response)
+    except (TypeError, ValueError):
+        raise
+    except RecursionError as exc:  # nested too deeply: the runtime fails with the same message
+        raise ValueError(str(exc)) from None
+    except Exception as exc:  # a handler's odd object (a dict subclass whose items() raises...)
+        raise TypeError(f"the response cannot be written as JSON: {describe_exception(exc)}") from exc

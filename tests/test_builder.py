@@ -23,7 +23,8 @@ from shardline import (
     item_size,
     serialize_item,
 )
-from shardline.testing._builder import EventBuilder, generate_items
+from shardline.testing import LambdaContext, sam_sample_event
+from shardline.testing._builder import EventBuilder, check_stream_location, generate_items, iter_items
 from shardline.testing._clock import VirtualClock
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -778,3 +779,71 @@ def test_the_model_replays_like_a_dict_and_old_images_chain(operations: list[tup
         assert record["eventName"] == ("REMOVE" if "NewImage" not in dynamodb else "MODIFY" if previous else "INSERT")
         assert dynamodb.get("OldImage") == previous
         last_new[key_text] = dynamodb.get("NewImage")
+
+
+# -- hardening: lazy items, a model that can forget, checked locations and contexts ---------------------------
+
+
+def test_iter_items_gives_generate_items_one_at_a_time() -> None:
+    schema = {"pk": "S", "sk": "N"}
+    assert list(iter_items(7, key_schema=schema, seed=4)) == generate_items(7, key_schema=schema, seed=4)
+    items = iter_items(10**15, seed=7)  # nothing is built before it is taken
+    assert [next(items)["Id"] for _ in range(3)] == [6305, 6306, 6307]
+    with pytest.raises(ValueError, match=r"^count must be >= 0, got -1$"):
+        iter_items(-1)  # checked at once, not when the first item is taken
+    with pytest.raises(AttributeValueError, match=r"^key_schema: "):
+        iter_items(1, key_schema={"pk": "SS"})
+
+
+def test_forget_drops_an_item_from_the_model_without_a_record() -> None:
+    builder = EventBuilder(key_schema={"pk": "S"})
+    builder.put({"pk": "a", "n": 1})
+    builder.build()
+    assert builder.forget({"pk": "a"}) is True
+    assert builder.pending == 0  # nothing recorded
+    assert builder.item({"pk": "a"}) is None
+    assert builder.forget({"pk": "a"}) is False
+    record = builder.put({"pk": "a", "n": 1})
+    assert record is not None
+    assert record["eventName"] == "INSERT"  # as after a delete: the model no longer knows the item
+    with pytest.raises(ValueError, match=r"^a key must hold exactly the key attributes"):
+        builder.forget({"Id": 1})
+
+
+@pytest.mark.parametrize(
+    ("place", "message"),
+    [
+        ({"table": "a b"}, r"^table 'a b': DynamoDB table names are 3-255 characters"),
+        ({"table": "x" * 5000}, r"^table 'x{56}\.\.\.: DynamoDB table names"),  # never the whole value
+        ({"region": "eu-west-1\n"}, r"^region 'eu-west-1\\n': expected lowercase letters"),
+        ({"account_id": "12345678901\x00"}, r"^account_id '12345678901\\x00': an AWS account ID is 12 digits$"),
+        ({"partition": "AWS"}, r"^partition 'AWS': expected lowercase letters"),
+    ],
+)
+def test_stream_locations_are_checked_everywhere(place: dict[str, str], message: str) -> None:
+    arguments = {"table": "Orders", "region": "us-east-1", "account_id": "123456789012", "partition": "aws"}
+    with pytest.raises(ValueError, match=message):
+        check_stream_location(**{**arguments, **place})
+    with pytest.raises(ValueError, match=message):
+        sam_sample_event(**{**arguments, **place})
+    with pytest.raises(ValueError, match=message):
+        EventBuilder(**{**arguments, **place})
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error", "message"),
+    [
+        (float("nan"), ValueError, r"^timeout must be positive and finite \(seconds\), got nan$"),
+        (float("inf"), ValueError, r"^timeout must be positive and finite \(seconds\), got inf$"),
+        (-1, ValueError, r"^timeout must be positive and finite \(seconds\), got -1$"),
+        ("3", TypeError, r"^timeout must be a number of seconds, got str$"),
+        (True, TypeError, r"^timeout must be a number of seconds, got bool$"),
+    ],
+)
+def test_lambda_context_refuses_timeouts_it_cannot_count_down(
+    timeout: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        LambdaContext(timeout=timeout)
+    context = LambdaContext(timeout=10**400, clock=VirtualClock(0))  # huge, but a whole number: counts down fine
+    assert context.get_remaining_time_in_millis() == 10**403

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -167,7 +168,7 @@ def test_generate_kinesis_records_decode(tmp_path: Path) -> None:
     [
         (
             '{"put": {"Id": 1}}\n{"put": ',
-            r"Error: changes.jsonl is not valid JSON: Expecting value \(line 1, column 9\)",
+            r"Error: changes.jsonl, line 2 is not valid JSON: Expecting value \(column 9\)$",
         ),
         ('{"put": {"Id": 1}}\n[1, 2]\n', r"Error: changes.jsonl, line 2: a change is an object"),
         ('{"put": {"Id": {"N": "1"}}}\n', r"Error: changes.jsonl, line 1: write items in plain JSON"),
@@ -198,7 +199,8 @@ def test_generate_writes_that_change_nothing_are_an_error(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--key", "pk"], "expected NAME:TYPE with TYPE S, N or B"),
+        (["--key", "pk:"], "expected NAME:TYPE with TYPE S, N or B"),
+        (["--key", ":S", "--count", "1"], "the attribute name is missing"),
         (["--key", "pk:X"], "expected NAME:TYPE with TYPE S, N or B"),
         (["--key", "a:S", "--key", "b:S", "--key", "c:S"], "a key has at most two attributes"),
         (["--key", "pk:S"], "SAM's sample writes use the key Id:N"),
@@ -542,3 +544,361 @@ def test_filter_warns_about_repeated_keys_and_needs_a_pattern() -> None:
     missing = run("filter", str(FIXTURES / "sam-dynamodb-update.json"))
     assert missing.returncode == 2
     assert "give at least one --pattern or a --filters file" in missing.stderr
+
+
+# -- hardening: bounded, typed input; one error line; one exit-status rule ------------------------------------
+
+
+def run_bytes(*args: str, stdin: bytes, cwd: Path | None = None) -> Any:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+    return subprocess.run([*COMMAND, *args], check=False, input=stdin, capture_output=True, cwd=cwd,
+                          env=environment, timeout=60)  # fmt: skip
+
+
+def in_process(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    """The real ``main`` in this process, its streams swapped (for what a subprocess cannot pass, like NUL)."""
+    from click.testing import CliRunner
+
+    from shardline.cli import main
+
+    environment = dict(os.environ)
+    code: Any = 0
+    try:
+        with CliRunner().isolation(input=stdin, env={"SHARDLINE_DEBUG": None}) as (out, err, _):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                code = exc.code
+            sys.stdout.flush()
+            sys.stderr.flush()
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+    return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+DIGITS = "9" * 5000
+DIGIT_LIMIT = (
+    "an integer has more digits than Python converts (4300); no DynamoDB number or Lambda event field needs that many"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "expected"),
+    [
+        (["generate", "--changes", "-"], f'{{"put": {{"Id": {DIGITS}}}}}', f"standard input, line 1: {DIGIT_LIMIT}"),
+        (["convert", "-"], f'{{"n": {DIGITS}}}', f"standard input: {DIGIT_LIMIT}"),
+        (["invoke", "app.ok", "--event", "-"], f'{{"Records": [{DIGITS}]}}', f"standard input: {DIGIT_LIMIT}"),
+        (["invoke", "app.ok", "--event", "-"], "[" * 100_000 + "]" * 100_000,
+         "standard input: nested too deeply to read (more than the interpreter's recursion limit)"),
+        (["generate", "--changes", "-"], '{"put": {"Id": 1, "n": ' + "[" * 100 + "]" * 100 + "}}",
+         "standard input, line 1: the change is nested more than 40 levels deep; DynamoDB items nest at most 32"
+         " levels"),
+    ],
+)  # fmt: skip
+def test_numbers_and_nesting_past_the_bounds_are_one_error_line(
+    code: Path, args: list[str], stdin: str, expected: str
+) -> None:
+    result = run(*args, stdin=stdin, cwd=code)
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"Error: {expected}\n")
+
+
+@pytest.mark.parametrize("args", [["convert", "-"], ["generate", "--changes", "-"], ["validate", "-"]])
+def test_invalid_utf8_on_standard_input_reads_as_from_a_file(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "bad.json").write_bytes(b'\xff{"Id": 1}')
+    from_stdin = run_bytes(*args, stdin=b'\xff{"Id": 1}', cwd=tmp_path)
+    from_file = run_bytes(*[arg if arg != "-" else "bad.json" for arg in args], stdin=b"", cwd=tmp_path)
+    message = "not UTF-8 text (invalid start byte at byte 0)"
+    assert f"standard input: {message}".encode() in from_stdin.stdout + from_stdin.stderr
+    assert f"bad.json: {message}".encode() in from_file.stdout + from_file.stderr
+    assert from_stdin.returncode == from_file.returncode == 1
+    assert b"Traceback" not in from_stdin.stderr
+
+
+@pytest.mark.parametrize("args", [["invoke", "app.ok", "--event"], ["generate", "--changes"]])
+def test_an_endless_input_stops_at_the_bound(code: Path, args: list[str]) -> None:
+    result = run(*args, "/dev/zero", cwd=code)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: /dev/zero is larger than 64.0 MB, the most shardline reads as one input (a Lambda event is at most"
+        " 6.0 MB); split it into smaller files\n"
+    )
+
+
+def test_the_bounded_reader_reads_at_most_one_byte_past_the_limit(tmp_path: Path) -> None:
+    from shardline.cli._io import CLIError, read_bytes, read_text
+
+    (tmp_path / "ten").write_bytes(b"0123456789")
+    assert read_bytes(str(tmp_path / "ten"), limit=10) == b"0123456789"
+    with pytest.raises(CLIError, match=r"^.*/ten is larger than 9 bytes, the most shardline reads as one input"):
+        read_bytes(str(tmp_path / "ten"), limit=9)
+    with pytest.raises(CLIError, match=r"^'a\\x00b': a file name cannot hold a NUL character$"):
+        read_text("a\x00b")
+    with pytest.raises(CLIError, match=r"^x\\ud800: not a file name this system can open$"):
+        read_text("x\ud800")
+
+
+def test_generate_streams_any_count_and_stops_when_the_reader_goes() -> None:
+    reader = subprocess.Popen([*COMMAND, "generate", "--count", "100000000"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)  # fmt: skip
+    assert reader.stdout is not None
+    head = reader.stdout.read(2000)
+    reader.stdout.close()
+    _, error = reader.communicate(timeout=30)  # printing began at once; nothing waits for 10**8 items
+    assert head.startswith(b'{\n  "Records": [\n    {\n      "eventID": ')
+    assert (reader.returncode, error) == (0, b"")
+
+
+@pytest.mark.parametrize("extra", [[], ["--compact"], ["--kinesis"]])
+def test_the_streamed_event_is_the_event_written_at_once(extra: list[str]) -> None:
+    from decimal import Decimal
+
+    from shardline._json import json_dumps
+
+    status, stdout, stderr = in_process("generate", "--count", "4", "--seed", "3", *extra)
+    assert (status, stderr) == (0, "")
+    # Records hold no fractions but the Kinesis form's arrival time, a float: read floats as floats to compare.
+    event = json.loads(stdout, parse_float=Decimal if "--kinesis" not in extra else float)
+    assert len(event["Records"]) == 4
+    compact = "--compact" in extra
+    assert stdout == (json_dumps(event, separators=(",", ":")) if compact else json_dumps(event, indent=2)) + "\n"
+
+
+def test_generate_warns_about_events_lambda_would_never_deliver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shardline.cli import generate
+
+    monkeypatch.setattr(generate, "MAX_BATCH_RECORDS", 2)
+    monkeypatch.setattr(generate, "LAMBDA_PAYLOAD_LIMIT", 4000)
+    status, stdout, stderr = in_process("generate", "--count", "3")
+    assert status == 0
+    assert len(json.loads(stdout)["Records"]) == 3  # written all the same
+    assert sorted(stderr.splitlines()) == [  # each once, as soon as the event passes the limit
+        "warning: the event holds more than 2 records, the most Lambda delivers in one invoke (BatchSize's maximum):"
+        " add --batch-size to split it into events Lambda can deliver",
+        "warning: the event is larger than 4,000 bytes, the most a Lambda invoke carries, so Lambda would never"
+        " deliver it: add --batch-size to split it into events Lambda can deliver",
+    ]
+    status, stdout, stderr = in_process("generate", "--count", "3", "--batch-size", "2")
+    sizes = [len(line) for line in stdout.splitlines()]
+    assert [len(json.loads(line)["Records"]) for line in stdout.splitlines()] == [2, 1]
+    monkeypatch.setattr(generate, "LAMBDA_PAYLOAD_LIMIT", sizes[0] - 1)  # the first event passes it, the second not
+    status, stdout, stderr = in_process("generate", "--count", "3", "--batch-size", "2")
+    assert stderr == (
+        f"warning: event 1 is larger than {sizes[0] - 1:,} bytes, the most a Lambda invoke carries, so Lambda would"
+        " never deliver it: use a smaller --batch-size\n"
+    )
+
+
+def test_generate_keeps_memory_bounded_whatever_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import tracemalloc
+
+    class Sink(io.TextIOBase):  # the output itself is not kept: only what generate holds is measured
+        def write(self, text: str) -> int:
+            return len(text)
+
+    monkeypatch.setattr(sys, "stdout", Sink())
+    from shardline.cli.generate import generate
+
+    def peak(count: int) -> int:
+        tracemalloc.start()
+        try:
+            generate.main(["--count", str(count), "--batch-size", "20"], standalone_mode=False)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(5)  # imports and caches first
+
+    small, large = peak(40), peak(600)
+    assert large < 3 * small  # fifteen times the items; the model and the pending records stay bounded
+
+
+def test_generate_infers_a_key_type_left_out() -> None:
+    status, stdout, stderr = in_process("generate", "--count", "2", "--key", "id")
+    assert status == 0
+    assert re.fullmatch(r"order#\d{6}", json.loads(stdout)["Records"][0]["dynamodb"]["Keys"]["id"]["S"])
+    assert stderr == "note: --key id is S, as --count's synthetic items write it\n"
+    writes = b'{"delete": {"pk": "a", "sk": 1}}\n{"put": {"pk": "a", "sk": 1}}\n'
+    status, stdout, stderr = in_process("generate", "--changes", "-", "--key", "pk", "--key", "sk", stdin=writes)
+    assert status == 0
+    assert json.loads(stdout)["Records"][0]["dynamodb"]["Keys"] == {"pk": {"S": "a"}, "sk": {"N": "1"}}
+    assert stderr.splitlines() == [
+        "note: --key pk is S, inferred from standard input, line 1",
+        "note: --key sk is N, inferred from standard input, line 1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ('{"put": {"Id": 1}}\n', "--key pk: no write in standard input holds pk, so its type cannot be inferred;"
+                                 " give it, e.g. --key pk:S (text), pk:N (number) or pk:B (binary)"),
+        ('{"put": {"pk": [1]}}\n', "standard input, line 1: the key attribute 'pk' holds an array; a key is text (S), a"
+                                   " number (N) or binary (B)"),
+        ('{"put": {"pk": 7}}\n{"put": {"pk": "a"}}\n',
+         "standard input, line 2: pk: the partition key must be of type N (key schema), got S"),
+    ],
+)  # fmt: skip
+def test_generate_says_when_a_key_type_cannot_be_inferred(lines: str, expected: str) -> None:
+    assert in_process("generate", "--changes", "-", "--key", "pk", stdin=lines.encode()) == (
+        1,
+        "",
+        f"Error: {expected}\n",
+    )
+
+
+def test_table_create_still_needs_every_key_type() -> None:
+    import click
+
+    from shardline.cli.generate import _key_schema
+
+    assert _key_schema(("pk:S", "sk:n")) == {"pk": "S", "sk": "N"}
+    with pytest.raises(click.UsageError, match=r"^--key 'pk': expected NAME:TYPE with TYPE S, N or B \(like pk:S\)$"):
+        _key_schema(("pk",))
+
+
+def test_json_lines_end_only_at_line_feeds() -> None:
+    # U+2028 and U+0085 may stand unescaped in JSON text; str.splitlines would cut the line there.
+    status, stdout, _ = in_process(
+        "generate", "--changes", "-", stdin='{"put": {"Id": 1, "s": "a\u2028b\x85c"}}\n'.encode()
+    )
+    assert status == 0
+    assert json.loads(stdout)["Records"][0]["dynamodb"]["NewImage"]["s"] == {"S": "a\u2028b\x85c"}
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["generate", "--changes", "missing.jsonl"], 1),
+        (["invoke", "app.ok", "--event", "missing.json"], 1),
+        (["invoke", "app.ok", "--event", "event.json", "--env-vars", "missing.json"], 1),
+        (["invoke", "app.ok", "--event", "event.json", "--code-dir", "missing"], 1),
+        (["invoke", "app.ok"], 2),
+        (["invoke"], 2),
+        (["generate", "--bogus"], 2),
+        (["generate", "--table", "x"], 2),
+        (["generate", "--count", "1", "--start", "yesterday"], 2),
+        (["generate", "--count", "1", "--window", "60", "--batch-size", "2"], 2),
+        (["no-such-command"], 2),
+    ],
+)
+def test_one_exit_status_rule(code: Path, args: list[str], status: int) -> None:
+    result = run(*args, cwd=code)
+    assert result.returncode == status, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_the_exit_status_rule_is_in_the_help() -> None:
+    text = run("--help").stdout
+    assert "Exit status, the same for every command:" in text
+    assert "1    the work failed or its input is bad" in text
+    assert "2    the command line is wrong" in text
+
+
+@pytest.mark.parametrize(
+    ("result", "verdict", "payload"),
+    [
+        ("deep_list(5000)", "complete failure: Runtime.MarshalError: Unable to marshal response: maximum recursion",
+         {"errorType": "Runtime.MarshalError"}),
+        ("'x' * (7 * 1024 * 1024)", "complete failure: Function.ResponseSizeTooLarge: Response payload size (7340034"
+         " bytes) exceeded maximum allowed payload size (6291456 bytes).",
+         {"errorType": "Function.ResponseSizeTooLarge"}),
+        ("raise_(BrokenStr())", "complete failure: the handler raised BrokenStr: <the exception's str() raised>",
+         {"errorType": "BrokenStr", "errorMessage": "<the exception's str() raised>"}),
+        ("raise_(SystemExit(3))", "complete failure: the runtime exited (SystemExit: 3): Runtime.ExitError",
+         {"errorType": "Runtime.ExitError"}),
+        ("raise_(GeneratorExit())", "complete failure: the runtime exited (GeneratorExit): Runtime.ExitError",
+         {"errorType": "Runtime.ExitError"}),
+    ],
+)  # fmt: skip
+def test_invoke_odd_handler_outcomes_are_function_errors(
+    code: Path, result: str, verdict: str, payload: dict[str, str]
+) -> None:
+    write(
+        code / "odd.py",
+        f"""
+    class BrokenStr(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    def raise_(exc):
+        raise exc
+
+    def deep_list(depth):
+        value = []
+        for _ in range(depth):
+            value = [value]
+        return value
+
+    def handler(event, context):
+        return {result}
+    """,
+    )
+    outcome = invoke(code, "odd.handler")
+    assert outcome.returncode == 1
+    assert verdict in outcome.stderr
+    assert json.loads(outcome.stdout).items() >= payload.items()
+    assert not any(line.startswith("Error: ") for line in outcome.stderr.splitlines())
+
+
+BAD_NAME = "an environment variable's name is not empty and holds no '=' or NUL character"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ('{"Parameters": {"TABLE": "a\\u0000b"}}', "Parameters.TABLE: an environment variable cannot hold a NUL"
+                                                    " character"),
+        ('{"Parameters": {"A=B": "x"}}', f"Parameters.A=B: {BAD_NAME}"),
+        ('{"Parameters": {"\\r=": "x"}}', f'Parameters."\\r=": {BAD_NAME}'),
+        ('{"Parameters": ["TABLE"]}', 'Parameters must map variable names to values, like {"TABLE": "orders"}'),
+        ('{"Parameters": {"TABLE": "\\ud800"}}', "Parameters.TABLE: holds characters that are not UTF-8 text (a lone"
+                                                 " surrogate)"),
+    ],
+)  # fmt: skip
+def test_invoke_refuses_env_vars_an_environment_cannot_hold(code: Path, env: str, expected: str) -> None:
+    (code / "env.json").write_text(env, encoding="utf-8")
+    result = invoke(code, "app.context_info", "--env-vars", "env.json")
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", f"Error: env.json: {expected}\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [("1.50", "1.5"), ("true", "true"), ("[1, 2.5]", "[1, 2.5]"), ("null", "null")]
+)
+def test_invoke_env_var_values_that_are_not_text_become_their_json(code: Path, value: str, text: str) -> None:
+    (code / "env.json").write_text(f'{{"Parameters": {{"TABLE": {value}}}}}', encoding="utf-8")
+    result = invoke(code, "app.context_info", "--env-vars", "env.json")
+    info = json.loads(next(line for line in result.stderr.splitlines() if line.startswith("{")))
+    assert info["env"] == text
+
+
+def test_invoke_refuses_names_an_environment_cannot_hold(code: Path) -> None:
+    status, stdout, stderr = in_process("invoke", "app.ok", "--event", str(code / "event.json"), "--code-dir",
+                                        str(code), "--function-name", "a\x00b")  # fmt: skip
+    assert (status, stdout) == (2, "")
+    assert stderr.splitlines()[-1] == "Error: Invalid value for '--function-name': a NUL character cannot be part of it"
+
+
+def test_invoke_notes_an_event_larger_than_lambda_delivers(code: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shardline.cli import invoke as command
+
+    monkeypatch.setattr(command, "LAMBDA_PAYLOAD_LIMIT", 1000)
+    status, _, stderr = in_process("invoke", "app.ok", "--event", str(code / "event.json"), "--code-dir", str(code))
+    assert status == 0
+    size = (code / "event.json").stat().st_size
+    assert stderr.startswith(
+        f"note: the event is {size:,} bytes; a Lambda invoke carries at most 1,000 bytes, so Lambda would never"
+        " deliver it\n"
+    )
+
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shardline.cli import generate
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate, "_write_one_event", interrupted)
+    assert in_process("generate", "--count", "1") == (130, "", "\nInterrupted.\n")

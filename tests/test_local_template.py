@@ -7,14 +7,17 @@ import json
 import pickle
 import re
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from shardline import FilterCriteria
 from shardline.local._settings import MappingSettings
 from shardline.local._template import (
+    MAX_TEMPLATE_BYTES,
     FunctionSpec,
     MappingSpec,
     TableSpec,
@@ -24,6 +27,10 @@ from shardline.local._template import (
 )
 
 TEMPLATES = Path(__file__).parent / "fixtures" / "templates"
+# PyYAML words this syntax error one way, libyaml (which shardline uses when PyYAML has it) another.
+FLOW_ERROR = (
+    "did not find expected ',' or ']'" if yaml.__with_libyaml__ else "expected ',' or ']', but got '<stream end>'"
+)
 STREAM = "stream/1970-01-01T00:00:00.000"
 
 
@@ -818,7 +825,7 @@ def test_a_stream_of_another_service_in_a_dynamodb_event_is_a_problem(tmp_path: 
         pytest.param(
             "template.yaml",
             "Resources:\n  A:\n    Type: [unclosed\n",
-            "line 4, column 1: while parsing a flow sequence expected ',' or ']', but got '<stream end>'",
+            f"line 4, column 1: while parsing a flow sequence {FLOW_ERROR}",
             id="yaml-syntax",
         ),
         pytest.param(
@@ -949,3 +956,183 @@ def test_a_name_that_refers_to_itself(tmp_path: Path) -> None:
     assert problems_of(write(tmp_path, text)) == [
         "Resources.Orders.Properties.TableName: the name of Orders refers back to Orders itself"
     ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Hardening: bounded work, and only TemplateError whatever the file holds
+
+
+def test_a_number_past_pythons_digit_limit_is_a_problem(tmp_path: Path) -> None:
+    yaml_path = sam(tmp_path, event=f"{EVENT}\nBatchSize: {'9' * 5000}")
+    (problem,) = problems_of(yaml_path)
+    assert re.fullmatch(r"line \d+, column \d+: a number of 5,000 characters; no template value needs one", problem)
+    json_path = write(tmp_path, '{"Resources": {"T": {"Type": "X", "Properties": {"N": ' + "9" * 5000 + "}}}}",
+                      "template.json")  # fmt: skip
+    assert problems_of(json_path) == [
+        "an integer has more digits than Python converts (4300); no DynamoDB number or Lambda event field needs"
+        " that many"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("template.yaml", "Resources: " + "[" * 5000 + "]" * 5000),
+        ("template.yaml", "Resources:\n" + "".join("  " * depth + f"k{depth}:\n" for depth in range(1, 150))),
+        ("template.json", '{"Resources": ' + "[" * 5000 + "]" * 5000 + "}"),
+        ("template.json", '{"Resources": ' + "[" * 150 + "]" * 150 + "}"),
+    ],
+)
+def test_deep_nesting_is_a_problem_not_a_recursion_error(tmp_path: Path, name: str, text: str) -> None:
+    (problem,) = problems_of(write(tmp_path, text, name))
+    # shardline's own bound (100 levels), or the parser's (libyaml stops at 1000, json at the recursion limit)
+    assert re.search(r"nested more than 100 levels deep|nested too deeply to read|maximum nesting depth", problem)
+
+
+def test_billion_laughs_is_refused_at_once_as_cloudformation_refuses_aliases(tmp_path: Path) -> None:
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for previous, name in zip("abcdefghi", "bcdefghij", strict=True):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    text = "\n".join(levels) + "\nResources:\n  T: {Type: AWS::DynamoDB::Table, Properties: {KeySchema: *j}}\n"
+    assert len(text.encode()) < 700
+    started = time.perf_counter()
+    assert problems_of(write(tmp_path, text)) == [
+        "line 2, column 8: YAML aliases (*name) are not allowed in CloudFormation templates; write the value out in"
+        " full"
+    ]
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("insert", "expected"),
+    [
+        ("  <<: {Type: AWS::SQS::Queue}\n", "hash merges (<<) are not supported by CloudFormation; write the keys out"),
+        ("  Blob: !!binary aGk=\n", "the tag binary is not supported by CloudFormation"),
+        ("  Tags: !!set {a, b}\n", "the tag set is not supported by CloudFormation"),
+        ("  Pairs: !!omap [a: 1]\n", "the tag omap is not supported by CloudFormation"),
+    ],
+)
+def test_yaml_features_cloudformation_does_not_support(tmp_path: Path, insert: str, expected: str) -> None:
+    text = sam(tmp_path).read_text(encoding="utf-8").replace("Resources:\n", "Resources:\n  Extra:\n" + insert, 1)
+    (problem,) = problems_of(write(tmp_path, text))
+    assert re.fullmatch(r"line \d+, column \d+: .*", problem)
+    assert expected in problem
+
+
+def test_a_template_larger_than_the_bound_is_refused_after_reading_the_bound(tmp_path: Path) -> None:
+    path = write(tmp_path, "# padding\n" * (MAX_TEMPLATE_BYTES // 10 + 1))
+    assert problems_of(path) == [
+        "larger than 2 MB, the most shardline reads; CloudFormation itself takes at most 1 MB (a template in S3) or"
+        " 51,200 bytes (a template sent inline)"
+    ]
+    assert problems_of(Path("/dev/zero"))[0].startswith("larger than 2 MB")
+
+
+def test_text_built_by_intrinsic_functions_is_bounded(tmp_path: Path) -> None:
+    # A 4 KB parameter joined with itself a thousand times, eight times over: 32 MB of text from 80 KB.
+    joined = "!Join ['', [" + ", ".join(["!Ref Big"] * 1000) + "]]"
+    variables = "".join(f"\n    V{index}: {joined}" for index in range(8))
+    head = f"Parameters:\n  Big: {{Type: String, Default: {'x' * 4000}}}"
+    path = sam(tmp_path, head=head, function=f"Runtime: python3.12\nEnvironment:\n  Variables:{variables}")
+    started = time.perf_counter()
+    problems = problems_of(path)
+    assert time.perf_counter() - started < 10
+    assert problems[-1].endswith(
+        "the intrinsic functions build more than 16 MB of text, more than shardline does; do names or values built"
+        " with Fn::Sub or Fn::Join repeat one another?"
+    )
+
+
+def test_resolution_steps_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shardline.local._template._MAX_STEPS", 20)
+    path = sam(tmp_path, function="Runtime: python3.12\nEnvironment:\n  Variables: {" + ", ".join(
+        f"V{index}: x" for index in range(30)) + "}")  # fmt: skip
+    assert problems_of(path)[-1] == (
+        "Resources: resolving the template takes more than 20 steps, more than shardline does; is a large Globals"
+        " section repeated into many functions?"
+    )
+
+
+def test_names_made_of_names_are_bounded(tmp_path: Path) -> None:
+    queues = "".join(
+        f"\nQ{index}:\n  Type: AWS::SQS::Queue\n  Properties: {{QueueName: !Sub '${{Q{index + 1}}}-x'}}"
+        for index in range(80)
+    )
+    path = sam(tmp_path, resources=queues + "\nQ80: {Type: AWS::SQS::Queue}",
+               function="Runtime: python3.12\nEnvironment: {Variables: {QUEUE: !GetAtt Q0.QueueName}}")  # fmt: skip
+    problems = problems_of(path)
+    assert any("names made from other resources' names nest more than 50 deep here" in line for line in problems)
+
+
+def test_problems_are_listed_up_to_a_bound_then_counted(tmp_path: Path) -> None:
+    definitions = "[" + ", ".join(["{AttributeName: ''}"] * 300) + "]"
+    text = (
+        sam(tmp_path)
+        .read_text(encoding="utf-8")
+        .replace(
+            "AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]", f"AttributeDefinitions: {definitions}"
+        )
+    )
+    problems = problems_of(write(tmp_path, text))
+    assert len(problems) == 101
+    assert problems[0].startswith("Resources.Orders.Properties.AttributeDefinitions[0]: each definition is")
+    assert problems[-1] == "... and 201 more problems; fix those above first"
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("Timeout: .inf", f"{FUNCTION}.Timeout: Timeout (seconds) must be a finite number, not inf"),
+        ("MemorySize: .nan", f"{FUNCTION}.MemorySize: MemorySize (MB) must be a finite number, not nan"),
+        ("Timeout: '" + "9" * 5000 + "'", f"{FUNCTION}.Timeout: Timeout (seconds) must be a number, not the text '999"),
+        ("CodeUri: \"a\\0b\"", f"{FUNCTION}.CodeUri: 'a\\x00b' is not a path this system can open"),
+        ("Timeout: [1]", f"{FUNCTION}.Timeout: Timeout (seconds) must be a number, not a list"),
+        ("Environment: {Variables: {X: !Select [.inf, [a, b]]}}",
+         f"{FUNCTION}.Environment.Variables.X: Fn::Select index inf is not between 0 and 1"),
+    ],
+)  # fmt: skip
+def test_odd_values_are_problems_with_their_path(tmp_path: Path, function: str, expected: str) -> None:
+    path = sam(tmp_path, function=f"Runtime: python3.12\n{function}")
+    (problem,) = problems_of(path)
+    assert problem.startswith(expected), problem
+
+
+def test_odd_parameters_are_problems(tmp_path: Path) -> None:
+    long, nested = "x" * 5000, "(" * 1000 + ")" * 1000
+    head = f"""\
+    Parameters:
+      Long: {{Type: String, Default: '{long}'}}
+      Nested: {{Type: String, Default: x, AllowedPattern: '{nested}'}}
+      Warned: {{Type: String, Default: x, AllowedPattern: '[[x]'}}
+    """
+    problems = problems_of(sam(tmp_path, head=head))
+    assert problems[0] == "Parameters.Long: the Default is 5,000 bytes; a parameter value is at most 4,096"
+    assert problems[1].startswith("Parameters.Nested.AllowedPattern: '((((")
+    assert problems[1].endswith("is not a regular expression (too deeply nested or too large)")
+    assert len(problems) == 2  # '[[x]' compiles (with a FutureWarning, which is not an error here) and matches
+
+
+def test_sections_of_the_wrong_type_are_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, "Resources: 5\nParameters: [a]\nGlobals: text\n")
+    assert problems_of(path) == [
+        "Parameters: must be a mapping of parameter names to their definitions, not a list",
+        "Resources: the template has no Resources; a SAM template defines its tables and functions there",
+        "Globals: must be a mapping of sections, e.g. Function: {Runtime: python3.12}",
+    ]
+
+
+def test_mapping_keys_are_text_as_in_json(tmp_path: Path) -> None:
+    variables = "{1: one, true: 'yes', null: none, 2.5: x}"
+    path = sam(tmp_path, function=f"Runtime: python3.12\nEnvironment: {{Variables: {variables}}}")
+    environment = load_template(path).functions["Consumer"].environment
+    assert environment == {"1": "one", "true": "yes", "null": "none", "2.5": "x"}
+    clash = sam(tmp_path, function="Runtime: python3.12\nEnvironment: {Variables: {1: one, '1': uno}}")
+    (problem,) = problems_of(clash)
+    assert problem.endswith("the key '1' is written twice (first on line 16); keep one")
+
+
+def test_a_path_the_system_cannot_open_is_a_template_error(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=r"^.*a\x00b\.yaml: is not a path this system can open"):
+        load_template(tmp_path / "a\x00b.yaml")
+    with pytest.raises(TemplateError, match=r"not a folder"):
+        find_template(str(tmp_path / "a\x00b"))

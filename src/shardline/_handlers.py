@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import sys
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from types import ModuleType
 from typing import Any, final
 
 from ._exceptions import ShardlineError, describe_exception
+from ._json import json_dumps
 
 __all__ = ["HandlerLoadError", "lambda_environment", "load_handler", "sam_environment"]
 
@@ -123,7 +123,7 @@ def _variable(name: object, value: object) -> str:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(value)
+        return json_dumps(value)  # exact: a Decimal from the env-vars file is written as it was read
     except (TypeError, ValueError, RecursionError) as exc:  # a set, an int too long to write, deep nesting...
         raise ValueError(
             f"variable {name!s}: its value cannot be written as text ({describe_exception(exc)})"

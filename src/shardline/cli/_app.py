@@ -30,8 +30,16 @@ Examples:
   shardline table put Orders '{"pk": "order#1", "status": "NEW"}'
   shardline stream tail Orders --follow           its stream records as JSON Lines
 
-Exit status: 0 success, 1 problems found or a failure, 2 usage error.
-Set SHARDLINE_DEBUG=1 (or pass --debug) to see tracebacks.
+\b
+Exit status, the same for every command:
+  0    success
+  1    the work failed or its input is bad: problems found, a handler that failed,
+       a file named on the command line that is missing, unreadable, too large or malformed
+  2    the command line is wrong: an unknown option, a missing argument, an option value
+       out of range or of the wrong form, options that cannot go together
+  130  interrupted (Ctrl-C)
+
+Errors are one line on stderr. Set SHARDLINE_DEBUG=1 (or pass --debug) to see tracebacks.
 """
 
 

@@ -20,6 +20,12 @@ setting out of AWS's range) is a *problem*: every problem is collected, then one
 all with their paths. What merely does not run locally (an Api event, Layers, a Node.js function that no stream
 event invokes) is a *warning* in :attr:`Template.warnings`.
 
+Whatever the file holds, loading it ends soon, with a Template or a TemplateError: the file is read up to
+:data:`MAX_TEMPLATE_BYTES`; YAML is read as CloudFormation reads it (no aliases, no hash merges, no binary, set,
+omap or pairs tags: "CloudFormation template format"), so a few hundred bytes cannot stand for billions of
+values; nesting past :data:`MAX_TEMPLATE_DEPTH` is refused before it is followed; numbers are bounded in length;
+resolving intrinsic functions is bounded in steps and in the text it builds; at most 100 problems are listed.
+
 A ``!GetAtt Table.StreamArn`` in an environment variable resolves to
 ``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/1970-01-01T00:00:00.000``: the real label is the
 stream's creation time, which only the local store knows once it has created the table.
@@ -29,14 +35,17 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
+import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, final
 
-from shardline._exceptions import ShardlineError
+from shardline._exceptions import JSONInputError, ShardlineError, describe_exception
+from shardline._json import json_loads
 from shardline.local._settings import InvalidParameterValueError, MappingSettings
 
 __all__ = [
@@ -104,6 +113,27 @@ _SETTINGS: Final = {
 # Accepted, but nothing local depends on them: reported as warnings.
 _NOT_EMULATED: Final = ("KmsKeyArn", "MetricsConfig")
 _CONDITION_FUNCTIONS: Final = ("Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not")
+
+# Bounds on the work one template can ask for: whatever a template holds, loading it ends soon with a Template
+# or a TemplateError.
+#: The most of a template file shardline reads. CloudFormation takes at most 1 MB from S3 and 51,200 bytes
+#: inline ("CloudFormation quotas"; TemplateURL and TemplateBody in the CloudFormation API reference): twice
+#: the larger is generous, and a wrong file (a log, /dev/zero) is refused after reading that much.
+MAX_TEMPLATE_BYTES: Final = 2 * 1024 * 1024
+#: Mappings and lists nested deeper are refused before they are followed (real templates nest about ten levels).
+MAX_TEMPLATE_DEPTH: Final = 100
+# Python converts decimal text of at most sys.get_int_max_str_digits() (4300) digits; no template value comes close.
+_MAX_NUMBER_TEXT: Final = 4300
+# "CloudFormation quotas": a parameter value is at most 4,096 bytes.
+_MAX_PARAMETER_VALUE: Final = 4096
+# A regular expression this long takes seconds to compile; an AllowedPattern needs a few dozen characters.
+_MAX_PATTERN: Final = 4096
+# Resolving intrinsic functions is linear in the template for what CloudFormation accepts; these bound what an odd
+# template can make it do (Globals repeated into thousands of functions, names made of names made of names).
+_MAX_STEPS: Final = 1_000_000  # values visited while resolving
+_MAX_TEXT: Final = 16 * 1024 * 1024  # characters built by Fn::Sub, Fn::Join and Fn::Split together
+_MAX_NAME_CHAIN: Final = 50  # resources whose names are built from one another's
+_MAX_PROBLEMS: Final = 100  # problems listed; the rest are counted
 
 
 @final
@@ -207,7 +237,7 @@ def find_template(folder: str | os.PathLike[str] = ".") -> Path:
     ...         print(error.problems[0])
     no template.yaml, template.yml or template.json in this folder; pass the template's path with --template
     """
-    base = Path(folder).resolve()
+    base = _absolute(folder)
     if not base.is_dir():
         raise TemplateError(["not a folder; pass a SAM project's folder or the template's path"], base)
     for name in _TEMPLATE_NAMES:
@@ -263,7 +293,7 @@ def load_template(
     >>> template.mappings[0].logical_id, template.mappings[0].settings
     ('OnOrder.Changes', {'starting_position': 'LATEST', 'batch_size': 10})
     """
-    file = Path(path).resolve()
+    file = _absolute(path)
     document = _parse(file)
     overrides = {str(name): str(value) for name, value in (parameter_overrides or {}).items()}
     reader = _Reader(file, document, overrides=overrides, region=region, account_id=account_id)
@@ -274,21 +304,63 @@ def load_template(
 # Parsing
 
 
-def _parse(file: Path) -> dict[str, Any]:
+def _absolute(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute, symbolic links resolved when the file system can say where they lead."""
     try:
-        text = file.read_text(encoding="utf-8")
+        return Path(path).resolve()
+    except (OSError, ValueError, RuntimeError):  # a NUL character, a lone surrogate, a symbolic link loop
+        return Path(path).absolute()  # reading it then reports the problem with the path as given
+
+
+def _parse(file: Path) -> dict[str, Any]:
+    data = _read(file)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TemplateError([f"not UTF-8 text ({exc.reason} at byte {exc.start})"], file) from None
+    document = _parse_json(text, file) if file.suffix.lower() == ".json" else _parse_yaml(text, file)
+    if not isinstance(document, dict):
+        raise TemplateError(["a template is a mapping of sections (Parameters, Globals, Resources...)"], file)
+    if _deeper_than(document, MAX_TEMPLATE_DEPTH):
+        raise TemplateError([_TOO_DEEP], file)
+    return document
+
+
+def _read(file: Path) -> bytes:
+    """The template's bytes: at most MAX_TEMPLATE_BYTES of them, read without reading a larger file to its end."""
+    try:
+        with open(file, "rb") as stream:
+            data = stream.read(MAX_TEMPLATE_BYTES + 1)
     except FileNotFoundError:
         raise TemplateError(["no such file; pass the path of the SAM template (template.yaml)"], file) from None
     except IsADirectoryError:
         raise TemplateError(["is a folder; pass the template's path, e.g. template.yaml in it"], file) from None
-    except UnicodeDecodeError as exc:
-        raise TemplateError([f"not UTF-8 text ({exc.reason} at byte {exc.start})"], file) from None
     except OSError as exc:
-        raise TemplateError([f"cannot be read: {exc.strerror}"], file) from exc
-    document = _parse_json(text, file) if file.suffix.lower() == ".json" else _parse_yaml(text, file)
-    if not isinstance(document, dict):
-        raise TemplateError(["a template is a mapping of sections (Parameters, Globals, Resources...)"], file)
-    return document
+        raise TemplateError([f"cannot be read: {exc.strerror or exc}"], file) from None
+    except ValueError:  # a NUL character, or a lone surrogate the file system cannot encode
+        raise TemplateError(["is not a path this system can open (it holds a NUL or a character that is not UTF-8)"],
+                            file) from None  # fmt: skip
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(
+            [
+                f"larger than {MAX_TEMPLATE_BYTES // (1024 * 1024)} MB, the most shardline reads; CloudFormation itself"
+                " takes at most 1 MB (a template in S3) or 51,200 bytes (a template sent inline)"
+            ],
+            file,
+        )
+    return data
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether mappings and lists nest more than ``limit`` levels deep in ``value`` (found without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _parse_json(text: str, file: Path) -> Any:
@@ -301,12 +373,13 @@ def _parse_json(text: str, file: Path) -> Any:
         return found
 
     try:
-        return json.loads(text, object_pairs_hook=pairs)
-    except json.JSONDecodeError as exc:
-        raise TemplateError([f"line {exc.lineno}, column {exc.colno}: {exc.msg}"], file) from None
+        return json_loads(text, object_pairs_hook=pairs)
+    except JSONInputError as exc:
+        where = f"line {exc.line}, column {exc.column}: " if exc.line else ""
+        raise TemplateError([f"{where}{exc.reason}"], file) from None
     except _DuplicateKeyError as exc:
         # CloudFormation refuses templates with a key written twice rather than keeping one of them.
-        raise TemplateError([f"the key {exc.key!r} is written twice in one object; keep one"], file) from None
+        raise TemplateError([f"the key {_shown(exc.key)} is written twice in one object; keep one"], file) from None
 
 
 class _DuplicateKeyError(Exception):
@@ -319,38 +392,81 @@ def _parse_yaml(text: str, file: Path) -> Any:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML comes with the cli extra
         raise TemplateError(["reading YAML templates needs PyYAML: pip install 'shardline[cli]'"], file) from None
+    loader = _yaml_loader()
     try:
-        return yaml.load(text, Loader=_yaml_loader())  # a SafeLoader subclass: builds no Python objects
+        _check_events(text, loader)
+        return yaml.load(text, Loader=loader)  # a SafeLoader subclass: builds no Python objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         detail = " ".join(part for part in (exc.context, exc.problem) if part)
         raise TemplateError([f"{where}{detail}"], file) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML parse error is marked
+    except yaml.YAMLError as exc:  # a character YAML does not allow in a document (a NUL, a control character)
         raise TemplateError([f"not valid YAML: {exc}"], file) from None
+    except RecursionError:  # the composer's depth bound stops this first; called from deep in a stack, not always
+        raise TemplateError([_TOO_DEEP], file) from None
+
+
+_TOO_DEEP: Final = (
+    f"values are nested more than {MAX_TEMPLATE_DEPTH} levels deep, more than shardline reads; no SAM template"
+    " needs that many"
+)
 
 
 @functools.cache
 def _yaml_loader() -> type[Any]:
     """A SafeLoader that reads CloudFormation's short tags as their long forms (``!Ref X`` -> ``{"Ref": "X"}``),
-    keeps dates as text and refuses keys written twice, as CloudFormation does."""
-    import yaml
+    keeps dates as text, reads every mapping key as text and refuses keys written twice, as CloudFormation does.
 
-    class Loader(yaml.SafeLoader):
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-            seen: dict[str, int] = {}
+    It refuses what CloudFormation refuses ("CloudFormation template format", YAML: CloudFormation supports YAML
+    1.1 except the binary, omap, pairs, set and timestamp tags, aliases and hash merges). Refusing aliases also
+    bounds the work: a document of a few hundred bytes whose aliases refer to aliases ("billion laughs")
+    would otherwise stand for billions of values. Aliases and nesting are checked first, by ``_check_events``.
+    """
+    import yaml
+    from yaml.constructor import ConstructorError, SafeConstructor
+
+    # libyaml's parser when PyYAML has it: the pure-Python one takes seconds per megabyte.
+    base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc]
+        def flatten_mapping(self, node: yaml.MappingNode) -> None:
             for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                    if key_node.value in seen:
-                        raise yaml.constructor.ConstructorError(
-                            f"while reading a mapping (from line {node.start_mark.line + 1})",
-                            None,
-                            f"the key {key_node.value!r} is written twice (first on line {seen[key_node.value]});"
-                            " keep one",
-                            key_node.start_mark,
-                        )
-                    seen[key_node.value] = key_node.start_mark.line + 1
-            return super().construct_mapping(node, deep=deep)
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise ConstructorError(
+                        None,
+                        None,
+                        "hash merges (<<) are not supported by CloudFormation; write the keys out",
+                        key_node.start_mark,
+                    )
+            super().flatten_mapping(node)
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+            # A template is JSON at heart: every key is text (`1: x` is the key "1", `true: x` the key "true"),
+            # and a key written twice is an error, whatever form each is written in.
+            self.flatten_mapping(node)
+            mapping: dict[Hashable, Any] = {}
+            lines: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, (dict, list)):
+                    raise ConstructorError(
+                        f"while reading a mapping (from line {node.start_mark.line + 1})",
+                        None,
+                        f"a key is text, not {_kind(key)}",
+                        key_node.start_mark,
+                    )
+                text = _scalar_text(key)
+                if text in lines:
+                    raise ConstructorError(
+                        f"while reading a mapping (from line {node.start_mark.line + 1})",
+                        None,
+                        f"the key {_shown(text)} is written twice (first on line {lines[text]}); keep one",
+                        key_node.start_mark,
+                    )
+                lines[text] = key_node.start_mark.line + 1
+                mapping[text] = self.construct_object(value_node, deep=deep)
+            return mapping
 
     def intrinsic(loader: Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
         name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
@@ -369,10 +485,87 @@ def _yaml_loader() -> type[Any]:
     # AWSTemplateFormatVersion: 2010-09-09 is a version string, not a date.
     def text(loader: Loader, node: yaml.Node) -> str:
         assert isinstance(node, yaml.ScalarNode)
-        return loader.construct_scalar(node)
+        return str(loader.construct_scalar(node))
 
     Loader.add_constructor("tag:yaml.org,2002:timestamp", text)
+
+    def integer(loader: Loader, node: yaml.Node) -> int:
+        assert isinstance(node, yaml.ScalarNode)
+        # Python refuses to convert decimal text longer than sys.get_int_max_str_digits() (quadratic work); no
+        # template value needs a number that long.
+        if len(node.value) > _MAX_NUMBER_TEXT:
+            raise ConstructorError(
+                None, None, f"a number of {len(node.value):,} characters; no template value needs one", node.start_mark
+            )
+        try:
+            return int(SafeConstructor.construct_yaml_int(loader, node))
+        except ValueError:
+            raise ConstructorError(None, None, f"{_shown(node.value)} is not a number", node.start_mark) from None
+
+    Loader.add_constructor("tag:yaml.org,2002:int", integer)
+
+    def unsupported(loader: Loader, node: yaml.Node) -> None:
+        raise ConstructorError(
+            None,
+            None,
+            f"the tag {node.tag.rpartition(':')[2]} is not supported by CloudFormation (binary, omap, pairs and set"
+            " are not)",
+            node.start_mark,
+        )
+
+    for tag in ("binary", "omap", "pairs", "set"):
+        Loader.add_constructor(f"tag:yaml.org,2002:{tag}", unsupported)
     return Loader
+
+
+def _check_events(text: str, loader: type[Any]) -> None:
+    """Refuse aliases and nesting deeper than MAX_TEMPLATE_DEPTH from the parser's flat stream of events, before
+    anything is composed: composing follows the nesting by recursion, and aliases can multiply a document."""
+    import yaml
+    from yaml.composer import ComposerError
+
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            raise ComposerError(
+                None,
+                None,
+                "YAML aliases (*name) are not allowed in CloudFormation templates; write the value out in full",
+                mark,
+            )
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_TEMPLATE_DEPTH:
+                raise ComposerError(None, None, _TOO_DEEP, mark)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _scalar_text(value: Any) -> str:
+    """A scalar as CloudFormation turns it into text (true, not True; null for nothing)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    """A path for a message, cut short: keys can be as long as the template."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _bounded(text: str, limit: int = 1000) -> str:
+    """A whole message kept to ``limit`` characters, its start (where) and its end (how to fix) intact: names
+    and values written into it can be as long as the template."""
+    return text if len(text) <= limit else f"{text[: limit // 2]} ... {text[-(limit // 2 - 5) :]}"
+
+
+def _shown(value: object, limit: int = 200) -> str:
+    """A value for a message: its repr, cut short; messages never carry whole values."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -385,6 +578,10 @@ _FAILED: Final[Any] = object()
 
 class _Unresolved(Exception):
     """A value could not be resolved; its problem is already recorded, so the caller just skips it."""
+
+
+class _Overwork(Exception):
+    """The template asks for more work than shardline's bounds allow: reading stops with the problem recorded."""
 
 
 class _Reference(str):
@@ -423,7 +620,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {_shown(value)}"
     return f"the number {value}"
 
 
@@ -483,11 +680,18 @@ class _Reader:
         self._names: dict[str, str] = {}
         self._naming: set[str] = set()
         self._targets: set[str] = set()  # functions some DynamoDB mapping invokes, even one with problems
+        self._steps = 0  # values visited while resolving (bounded by _MAX_STEPS)
+        self._text = 0  # characters built by intrinsic functions (bounded by _MAX_TEXT)
+        self._more_problems = 0
+        self._more_warnings = 0
 
     # -- reporting ------------------------------------------------------------------------------------
 
     def problem(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
+        if len(self.problems) >= _MAX_PROBLEMS:
+            self._more_problems += 1
+            return
+        self.problems.append(_bounded(f"{_cut(path)}: {message}"))
 
     def failure(self, path: str, message: str) -> _Unresolved:
         """Record a problem and return the exception that abandons the value (``raise self.failure(...)``)."""
@@ -495,17 +699,54 @@ class _Reader:
         return _Unresolved()
 
     def warn(self, path: str, message: str) -> None:
-        self.warnings.append(f"{path}: {message}")
+        if len(self.warnings) >= _MAX_PROBLEMS:
+            self._more_warnings += 1
+            return
+        self.warnings.append(_bounded(f"{_cut(path)}: {message}"))
+
+    def step(self) -> None:
+        """Count one value visited while resolving; too many ends the reading."""
+        self._steps += 1
+        if self._steps > _MAX_STEPS:
+            self.problems.append(
+                "Resources: "
+                f"resolving the template takes more than {_MAX_STEPS:,} steps, more than shardline does; is a large"
+                " Globals section repeated into many functions?",
+            )
+            raise _Overwork
+
+    def built(self, size: int, path: str) -> None:
+        """Count ``size`` characters built by an intrinsic function, before they are built; too many ends it."""
+        self._text += size
+        if self._text > _MAX_TEXT:
+            self.problems.append(
+                f"{_cut(path)}: "
+                f"the intrinsic functions build more than {_MAX_TEXT // (1024 * 1024)} MB of text, more than"
+                " shardline does; do names or values built with Fn::Sub or Fn::Join repeat one another?",
+            )
+            raise _Overwork
 
     # -- the whole template ---------------------------------------------------------------------------
 
     def read(self) -> Template:
-        self._check_transform()
-        self._read_parameters()
-        self._read_resources()
-        tables = self._read_tables()
-        mappings = self._read_mappings()
-        functions = self._read_functions(self._targets)
+        tables: dict[str, TableSpec] = {}
+        mappings: list[MappingSpec] = []
+        functions: dict[str, FunctionSpec] = {}
+        try:
+            self._check_transform()
+            self._read_parameters()
+            self._read_resources()
+            tables = self._read_tables()
+            mappings = self._read_mappings()
+            functions = self._read_functions(self._targets)
+        except _Overwork:
+            pass  # the problem is recorded; what was found so far is reported
+        except RecursionError:  # bounded by the depth and name-chain checks; this is the last line of defence
+            self.problems.append("Resources: values refer to one another too deeply for shardline to follow")
+        if self._more_problems:
+            self.problems.append(f"... and {self._more_problems:,} more problems; fix those above first")
+        if self._more_warnings:
+            self.warnings.append(f"... and {self._more_warnings:,} more warnings")
         if not mappings and not self.problems:
             self.warn(
                 "Resources",
@@ -528,7 +769,7 @@ class _Reader:
         names = transform if isinstance(transform, list) else [] if transform is None else [transform]
         for name in names:
             if name != _SAM_TRANSFORM:
-                shown = name if isinstance(name, str) else _kind(name)
+                shown = _cut(name, 100) if isinstance(name, str) else _kind(name)
                 self.problem(
                     "Transform",
                     f"{shown} is not supported: shardline reads SAM templates ({_SAM_TRANSFORM}) and cannot apply"
@@ -544,7 +785,7 @@ class _Reader:
             declared = {}
         for name in self.overrides:
             if name not in declared:
-                known = ", ".join(map(str, declared)) or "none"
+                known = _cut(", ".join(map(str, declared)), 200) or "none"
                 self.problem(
                     f"Parameters.{name}",
                     f"given as a parameter override, but the template declares no such parameter (declared: {known})",
@@ -574,25 +815,37 @@ class _Reader:
     def _check_parameter(self, name: str, spec: dict[str, Any], value: str, source: str) -> bool:
         path = f"Parameters.{name}"
         kind = self._parameter_types[name]
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > _MAX_PARAMETER_VALUE:
+            self.problem(path, f"{source} is {size:,} bytes; a parameter value is at most {_MAX_PARAMETER_VALUE:,}")
+            return False
         numbers = [value] if kind == "Number" else value.split(",") if kind == "List<Number>" else []
         for number in numbers:
             if not _NUMBER.fullmatch(number.strip()):
-                self.problem(path, f"{source} {number.strip()!r} is not a number, which Type {kind} requires")
+                self.problem(path, f"{source} {_shown(number.strip())} is not a number, which Type {kind} requires")
                 return False
         allowed = spec.get("AllowedValues")
         if isinstance(allowed, list) and value not in [self._scalar(item) for item in allowed]:
-            shown = ", ".join(self._scalar(item) for item in allowed)
-            self.problem(path, f"{source} {value!r} is not one of AllowedValues [{shown}]")
+            shown = _cut(", ".join(self._scalar(item) for item in allowed), 200)
+            self.problem(path, f"{source} {_shown(value)} is not one of AllowedValues [{shown}]")
             return False
         pattern = spec.get("AllowedPattern")
         if isinstance(pattern, str):
-            try:
-                matched = re.fullmatch(pattern, value) is not None
-            except re.error as exc:
-                self.problem(f"{path}.AllowedPattern", f"{pattern!r} is not a regular expression ({exc})")
+            if len(pattern) > _MAX_PATTERN:
+                self.problem(f"{path}.AllowedPattern", f"is {len(pattern):,} characters; shardline checks patterns of"
+                             f" at most {_MAX_PATTERN:,}")  # fmt: skip
                 return False
+            try:
+                with warnings.catch_warnings():  # a pattern re may read differently one day is still a pattern
+                    warnings.simplefilter("ignore")
+                    compiled = re.compile(pattern)
+            except (re.error, RecursionError, OverflowError, ValueError) as exc:
+                reason = exc if isinstance(exc, re.error) else "too deeply nested or too large"
+                self.problem(f"{path}.AllowedPattern", f"{_shown(pattern)} is not a regular expression ({reason})")
+                return False
+            matched = compiled.fullmatch(value) is not None
             if not matched:
-                self.problem(path, f"{source} {value!r} does not match AllowedPattern {pattern!r}")
+                self.problem(path, f"{source} {_shown(value)} does not match AllowedPattern {_shown(pattern)}")
                 return False
         return True
 
@@ -637,6 +890,7 @@ class _Reader:
     def resolve(self, value: Any, path: str) -> Any:
         """The value with every intrinsic function evaluated; records problems and raises ``_Unresolved`` when
         any part cannot be resolved (after trying every part, so all of its problems are reported)."""
+        self.step()
         if isinstance(value, dict):
             if _is_intrinsic(value):
                 name, argument = next(iter(value.items()))
@@ -711,7 +965,8 @@ class _Reader:
             return self._parameter(name, path)
         if name in self.resources:
             return self._resource_ref(name, path)
-        if name in (self.document.get("Resources") or {}):
+        declared = self.document.get("Resources")
+        if isinstance(declared, dict) and name in declared:
             raise _Unresolved  # a resource that could not be read: its problem is already recorded
         raise self.failure(path, f"Ref to {name}: the template has no parameter or resource named {name}")
 
@@ -749,6 +1004,11 @@ class _Reader:
         path = f"Resources.{logical}.Properties.{prop}"
         if logical in self._naming:
             raise self.failure(path, f"the name of {logical} refers back to {logical} itself")
+        if len(self._naming) >= _MAX_NAME_CHAIN:
+            raise self.failure(
+                path,
+                f"names made from other resources' names nest more than {_MAX_NAME_CHAIN} deep here; shorten the chain",
+            )
         raw = self.resources[logical]["Properties"].get(prop)
         self._naming.add(logical)
         try:
@@ -888,8 +1148,11 @@ class _Reader:
                 value = self.get_att(logical, attribute, path)
             else:
                 value = self._ref(name, path)
-            return self.text(value, path, f"${{{name}}} in Fn::Sub")
+            text = self.text(value, path, f"${{{_cut(name, 60)}}} in Fn::Sub")
+            self.built(len(text), path)
+            return text
 
+        self.built(len(template), path)
         return _SUB_VARIABLE.sub(replace, template)
 
     def _fn_join(self, argument: Any, path: str) -> str:
@@ -898,7 +1161,9 @@ class _Reader:
         values = self.resolve(argument[1], f"{path}.Fn::Join[1]")
         if not isinstance(values, list):
             raise self.failure(path, f"Fn::Join joins a list, not {_kind(values)}")
-        return argument[0].join(self.text(value, path, "each value of Fn::Join") for value in values)
+        texts = [self.text(value, path, "each value of Fn::Join") for value in values]
+        self.built(sum(map(len, texts)) + len(argument[0]) * max(0, len(texts) - 1), path)
+        return argument[0].join(texts)
 
     def _fn_select(self, argument: Any, path: str) -> Any:
         if not (isinstance(argument, list) and len(argument) == 2):
@@ -907,18 +1172,19 @@ class _Reader:
         values = self.resolve(argument[1], f"{path}.Fn::Select[1]")
         try:
             position = int(index) if not isinstance(index, bool) else -1
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # not a whole number: a list, text, an infinity
             position = -1
         if not isinstance(values, list):
             raise self.failure(path, f"Fn::Select selects from a list, not {_kind(values)}")
         if not 0 <= position < len(values):
-            raise self.failure(path, f"Fn::Select index {index!r} is not between 0 and {len(values) - 1}")
+            raise self.failure(path, f"Fn::Select index {_shown(index)} is not between 0 and {len(values) - 1}")
         return values[position]
 
     def _fn_split(self, argument: Any, path: str) -> list[str]:
         if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str) and argument[0]):
             raise self.failure(path, f"Fn::Split takes [delimiter, text], not {_kind(argument)}")
         source = self.text(self.resolve(argument[1], f"{path}.Fn::Split[1]"), path, "what Fn::Split splits")
+        self.built(len(source), path)
         return source.split(argument[0])
 
     def _fn_find_in_map(self, argument: Any, path: str) -> Any:
@@ -934,7 +1200,7 @@ class _Reader:
         walked = "Mappings"
         for key in keys:
             if not isinstance(found, dict) or key not in found:
-                raise self.failure(path, f"Fn::FindInMap: {walked} has no key {key!r}")
+                raise self.failure(path, f"Fn::FindInMap: {walked} has no key {_shown(key)}")
             found = found[key]
             walked = f"{walked}.{key}"
         return found
@@ -988,7 +1254,7 @@ class _Reader:
         if not _TABLE_NAME.fullmatch(name):
             raise self.failure(
                 f"Resources.{logical}.Properties.TableName",
-                f"{name!r} is not a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'",
+                f"{_shown(name)} is not a DynamoDB table name: 3 to 255 letters, digits, '_', '-' or '.'",
             )
         return name
 
@@ -1237,7 +1503,7 @@ class _Reader:
         shown = (
             _kind(source)
             if not isinstance(source, str)
-            else f"the ARN {source!r}"
+            else f"the ARN {_shown(source)}"
             if source.startswith("arn:")
             else repr(source)
         )
@@ -1271,7 +1537,7 @@ class _Reader:
                     return logical
             except _Unresolved:
                 continue
-        raise self.failure(path, f"{text!r} is not a function of this template; use !Ref <Function>")
+        raise self.failure(path, f"{_shown(text)} is not a function of this template; use !Ref <Function>")
 
     def _settings(
         self, properties: dict[str, Any], base: str, *, skip: tuple[str, ...]
@@ -1315,6 +1581,10 @@ class _Reader:
                 self.problem(path, str(exc))
                 ok = False
                 continue
+            except (ShardlineError, ValueError, TypeError) as exc:  # a value the settings cannot even take in
+                self.problem(path, f"{key} cannot be {_kind(value)} ({describe_exception(exc)})")
+                ok = False
+                continue
             settings[keyword] = value
         if "StartingPosition" not in properties:
             self.problem(
@@ -1331,8 +1601,8 @@ class _Reader:
 
     def _setting(self, value: Any, kind: str, path: str) -> Any:
         # Parameters are text: "10" and "true" are read back as CloudFormation does for numbers and booleans.
-        if kind == "int" and isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            return int(value)
+        if kind == "int" and isinstance(value, str) and re.fullmatch(r"-?\d{1,18}", value.strip()):
+            return int(value)  # longer digit strings stay text: out of every range, and refused as such
         if kind == "bool":
             boolean = self._boolean(value)
             return value if boolean is None else boolean
@@ -1368,7 +1638,8 @@ class _Reader:
         if not _DESTINATION_ARN.match(destination):
             raise self.failure(
                 f"{path}.OnFailure.Destination",
-                f"{destination!r} is not the ARN of an SQS queue, SNS topic or S3 bucket, where stream failures go",
+                f"{_shown(destination)} is not the ARN of an SQS queue, SNS topic or S3 bucket, where stream failures"
+                " go",
             )
         if len(config) > 1:
             raise _Unresolved
@@ -1442,7 +1713,7 @@ class _Reader:
             if runtime is None:
                 cannot.append((where("Runtime"), "Runtime is required: python3.x, here or in Globals.Function"))
             elif not isinstance(runtime, str) or not _PYTHON_RUNTIME.fullmatch(runtime):
-                shown = runtime if isinstance(runtime, str) else _kind(runtime)
+                shown = _cut(runtime, 100) if isinstance(runtime, str) else _kind(runtime)
                 cannot.append(
                     (where("Runtime"), f"shardline runs Python functions; the Runtime of {logical} is {shown}")
                 )
@@ -1502,7 +1773,7 @@ class _Reader:
         text = self.text(handler, path, "Handler")
         module, _, function = text.rpartition(".")
         if not module or not function:
-            raise self.failure(path, f"{text!r} is not module.function, e.g. app.handler")
+            raise self.failure(path, f"{_shown(text)} is not module.function, e.g. app.handler")
         return text
 
     def _code_dir(self, code_uri: Any, path: str) -> Path:
@@ -1513,14 +1784,20 @@ class _Reader:
                 path, "CodeUri points to S3; shardline runs code from a local folder: point CodeUri at the source"
             )
         text = self.text(code_uri, path, "CodeUri")
-        folder = (self.folder / text).resolve()
-        if not folder.exists():
+        try:
+            folder = (self.folder / text).resolve()
+            exists, is_dir = folder.exists(), folder.is_dir()
+        except (OSError, ValueError, RuntimeError):  # a NUL or a lone surrogate in the path; a symbolic link loop
+            raise self.failure(path, f"{_shown(text)} is not a path this system can open") from None
+        if not exists:
             raise self.failure(
-                path, f"the folder {text!r} does not exist (CodeUri is read from the template's folder, {self.folder})"
+                path,
+                f"the folder {_shown(text)} does not exist (CodeUri is read from the template's folder, {self.folder})",
             )
-        if not folder.is_dir():
+        if not is_dir:
             raise self.failure(
-                path, f"{text!r} is a file; shardline runs code from a folder: point CodeUri at the unpacked source"
+                path,
+                f"{_shown(text)} is a file; shardline runs code from a folder: point CodeUri at the unpacked source",
             )
         return folder
 
@@ -1530,10 +1807,12 @@ class _Reader:
             raise self.failure(path, f"{what} must be a number, not {_kind(value)}")
         if isinstance(value, (int, float)):
             number = value
-        elif isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+        elif isinstance(value, str) and re.fullmatch(r"\d{1,18}(\.\d{1,18})?", value.strip()):
             number = float(value) if "." in value else int(value)
         else:
             raise self.failure(path, f"{what} must be a number, not {_kind(value)}")
+        if isinstance(number, float) and not math.isfinite(number):
+            raise self.failure(path, f"{what} must be a finite number, not {number}")
         if whole and number != int(number):
             raise self.failure(path, f"{what} must be a whole number, not {number}")
         if not low <= number <= high:

@@ -20,7 +20,7 @@ import random
 import re
 import uuid
 from base64 import b64encode
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from hashlib import blake2b
@@ -41,7 +41,7 @@ from shardline._changes import (
 )
 from shardline.testing._clock import Clock, VirtualClock, iso_z, to_datetime, to_ms
 
-__all__ = ["EventBuilder", "generate_items"]
+__all__ = ["EventBuilder", "check_stream_location", "generate_items", "iter_items"]
 
 _DEFAULT_KEY_SCHEMA: Final = {"Id": "N"}  # the table of SAM's sample event
 _CHANGE_KINDS: Final = ("put", "update", "delete", "ttl_delete")
@@ -68,6 +68,34 @@ class _Change(NamedTuple):
     kinesis_event_id: str
     kinesis_sequence: str
     partition_key: str
+
+
+def check_stream_location(*, table: str, region: str, account_id: str, partition: str) -> None:
+    """Raise ValueError unless the four parts of a stream ARN are what AWS allows in them.
+
+    >>> check_stream_location(table="a/b", region="us-east-1", account_id="123456789012", partition="aws")
+    Traceback (most recent call last):
+    ...
+    ValueError: table 'a/b': DynamoDB table names are 3-255 characters of A-Z a-z 0-9 _ . -
+    """
+    if not isinstance(table, str) or _TABLE_NAME.fullmatch(table) is None:
+        raise ValueError(f"table {_shown(table)}: DynamoDB table names are 3-255 characters of A-Z a-z 0-9 _ . -")
+    if not isinstance(account_id, str) or _ACCOUNT_ID.fullmatch(account_id) is None:
+        raise ValueError(f"account_id {_shown(account_id)}: an AWS account ID is 12 digits")
+    for name, value in (("region", region), ("partition", partition)):
+        if not isinstance(value, str) or _ARN_PART.fullmatch(value) is None:
+            raise ValueError(
+                f"{name} {_shown(value)}: expected lowercase letters, digits and '-' (e.g. us-east-1, aws)"
+            )
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short (messages never carry whole inputs)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real problem
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 @final
@@ -127,13 +155,7 @@ class EventBuilder:
         clock: Clock | None = None,
         step_seconds: float = 1.0,
     ) -> None:
-        if not isinstance(table, str) or _TABLE_NAME.fullmatch(table) is None:
-            raise ValueError(f"table {table!r}: DynamoDB table names are 3-255 characters of A-Z a-z 0-9 _ . -")
-        if not isinstance(account_id, str) or _ACCOUNT_ID.fullmatch(account_id) is None:
-            raise ValueError(f"account_id {account_id!r}: an AWS account ID is 12 digits")
-        for name, value in (("region", region), ("partition", partition)):
-            if not isinstance(value, str) or _ARN_PART.fullmatch(value) is None:
-                raise ValueError(f"{name} {value!r}: expected lowercase letters, digits and '-' (e.g. us-east-1, aws)")
+        check_stream_location(table=table, region=region, account_id=account_id, partition=partition)
         view_type = check_view_type(view_type)
         if isinstance(step_seconds, bool) or not isinstance(step_seconds, (int, float)):
             raise TypeError(f"step_seconds must be a number of seconds, got {type(step_seconds).__name__}")
@@ -279,6 +301,20 @@ class EventBuilder:
             if not isinstance(name, str):
                 raise ValueError(f"update.remove[{index}]: attribute names are strings, got {_type_name(name)}")
         return self.update(key, set=assigned, remove=removed)
+
+    def forget(self, key: Mapping[str, Any]) -> bool:
+        """Drop the item stored under ``key`` from the model, recording nothing; whether there was one.
+
+        The model keeps every item written, so that a later write is compared with it. When no later write
+        will touch an item (a stream of distinct synthetic puts), forgetting it keeps memory bounded however
+        many items are written; a later write to the key then finds no item, as after a delete.
+
+        >>> builder = EventBuilder()
+        >>> _ = builder.put({"Id": 1})
+        >>> builder.forget({"Id": 1}), builder.item({"Id": 1})
+        (True, None)
+        """
+        return self._items.pop(model_key(key_image(key, self._schema), self._schema), None) is not None
 
     def item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """The item stored under ``key``, as plain values (numbers as ``Decimal``), or ``None``."""
@@ -483,27 +519,39 @@ def generate_items(count: int, *, key_schema: Mapping[str, str] | None = None, s
     >>> items[0]["amount"], items[0]["tags"], items[0]["coupon"]
     (Decimal('1500.94'), {'returnable'}, None)
     """
+    return list(iter_items(count, key_schema=key_schema, seed=seed))
+
+
+def iter_items(count: int, *, key_schema: Mapping[str, str] | None = None, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """The items of :func:`generate_items`, one at a time: memory stays bounded however large ``count`` is.
+
+    The arguments are checked at once, not when the first item is taken.
+
+    >>> items = iter_items(10**12, seed=7)
+    >>> next(items)["Id"], next(items)["Id"]
+    (6305, 6306)
+    """
     if isinstance(count, bool) or not isinstance(count, int):
         raise TypeError(f"count must be an int, got {type(count).__name__}")
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     schema = list(_check_key_schema(_DEFAULT_KEY_SCHEMA if key_schema is None else key_schema))
-    rng = random.Random(seed)
+    return _items(count, schema, random.Random(seed))
+
+
+def _items(count: int, schema: list[tuple[str, str]], rng: random.Random) -> Iterator[dict[str, Any]]:
     base = rng.randrange(1000, 10_000)  # the first order number: varies with the seed
     per_partition = 1 if len(schema) == 1 else 3  # with a sort key, a few items share a partition key
-    items = []
+    ((pk_name, pk_type), *rest) = schema
     for index in range(count):
         group, position = divmod(index, per_partition)
-        item: dict[str, Any] = {}
-        ((pk_name, pk_type), *rest) = schema
-        item[pk_name] = _key_value(pk_type, "order", base + group)
+        item: dict[str, Any] = {pk_name: _key_value(pk_type, "order", base + group)}
         if rest:
             ((sk_name, sk_type),) = rest
             item[sk_name] = _key_value(sk_type, "line", position + 1)
         for name, value in _order_attributes(rng).items():
             item.setdefault(name, value)  # a key attribute keeps its key value
-        items.append(item)
-    return items
+        yield item
 
 
 def _key_value(kind: str, prefix: str, number: int) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timezone
 from typing import Any, final
@@ -39,8 +40,14 @@ class LambdaContext:
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be a number of seconds, got {type(timeout).__name__}")
+        # Lambda's timeout is 1 to 900 seconds; shorter ones are allowed here so tests can run out of time fast.
+        finite = not isinstance(timeout, float) or math.isfinite(timeout)
+        if not finite or timeout <= 0:
+            raise ValueError(f"timeout must be positive and finite (seconds), got {timeout!r}")
+        if isinstance(memory_mb, bool) or not isinstance(memory_mb, int):
+            raise TypeError(f"memory_mb must be an int, got {type(memory_mb).__name__}")
         rng = rng or random.Random()
         self._clock = clock or SystemClock()
         self._deadline_ms = self._clock.now_ms() + round(timeout * 1000)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._builder import check_stream_location
+
 __all__ = ["sam_sample_event"]
 
 _STREAM_LABEL = "2015-06-27T00:48:05.899"
@@ -38,7 +40,11 @@ def sam_sample_event(
     >>> event = sam_sample_event(region="eu-west-1", table="Orders")
     >>> event["Records"][0]["eventSourceARN"]
     'arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2015-06-27T00:48:05.899'
+
+    Each option must be what AWS allows in an ARN (a table name of 3-255 letters, digits, ``_ . -``; a
+    12-digit account ID; a region and partition of lowercase letters, digits and ``-``): ValueError otherwise.
     """
+    check_stream_location(table=table, region=region, account_id=account_id, partition=partition)
     arn = f"arn:{partition}:dynamodb:{region}:{account_id}:table/{table}/stream/{_STREAM_LABEL}"
     records = []
     for event_id, name, new, old, sequence, size in _CHANGES:

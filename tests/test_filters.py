@@ -319,25 +319,42 @@ def test_errors_pickle() -> None:
 
 KEYS = st.sampled_from(["a", "b", "c", "S", "N", "M"])
 SCALARS = st.one_of(
-    st.text(max_size=5), st.integers(-1000, 1000), st.booleans(), st.none(), st.floats(allow_nan=False, width=32)
+    st.text(max_size=5),
+    st.integers(-1000, 1000),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),  # Infinity is not JSON: no pattern can name it
 )
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
                     max_leaves=12)  # fmt: skip
 RECORDS = st.dictionaries(KEYS, JSON, min_size=1, max_size=4)
 
 
-def leaves(value: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    """(path without array indices, scalar) for every leaf: the paths a pattern can name."""
+def leaves(value: Any, path: tuple[str, ...] = (), elements: tuple[tuple[int, int], ...] = ()) -> list[tuple[Any, ...]]:
+    """(path without array indices, scalar, the array elements it lies in) for every leaf: the paths a pattern
+    can name. The elements are (array, index) pairs, the array being the id of the list."""
     if isinstance(value, dict):
-        return [pair for name, item in value.items() for pair in leaves(item, (*path, name))]
+        return [leaf for name, item in value.items() for leaf in leaves(item, (*path, name), elements)]
     if isinstance(value, list):
-        return [pair for item in value for pair in leaves(item, path)]
-    return [(path, value)]
+        return [leaf for index, item in enumerate(value)
+                for leaf in leaves(item, path, (*elements, (id(value), index)) if isinstance(item, (dict, list))
+                                   else elements)]  # fmt: skip
+    return [(path, value, elements)]
 
 
-def pattern_from(chosen: list[tuple[tuple[str, ...], Any]]) -> dict[str, Any] | None:
+def one_element(chosen: list[tuple[Any, ...]]) -> bool:
+    """Whether the leaves agree on the element of every array they share (event-ruler's array consistency)."""
+    elements: dict[int, int] = {}
+    for _, _, inside in chosen:
+        for array, index in inside:
+            if elements.setdefault(array, index) != index:
+                return False
+    return True
+
+
+def pattern_from(chosen: list[tuple[Any, ...]]) -> dict[str, Any] | None:
     pattern: dict[str, Any] = {}
-    for path, value in chosen:
+    for path, value, _ in chosen:
         node = pattern
         for name in path[:-1]:
             child = node.setdefault(name, {})
@@ -357,6 +374,8 @@ def test_a_pattern_of_a_records_own_leaves_matches_it(record: dict[str, Any], da
     available = [pair for pair in leaves(record) if pair[0]]
     assume(available)
     chosen = data.draw(st.lists(st.sampled_from(available), min_size=1, max_size=4))
+    # Leaves from different elements of one array do not match together (event-ruler's array consistency).
+    assume(one_element(chosen))
     pattern = pattern_from(chosen)
     assume(pattern is not None)
     assert FilterCriteria([pattern]).matches(record)  # type: ignore[list-item]
@@ -368,3 +387,84 @@ def test_anything_but_a_value_never_matches_that_value(value: Any, other: str) -
     criteria = FilterCriteria([{"field": [{"anything-but": [value, other]}]}])
     assert not criteria.matches({"field": value})
     assert not criteria.matches({"field": [value]})
+
+
+# -- issue 12: hardening -------------------------------------------------------------------------------------------
+
+
+def lines_record(count: int, *, unnamed: int = 0) -> dict[str, Any]:
+    """A record with ``count`` lines, only the last one a gift; ``unnamed`` more values nobody names."""
+    lines = [
+        {"M": {"sku": {"S": f"SKU-{index}"}, "gift": {"BOOL": False}, "note": {"S": "n"}}} for index in range(count)
+    ]
+    lines[-1] = {"M": {"sku": {"S": "SKU-LAST"}, "gift": {"BOOL": True}}}
+    image = {"lines": {"L": lines}, "other": {"L": [{"S": "x"}] * unnamed}}
+    return {"eventName": "MODIFY", "dynamodb": {"NewImage": image}}
+
+
+LINES_PATTERN = {
+    "dynamodb": {"NewImage": {"lines": {"L": {"M": {"sku": {"S": [{"prefix": "SKU-"}]}, "gift": {"BOOL": [True]},
+                                                    "note": [{"exists": False}]}}}}}
+}  # fmt: skip
+
+
+def test_matching_work_grows_with_the_named_parts_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Counted, not timed: every object the walk visits. One more line costs one more visit; a large part of
+    # the record the pattern does not name costs nothing; explain costs a few walks, not one per field.
+    import shardline._filters as filters
+
+    visits = [0]
+    walk = filters._walk_object
+
+    def counting(node: Any, obj: Any) -> bool:
+        visits[0] += 1
+        return walk(node, obj)
+
+    monkeypatch.setattr(filters, "_walk_object", counting)
+    criteria = FilterCriteria([LINES_PATTERN])
+    counts = {}
+    for size, unnamed in ((500, 0), (1000, 0), (1000, 100_000)):
+        record = lines_record(size, unnamed=unnamed)
+        visits[0] = 0
+        assert criteria.matches(record)
+        matched = visits[0]
+        record["dynamodb"]["NewImage"]["lines"]["L"][-1]["M"]["gift"]["BOOL"] = False
+        visits[0] = 0
+        assert not criteria.explain(record).matched
+        counts[size, unnamed] = (matched, visits[0])
+    assert counts[1000, 0][0] - counts[500, 0][0] == 500
+    assert counts[1000, 100_000] == counts[1000, 0]
+    assert counts[1000, 0][1] <= 2 * counts[500, 0][1] + 10
+    assert counts[1000, 0][1] <= 6 * counts[1000, 0][0]
+
+
+def test_the_issue_examples() -> None:
+    # Item 1: a field absent from every element of an array contributes no value.
+    record = {"a": [{"b": 1}, {"c": 2}]}
+    exists = FilterCriteria(['{"a":{"d":[{"exists":true}]}}'])
+    assert not exists.matches(record)
+    assert exists.explain(record).reasons == ['filter 1: a.d is no value, which is not [{"exists": true}]']
+    assert FilterCriteria(['{"a":{"d":[{"exists":false}]}}']).matches(record)
+    assert not FilterCriteria(['{"a":{"d":[{"anything-but":"x"}]}}']).matches(record)
+    # Item 2: refused with AWS's words and the place, never a decimal or recursion error.
+    with pytest.raises(FilterPatternError, match=r"^Invalid filter pattern definition\. In filter 1, a\[0\]: "):
+        FilterCriteria(['{"a":[1e999999999999999999999]}'])
+    with pytest.raises(FilterPatternError, match=r"^Invalid filter pattern definition\. In filter 1: .*NaN is not"):
+        FilterCriteria(['{"a":[NaN]}'])
+    # Item 3: lone surrogates in a pattern and a record give a printable explanation.
+    criteria = FilterCriteria(['{"\\ud800": ["\\udc00"]}'])
+    text = str(criteria.explain({"\ud800": "\udfff"}))
+    assert text == 'dropped: filter 1: ["\\ud800"] is "\\udfff", which is not ["\\udc00"]'
+    text.encode("utf-8")
+
+
+def test_the_benchmark_warms_up_before_timing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 17: with --runs 3 the first, slow run was a third of the samples: each case now runs once untimed.
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    import bench_filters
+
+    calls = []
+    bench_filters.median_seconds(lambda: calls.append(len(calls)), 3)
+    assert calls == [0, 1, 2, 3]

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from shardline._exceptions import EventShapeError
 from shardline._filters import FilterCriteria, FilterPatternError
 from shardline._json import json_dumps
 
@@ -25,7 +26,9 @@ Patterns use DynamoDB's typed JSON (status: {"S": [...]}) and Lambda's operators
 "", prefix, suffix, equals-ignore-case, anything-but, numeric (not on N values: they are strings),
 exists (on leaves only) and $or. Several --pattern options are several filters (ORed). --filters reads
 the mapping's FilterCriteria JSON: {"Filters": [{"Pattern": "<JSON text>"}]}.
-Exit status 0 when the patterns are valid, 1 when one is not (with AWS's message and the place).
+Fields a pattern names below an array must all match in one element of it, as on AWS.
+Exit status 0 when the patterns are valid, 1 when one is not (with AWS's message and the place)
+or when a record holds a value JSON cannot (it is named, with its place).
 """
 
 
@@ -45,7 +48,7 @@ def filter_command(
     quiet: bool,
 ) -> int:
     """Show which records of EVENT (or - for standard input) pass the filters, and why others do not."""
-    texts = list(patterns)
+    texts: list[str | Mapping[str, Any]] = list(patterns)
     if filters_file is not None:
         texts.extend(_criteria_patterns(filters_file))
     if not texts:
@@ -55,30 +58,40 @@ def filter_command(
     except FilterPatternError as exc:
         raise CLIError(str(exc)) from None
     for index, name in criteria.duplicate_keys:
-        click.echo(f"warning: filter {index + 1} repeats the key {name!r}; as on AWS, the last one wins", err=True)
+        click.echo(
+            _printable(f"warning: filter {index + 1} repeats the key {name!r}; as on AWS, the last one wins"), err=True
+        )
 
     event, _ = read_json(event_source)
     records = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(records, list):
         raise CLIError(f'{source_name(event_source)}: expected a Lambda event with a "Records" array')
-    passed = 0
+    kept = []
+    unreadable = 0
     report = []
     for index, record in enumerate(records):
         label = _label(index, record)
         if not isinstance(record, Mapping):
             report.append(f"{label}: dropped: not a record object")
             continue
-        explanation = criteria.explain(record)
-        passed += explanation.matched
+        try:
+            explanation = criteria.explain(record)  # one match per record: the report and the output agree
+        except EventShapeError as exc:  # a value JSON cannot hold: named, and the command fails at the end
+            unreadable += 1
+            report.append(f"{label}: cannot be matched: {exc}")
+            continue
+        if explanation.matched:
+            kept.append(record)
         report.append(f"{label}: {explanation}")
     to_stdout = output == "-"
     if not quiet:
         for line in report:
-            click.echo(line, err=to_stdout)
-    click.echo(f"{passed} of {len(records)} records pass {len(criteria)} filter(s)", err=True)
+            click.echo(_printable(line), err=to_stdout)
+    click.echo(f"{len(kept)} of {len(records)} records pass {len(criteria)} filter(s)", err=True)
+    if unreadable:
+        raise CLIError(f"{unreadable} record(s) could not be matched; nothing was written")
     if output is not None:
-        filtered = criteria.filter(event)
-        text = json_dumps(filtered, indent=2) + "\n"
+        text = json_dumps({**event, "Records": kept}, indent=2) + "\n"
         if to_stdout:
             click.echo(text, nl=False)
         else:
@@ -89,7 +102,7 @@ def filter_command(
     return 0
 
 
-def _criteria_patterns(source: str) -> list[str]:
+def _criteria_patterns(source: str) -> list[str | Mapping[str, Any]]:
     data = parse_json(read_text(source), source)
     if not isinstance(data, Mapping):
         raise CLIError(f'{source_name(source)}: expected {{"Filters": [{{"Pattern": "<JSON text>"}}]}}')
@@ -98,11 +111,11 @@ def _criteria_patterns(source: str) -> list[str]:
     entries = data.get("Filters")
     if not isinstance(entries, list):
         raise CLIError(f'{source_name(source)}: expected {{"Filters": [{{"Pattern": "<JSON text>"}}]}}')
-    texts = []
+    texts: list[str | Mapping[str, Any]] = []
     for index, entry in enumerate(entries):
         pattern = entry.get("Pattern") if isinstance(entry, Mapping) else None
         if isinstance(pattern, Mapping):  # SAM and CloudFormation YAML often hold the pattern as an object
-            texts.append(json_dumps(pattern))
+            texts.append(pattern)  # FilterCriteria writes it as JSON keeping its numbers as written (12.50)
         elif isinstance(pattern, str):
             texts.append(pattern)
         else:
@@ -118,7 +131,13 @@ def _label(index: int, record: Any) -> str:
             record.get("dynamodb", {}).get("SequenceNumber") if isinstance(record.get("dynamodb"), Mapping) else None
         )
         if isinstance(name, str):
-            label += f" {name}"
+            label += f" {name[:40]}"
         if isinstance(sequence, str):
-            label += f" {sequence}"
+            label += f" {sequence[:40]}"
     return label
+
+
+def _printable(text: str) -> str:
+    # A lone surrogate (from a JSON escape like "\ud800" in an event) cannot be written to a UTF-8 terminal:
+    # written as an escape instead, so that printing a report never fails.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

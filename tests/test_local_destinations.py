@@ -81,3 +81,26 @@ def test_destination_settings_are_checked() -> None:
             destination_from({"OnFailure": {}}, store=store, mapping="m")
         with pytest.raises(TypeError, match=r"on_failure: expected a path, an ARN or a destination object, got int"):
             destination_from(3, store=store, mapping="m")
+
+
+def test_a_queue_that_does_not_exist_is_a_destination_error(aws: None) -> None:
+    from shardline.local._destinations import DestinationError
+
+    with pytest.raises(
+        DestinationError, match=r"^on-failure destination arn:aws:sqs:us-east-1:123456789012:missing: the record"
+    ) as caught:
+        run_to_destination({"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:123456789012:missing"}})
+    assert caught.value.__cause__ is not None  # botocore's error, kept for --debug
+
+
+def test_bad_destination_settings_are_shardline_errors() -> None:
+    from shardline import ShardlineError
+    from shardline.local import InvalidParameterValueError
+
+    with Store(":memory:") as store:
+        for config in ({"OnFailure": {}}, "arn:aws:lambda:us-east-1:123456789012:function:x"):
+            with pytest.raises(InvalidParameterValueError, match=r"^on.failure") as caught:
+                destination_from(config, store=store, mapping="m")
+            assert isinstance(caught.value, ShardlineError)
+        with pytest.raises(InvalidParameterValueError, match=r"cannot make a SQS client"):
+            Boto3Destination("arn:aws:sqs:us-east-1:123456789012:q", endpoint_url="not a url")

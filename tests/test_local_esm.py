@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -749,3 +752,236 @@ def test_a_handler_calling_sys_exit_is_a_function_error(store: Store) -> None:
 def test_function_response_types_must_be_a_list(store: Store) -> None:
     with pytest.raises(InvalidParameterValueError, match=r"Member must be a list"):
         Pipeline(store).add_mapping(orders(store), Recorder(), function_response_types="ReportBatchItemFailures")
+
+
+# -- issue 12: whatever a handler returns or raises is a function error or a response, never a crash ---------
+
+
+class _BrokenStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("str() is broken")
+
+
+class _NotAnException(BaseException):
+    pass
+
+
+class _BadRepr:
+    def __repr__(self) -> str:
+        raise RuntimeError("repr() is broken")
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _raise(exc: BaseException) -> Callable[[dict[str, Any]], Any]:
+    def respond(event: dict[str, Any]) -> Any:
+        raise exc
+
+    return respond
+
+
+@pytest.mark.parametrize(
+    ("respond", "error"),
+    [
+        (lambda event: _nested(5000), r"^Runtime\.MarshalError: Unable to marshal response: maximum recursion depth"),
+        (_raise(_BrokenStr()), r"^_BrokenStr: <the exception's str\(\) raised>$"),
+        (
+            _raise(GeneratorExit()),
+            r"^Runtime\.ExitError: RequestId: \S+ Error: Runtime exited with error: exit status 1",
+        ),
+        (
+            _raise(_NotAnException("x")),
+            r"^Runtime\.ExitError: .*exit status 1 \(the handler raised _NotAnException: x\)$",
+        ),
+        (
+            _raise(SystemExit("bye")),
+            r"^Runtime\.ExitError: RequestId: \S+ Error: Runtime exited with error: exit status 1$",
+        ),
+        (lambda event: {"seen": {1}}, r"^Runtime\.MarshalError: Unable to marshal response: Object of type set is not"),
+        (lambda event: _BadRepr(), r"^Runtime\.MarshalError: Unable to marshal response: Object of type _BadRepr is"),
+        (
+            lambda event: "x" * (6 * 1024 * 1024),
+            r"^Function\.ResponseSizeTooLarge: Response payload size \(6291458 bytes\)",
+        ),
+    ],
+)
+def test_what_a_handler_returns_or_raises_is_a_function_error_and_a_retry(
+    store: Store, respond: Callable[[dict[str, Any]], Any], error: str
+) -> None:
+    table = orders(store)
+    put_many(table, 1)
+    handler = Recorder(respond)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, handler, maximum_retry_attempts=1, **PARTIAL)
+    pipeline.run_until_idle()
+    assert [invocation.verdict for invocation in pipeline.invocations] == ["failure", "failure"]  # retried once
+    assert re.match(error, str(pipeline.invocations[0].error))
+    (failure,) = pipeline.destination
+    assert failure["responseContext"]["functionError"] == "Unhandled"
+    assert failure["requestContext"]["approximateInvokeCount"] == 2
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"\x00raw",  # bytes go as they are: not an object
+        {"value": float("nan")},  # the runtime writes NaN, which Lambda cannot read
+        [Decimal("Infinity")],
+        {"batchItemFailures": "everything"},
+        {"batchItemFailures": [{"itemIdentifier": [1]}]},
+        {"batchItemFailures": [{"itemIdentifier": {"sequence": 1}}, 5]},
+    ],
+)
+def test_a_response_lambda_cannot_read_fails_the_batch_without_a_function_error(store: Store, response: Any) -> None:
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, Recorder(lambda event: response), maximum_retry_attempts=0, **PARTIAL)
+    pipeline.run_until_idle()
+    (invocation,) = pipeline.invocations
+    assert invocation.error is None
+    assert invocation.verdict == "failure"
+    assert pipeline.destination[0]["responseContext"]["functionError"] is None
+
+
+def test_a_response_is_read_as_lambda_reads_json(store: Store) -> None:
+    table = orders(store)
+    numbers = put_many(table, 2)
+    # A tuple is an array, a Decimal an exact number, a dict subclass an object: what JSON carries.
+    response = {"batchItemFailures": ({"itemIdentifier": numbers[1]},), "total": Decimal("0.10")}
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, Recorder(lambda event: response), **PARTIAL)
+    pipeline.run_until_idle()
+    first = pipeline.invocations[0]
+    assert first.verdict == "partial"
+    assert first.response == {"batchItemFailures": [{"itemIdentifier": numbers[1]}], "total": Decimal("0.10")}
+
+
+def test_keyboard_interrupt_in_a_handler_stops_the_run(store: Store) -> None:
+    # The Ctrl-C of whoever runs the pipeline: not the function's failure, never swallowed.
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, Recorder(_raise(KeyboardInterrupt())))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_until_idle()
+
+
+def test_retries_are_counted_when_they_happen(store: Store, clock: VirtualClock) -> None:
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    mapping = pipeline.add_mapping(table, Recorder(fail_on(1)), maximum_retry_attempts=2)
+    assert pipeline.run_until_idle(max_invocations=1) == 1
+    (shard,) = mapping.metrics().values()
+    assert shard["retries"] == 0  # the first retry is only scheduled (a second away): not made yet
+    pipeline.run_until_idle()
+    (shard,) = mapping.metrics().values()
+    assert (shard["invocations"], shard["retries"], shard["failed"]) == (3, 2, 1)
+
+
+def test_a_dropped_window_is_counted(store: Store, clock: VirtualClock) -> None:
+    table = orders(store)
+    put_many(table, 1)
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        return None if event["isFinalInvokeForWindow"] else {"state": {}}
+
+    pipeline = Pipeline(store)
+    mapping = pipeline.add_mapping(table, handler, tumbling_window_in_seconds=1, maximum_retry_attempts=1)
+    pipeline.run_until_idle()
+    (shard,) = mapping.metrics().values()
+    assert shard["windows_dropped"] == 1
+
+
+def test_a_bounded_history_keeps_the_last_invocations_and_counts_them_all(store: Store) -> None:
+    table = orders(store)
+    put_many(table, 25)
+    pipeline = Pipeline(store, history=4)
+    pipeline.add_mapping(table, Recorder(fail_on(*range(1, 26))), batch_size=1, maximum_retry_attempts=0)
+    pipeline.run_until_idle()
+    assert pipeline.invocation_count == 25
+    assert pipeline.destination_count == 25
+    assert 4 <= len(pipeline.invocations) < 8
+    assert 4 <= len(pipeline.destination) < 8
+    assert (
+        pipeline.invocations[-1].sequence_numbers
+        == pipeline.destination[-1]["DDBStreamBatchInfo"]["startSequenceNumber"].split()
+    )
+    with pytest.raises(ValueError, match=r"^history must be a positive int or None, got 0$"):
+        Pipeline(store, history=0)
+
+
+def test_wait_until_delivered_raises_a_shardline_timeout(store: Store) -> None:
+    from shardline import ShardlineError
+    from shardline.local._esm import DeliveryTimeoutError
+
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, Recorder())
+    with pytest.raises(
+        DeliveryTimeoutError, match=r"^the pipeline is idle and record 999 was not delivered$"
+    ) as caught:
+        pipeline.wait_until_delivered("999")
+    assert isinstance(caught.value, ShardlineError)
+    assert isinstance(caught.value, TimeoutError)
+
+
+def test_an_unknown_setting_is_refused_with_the_known_ones(store: Store) -> None:
+    with pytest.raises(InvalidParameterValueError, match=r"^unknown event source mapping setting 'batchsize'; the"):
+        Pipeline(store).add_mapping(orders(store), Recorder(), batchsize=10)
+
+
+def test_a_destination_that_fails_stops_the_run_and_loses_nothing(store: Store, tmp_path: Any) -> None:
+    from shardline.local._destinations import DestinationError
+
+    table = orders(store)
+    put_many(table, 1)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the destination wants a folder", encoding="utf-8")
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(
+        table, Recorder(fail_on(1)), name="m", maximum_retry_attempts=0, on_failure=blocked / "f.jsonl"
+    )
+    with pytest.raises(DestinationError, match=r"^on-failure destination .*f\.jsonl: cannot append to it"):
+        pipeline.run_until_idle()
+    # The batch was not checkpointed: with the destination fixed, a new pipeline sends the record.
+    again = Pipeline(store)
+    again.add_mapping(table, Recorder(fail_on(1)), name="m", maximum_retry_attempts=0, on_failure=tmp_path / "f.jsonl")
+    again.run_until_idle()
+    assert len((tmp_path / "f.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_a_custom_destination_that_raises_is_a_destination_error(store: Store) -> None:
+    from shardline.local._destinations import DestinationError
+
+    class Refusing:
+        def send(self, record: Any) -> None:
+            raise ConnectionError("the queue is down")
+
+    table = orders(store)
+    put_many(table, 1)
+    pipeline = Pipeline(store)
+    pipeline.add_mapping(table, Recorder(fail_on(1)), name="m", maximum_retry_attempts=0, on_failure=Refusing())
+    with pytest.raises(DestinationError, match=r"^mapping m: the on-failure destination \(Refusing\) failed to take"):
+        pipeline.run_until_idle()
+
+
+def test_stop_ends_a_run_until_idle_in_a_backoff() -> None:
+    # On the system clock a failing record backs off (a second, then two...; with infinite retries for a
+    # day): ``stop`` is heard in the wait, not after it.
+    with Store(":memory:") as store:
+        table = orders(store)
+        put_many(table, 1)
+        pipeline = Pipeline(store)
+        pipeline.add_mapping(table, Recorder(fail_on(1)))
+        started = time.monotonic()
+        pipeline.run_until_idle(stop=lambda: len(pipeline.invocations) >= 1)
+        assert len(pipeline.invocations) == 1
+        assert time.monotonic() - started < 0.9  # the one-second backoff was not waited out

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import load_fixture
 
 from shardline.local._runtime import RuntimeInvoker, RuntimeInvokerError
 from shardline.testing import VirtualClock
@@ -428,3 +429,153 @@ def test_bytes_a_handler_returns_come_back_as_bytes(tmp_path: Path, make: Any) -
     write(tmp_path, "app.py", "def handler(event, context):\n    return b'\\x00raw'\n")
     invoker = make()
     assert invoker.invoke({}, deadline_ms=invoker.deadline_from_now()).response == b"\x00raw"
+
+
+# -- whatever a function returns or raises, in-process and under the runtime alike ---------------------------
+
+ODD_HANDLERS = """
+import math
+from decimal import Decimal
+
+
+class BrokenStr(Exception):
+    def __str__(self):
+        raise RuntimeError("str() is broken")
+
+
+class Custom(BaseException):
+    pass
+
+
+class BadRepr:
+    def __repr__(self):
+        raise RuntimeError("repr() is broken")
+
+
+def deep():
+    value = []
+    for _ in range(5000):
+        value = [value]
+    return value
+
+
+def handler(event, context):
+    case = event["case"]
+    if case == "deep":
+        return deep()
+    if case == "broken-str":
+        raise BrokenStr()
+    if case == "generator-exit":
+        raise GeneratorExit("closed")
+    if case == "custom-base-exception":
+        raise Custom("not an Exception")
+    if case == "exit":
+        raise SystemExit(4)
+    if case == "set":
+        return {"seen": {1, 2}}
+    if case == "bytes":
+        return b"\\x00raw"
+    if case == "decimal":
+        return {"batchItemFailures": [], "total": Decimal("12345678901234567890.5")}
+    if case == "nan":
+        return {"value": math.nan}
+    if case == "decimal-nan":
+        return [Decimal("NaN")]
+    if case == "bad-repr":
+        return BadRepr()
+    if case == "huge":
+        return "x" * (6 * 1024 * 1024 + 1)
+    if case == "odd-failures":
+        return {"batchItemFailures": [{"itemIdentifier": [1]}, 5, None]}
+    if case == "tuple":
+        return ("a", 1)
+    return None
+"""
+
+#: (case, function error type or None, type of the response Lambda reads when there is no error)
+ODD_CASES = [
+    ("deep", "Runtime.MarshalError", None),
+    ("generator-exit", "Runtime.ExitError", None),
+    ("custom-base-exception", "Runtime.ExitError", None),
+    ("exit", "Runtime.ExitError", None),
+    ("set", "Runtime.MarshalError", None),
+    ("bytes", None, bytes),
+    ("decimal", None, dict),
+    ("nan", None, bytes),  # the runtime writes NaN, which no JSON reader takes: the body is not an object
+    ("decimal-nan", None, bytes),
+    ("bad-repr", "Runtime.MarshalError", None),
+    ("huge", "Function.ResponseSizeTooLarge", None),
+    ("odd-failures", None, dict),
+    ("tuple", None, list),
+]
+
+
+def load_module(path: Path) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_shardline_odd_handlers", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_odd_answers_are_the_same_in_process_and_under_the_runtime(tmp_path: Path, make: Any) -> None:
+    from shardline._response import interpret_response
+    from shardline.local import InProcessInvoker
+
+    write(tmp_path, "app.py", ODD_HANDLERS)
+    runtime = make()
+    in_process = InProcessInvoker(load_module(tmp_path / "app.py").handler, clock=VirtualClock())
+    for case, error_type, response_type in ODD_CASES:
+        seen = []
+        for invoker in (in_process, runtime):
+            invocation = invoker.invoke({"case": case}, deadline_ms=invoker.deadline_from_now())
+            error = invocation.error
+            assert (error.error_type if error else None) == error_type, (case, invoker, error)
+            if response_type is not None:
+                assert type(invocation.response) is response_type, (case, invoker, invocation.response)
+            verdict = interpret_response(invocation.response, ["111"], function_error=str(error) if error else None)
+            seen.append((verdict.kind, verdict.function_error, invocation.response))
+        assert seen[0] == seen[1], case
+
+
+def test_an_exception_whose_str_raises_is_a_function_error_under_both_invokers(tmp_path: Path, make: Any) -> None:
+    from shardline.local import InProcessInvoker
+
+    write(tmp_path, "app.py", ODD_HANDLERS)
+    runtime = make()
+    in_process = InProcessInvoker(load_module(tmp_path / "app.py").handler, clock=VirtualClock())
+    here = in_process.invoke({"case": "broken-str"}, deadline_ms=in_process.deadline_from_now())
+    there = runtime.invoke({"case": "broken-str"}, deadline_ms=runtime.deadline_from_now())
+    assert here.error is not None
+    assert str(here.error) == "BrokenStr: <the exception's str() raised>"
+    # awslambdaric formats the exception with str() and dies of it: the runtime process exits.
+    assert there.error is not None
+    assert there.error.error_type == "Runtime.ExitError"
+    after = runtime.invoke({"case": "decimal"}, deadline_ms=runtime.deadline_from_now())
+    assert after.error is None  # a new runtime process took over
+
+
+def test_the_last_exception_the_function_logged_is_remembered(tmp_path: Path, make: Any, output: io.StringIO) -> None:
+    write(
+        tmp_path,
+        "app.py",
+        """
+        from shardline import batch_handler
+
+        @batch_handler
+        def handler(record):
+            raise ValueError(f"cannot price {record.sequence_number}")
+        """,
+    )
+    invoker = make()
+    event = {"Records": load_fixture("sam-dynamodb-update.json")["Records"][:1]}
+    invocation = invoker.invoke(event, deadline_ms=invoker.deadline_from_now())
+    invoker.close()  # the output copy is complete once the process is gone
+
+    number = event["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert invocation.response == {"batchItemFailures": [{"itemIdentifier": number}]}
+    assert invoker.output.last_exception == f"ValueError: cannot price {number}"
+    assert f"ValueError: cannot price {number}" in output.getvalue()

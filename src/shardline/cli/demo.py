@@ -124,6 +124,7 @@ def demo(keep: str | None, invoker: str) -> int:
     from shardline.testing import VirtualClock
 
     from ._dashboard import Dashboard
+    from .run import StopSignals
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="shardline-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -133,35 +134,46 @@ def demo(keep: str | None, invoker: str) -> int:
     (folder / "billing.py").write_text(BILLING, encoding="utf-8")
     (folder / "audit.py").write_text(AUDIT, encoding="utf-8")
     say = click.echo
-    say(f"1. A SAM app in {folder}: table demo-orders, BillingFunction and AuditFunction on its stream.")
+    where = folder if keep else "a temporary folder (deleted at the end; --keep DIR keeps it)"
+    say(f"1. A SAM app in {where}:\n   table demo-orders, BillingFunction and AuditFunction on its stream.")
     clock = VirtualClock("2026-11-27T09:00:00Z")
     invokers: list[Any] = []
     logs = (folder / "functions.log").open("w", encoding="utf-8")
-    try:
-        with Store(str(folder / "state.db"), clock=clock) as store:
-            template = load_template(folder / "template.yaml")
-            pipeline, invokers = build_pipeline(template, store, invoker=invoker, clock=clock, output=logs)
-            table = store.table("demo-orders")
-            say("2. Six orders written: order#3 is a DRAFT (the billing filter drops it), order#4 is poisoned.")
-            for order in ORDERS:
-                item = {**order, "total": Decimal(str(order["total"]))}
-                table.put_item(item)
-                clock.advance(1000)
-            say("3. The event source mappings run (a virtual clock skips the retry backoff; the functions' own")
-            say(f"   output goes to {folder / 'functions.log'}):\n")
-            dashboard = Dashboard(pipeline, stream=sys.stdout, live=False)
-            pipeline.run_until_idle()
-            dashboard.close()
-            say("")
-            _explain(pipeline)
-    finally:
-        logs.close()
-        for each in invokers:
-            close = getattr(each, "close", None)
-            if callable(close):
-                close()
-        if not keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    with StopSignals() as stop:
+        try:
+            with Store(str(folder / "state.db"), clock=clock) as store:
+                template = load_template(folder / "template.yaml")
+                pipeline, invokers = build_pipeline(template, store, invoker=invoker, clock=clock, output=logs)
+                table = store.table("demo-orders")
+                say("2. Six orders written: order#3 is a DRAFT (the billing filter drops it), order#4 is poisoned.")
+                for order in ORDERS:
+                    item = {**order, "total": Decimal(str(order["total"]))}
+                    table.put_item(item)
+                    clock.advance(1000)
+                say("3. The event source mappings run (a virtual clock skips the retry backoff; the functions' own")
+                if keep:
+                    say(f"   output goes to {folder / 'functions.log'}):\n")
+                else:  # the temporary folder, this log included, is deleted at the end
+                    say("   output is left out: run with --keep DIR to find it in DIR/functions.log):\n")
+                dashboard = Dashboard(pipeline, stream=sys.stdout, live=False)
+                pipeline.run_until_idle(stop=stop.requested)
+                dashboard.close()
+                if stop.requested():  # a handler swallowed the KeyboardInterrupt: stopped all the same
+                    raise KeyboardInterrupt
+                say("")
+                _explain(pipeline)
+        except KeyboardInterrupt:
+            click.echo(f"stopped by {stop.name}", err=True)
+            return stop.status
+        finally:
+            stop.ignore()  # the clean-up is short; a second Ctrl-C must not leave runtime processes behind
+            logs.close()
+            for each in invokers:
+                close = getattr(each, "close", None)
+                if callable(close):
+                    close()
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 

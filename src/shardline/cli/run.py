@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +34,11 @@ semantics (batching, filters, partial batch responses, retries, bisect, record a
 destinations); invokes each function under AWS's runtime interface client (awslambdaric) in a warm
 process. Writes from other processes to the same --state reach the mappings within milliseconds.
 Checkpoints are durable: stop and start again, nothing is skipped or replayed.
+
+\b
+Exit status: 0; 1 for an error, or with --until-idle when a record went to the on-failure destination
+(or a tumbling window was dropped); 130 after Ctrl-C, 143 after SIGTERM (checkpoints kept, runtime
+processes stopped, the summary printed).
 """
 
 
@@ -49,7 +56,11 @@ Checkpoints are durable: stop and start again, nothing is skipped or replayed.
     help="Run functions under awslambdaric (as Lambda does) or call them in this process.",
 )
 @click.option("--endpoint-url", metavar="URL", help="Where SQS/SNS/S3 destinations are sent (LocalStack, AWS).")
-@click.option("--until-idle", is_flag=True, help="Stop once every mapping has caught up (scripts, CI).")
+@click.option(
+    "--until-idle",
+    is_flag=True,
+    help="Stop once every mapping has caught up; exit 1 if a record went to the destination (scripts, CI).",
+)
 @click.option("--plain", is_flag=True, help="Plain log lines even on a terminal.")
 def run(
     template_path: str | None,
@@ -63,10 +74,7 @@ def run(
     plain: bool,
 ) -> int:
     """Run the stream mappings of a SAM template against the local tables."""
-    from shardline.local._runner import build_pipeline
     from shardline.local._template import TemplateError, find_template, load_template
-
-    from ._dashboard import Dashboard
 
     overrides = {}
     for text in parameter_overrides:
@@ -84,55 +92,113 @@ def run(
         click.echo(f"warning: {warning}", err=True)
     live = not plain and not until_idle and sys.stderr.isatty()
     log_path = Path(state).expanduser().parent / "functions.log"
-    with open_store(state) as store, _function_output(log_path if live else None) as output:
+    stop = StopSignals()
+    with stop:
         try:
-            pipeline, invokers = build_pipeline(
-                template,
-                store,
-                only_function=function,
-                env_vars=variables,
-                invoker=invoker,
-                endpoint_url=endpoint_url,
-                output=output,
-            )
-        except TemplateError as exc:
-            raise CLIError(str(exc)) from None
-        except ShardlineError as exc:
-            raise CLIError(str(exc)) from None
-        for mapping in pipeline.mappings:
-            click.echo(
-                f"mapping {mapping.name}: table {mapping.table.name} -> {mapping.invoker.function_name}"
-                f" ({', '.join(f'{k}={v}' for k, v in mapping.settings.as_aws().items() if k != 'FilterCriteria')})",
-                err=True,
-            )
-        dashboard = Dashboard(pipeline, live=live)
+            with open_store(state) as store, _function_output(log_path if live else None) as output:
+                return _serve(
+                    template,
+                    store,
+                    stop,
+                    function=function,
+                    env_vars=variables,
+                    invoker=invoker,
+                    endpoint_url=endpoint_url,
+                    output=output,
+                    until_idle=until_idle,
+                    live=live,
+                    log_path=log_path,
+                )
+        except KeyboardInterrupt:  # before the mappings ran: nothing was started, nothing to save
+            click.echo(f"stopped by {stop.name}", err=True)
+            return stop.status
+
+
+def _serve(
+    template: Any,
+    store: Any,
+    stop: StopSignals,
+    *,
+    function: str | None,
+    env_vars: dict[str, Any] | None,
+    invoker: str,
+    endpoint_url: str | None,
+    output: TextIO | None,
+    until_idle: bool,
+    live: bool,
+    log_path: Path,
+) -> int:
+    from shardline.local._runner import build_pipeline
+
+    from ._dashboard import Dashboard
+
+    try:
+        pipeline, invokers = build_pipeline(
+            template,
+            store,
+            only_function=function,
+            env_vars=env_vars,
+            invoker=invoker,
+            endpoint_url=endpoint_url,
+            output=output,
+            history=_HISTORY,
+        )
+    except ShardlineError as exc:  # a template the store cannot hold, a Handler that is not there
+        raise CLIError(str(exc)) from None
+    width = shutil.get_terminal_size().columns
+    for mapping in pipeline.mappings:
+        click.echo(_describe_mapping(mapping, width), err=True)
+    failure: ShardlineError | None = None
+    interrupted = False
+    dashboard: Any = None
+    try:
+        dashboard = Dashboard(pipeline, live=live, critical=stop.deferred)
         if live:
             dashboard.title = f"shardline run: Ctrl-C to stop (function output: {log_path})"
-        stopping = threading.Event()
-        previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        if until_idle:
+            pipeline.run_until_idle(stop=stop.requested)
+        else:
+
+            def stopping() -> bool:
+                dashboard.refresh()
+                return stop.requested()
+
+            pipeline.run(stopping)
+    except KeyboardInterrupt:
+        interrupted = True
+    except ShardlineError as exc:  # a destination that refuses records, a state database gone bad...
+        failure = exc
+    finally:
+        stop.ignore()  # the clean-up is short and bounded; a second Ctrl-C must not leave runtimes behind
         try:
-            if until_idle:
-                pipeline.run_until_idle()
-                dashboard.refresh(force=True)
-            else:
-
-                def stop() -> bool:
-                    dashboard.refresh()
-                    return stopping.is_set()
-
-                try:
-                    pipeline.run(stop)
-                except KeyboardInterrupt:
-                    click.echo("stopping: checkpoints are saved; run again to continue", err=True)
+            if dashboard is not None:
+                dashboard.close()
         finally:
-            signal.signal(signal.SIGTERM, previous)
-            dashboard.close()
-            for each in invokers:
+            for each in invokers:  # the runtime processes (their process groups) are stopped
                 close = getattr(each, "close", None)
                 if close is not None:
                     close()
-        _summary(pipeline)
+    totals = _summary(pipeline)
+    if interrupted or stop.requested():
+        click.echo(f"stopped by {stop.name}: checkpoints are saved; run again to continue", err=True)
+        return stop.status
+    if failure is not None:
+        raise CLIError(str(failure)) from None  # after the summary: what was done is saved
+    reasons = []
+    if totals["failed"]:
+        count = totals["failed"]
+        reasons.append(f"{count} record{'s' if count != 1 else ''} went to the on-failure destination")
+    if totals["windows_dropped"]:
+        count = totals["windows_dropped"]
+        reasons.append(f"{count} tumbling window{'s' if count != 1 else ''} dropped: the final invoke kept failing")
+    if reasons and until_idle:
+        click.echo(f"failed: {'; '.join(reasons)} (exit status 1)", err=True)
+        return 1
     return 0
+
+
+#: What a serving pipeline keeps of its invocations and destination records (the counts are kept in full).
+_HISTORY = 1000
 
 
 @contextlib.contextmanager
@@ -152,7 +218,7 @@ def _env_vars(source: str) -> dict[str, Any]:
     return data
 
 
-def _summary(pipeline: Any) -> None:
+def _summary(pipeline: Any) -> dict[str, int]:
     totals: dict[str, int] = {}
     for shards in pipeline.metrics().values():
         for metrics in shards.values():
@@ -163,15 +229,100 @@ def _summary(pipeline: Any) -> None:
         "summary: "
         + json.dumps(
             {
-                "invocations": len(pipeline.invocations),
+                "invocations": pipeline.invocation_count,
                 "records_in": totals.get("records_in", 0),
                 "delivered": totals.get("delivered", 0),
                 "filtered": totals.get("filtered", 0),
                 "failed": totals.get("failed", 0),
                 "retries": totals.get("retries", 0),
                 "bisects": totals.get("bisects", 0),
-                "destination_records": len(pipeline.destination),
+                "destination_records": pipeline.destination_count,
             }
         ),
         err=True,
     )
+    return {name: totals.get(name, 0) for name in ("failed", "windows_dropped")}
+
+
+def _describe_mapping(mapping: Any, width: int) -> str:
+    """One line per mapping, its settings that differ from AWS's defaults, wrapped at a setting's end."""
+    from shardline.local._settings import MappingSettings
+
+    defaults = MappingSettings().as_aws()
+    shown = []
+    for name, value in mapping.settings.as_aws().items():
+        if name == "FilterCriteria":
+            count = len(value["Filters"])
+            shown.append(f"FilterCriteria: {count} pattern{'s' if count != 1 else ''}")
+        elif value != defaults.get(name):
+            shown.append(f"{name}={','.join(value) if isinstance(value, list) else value}")
+    head = f"mapping {mapping.name}: table {mapping.table.name} -> {mapping.invoker.function_name}"
+    text = f"{head} ({', '.join(shown)})" if shown else f"{head} (AWS's default settings)"
+    return textwrap.fill(
+        text, width=max(40, width - 1), subsequent_indent="    ", break_long_words=False, break_on_hyphens=False
+    )
+
+
+class StopSignals:
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP stop ``run`` at once, wherever it is: waiting out a backoff,
+    waiting for the runtime's answer, inside an in-process handler. The handler raises KeyboardInterrupt
+    (and ``requested()`` turns true, for a handler that swallowed it); ``run`` then keeps its checkpoints
+    (committed after every batch), stops the runtime processes, prints its summary and exits with the
+    conventional status, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
+    """
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+        self._deferring = 0
+        self._pending = False
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for number in _STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous.clear()
+
+    def _handle(self, number: int, frame: object) -> None:
+        if self.signal is None:
+            self.signal = number
+        if self._deferring:
+            self._pending = True  # raised when the redraw in progress is complete
+            return
+        raise KeyboardInterrupt
+
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold a stop back until the block is done (a redraw of the live table)."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+        if self._pending and not self._deferring:
+            self._pending = False
+            raise KeyboardInterrupt
+
+    def ignore(self) -> None:
+        """From now on (the clean-up) the stop signals do nothing; ``__exit__`` restores them."""
+        for number in self._previous:
+            signal.signal(number, signal.SIG_IGN)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signal).name if self.signal is not None else "SIGINT"
+
+    @property
+    def status(self) -> int:
+        return 128 + (self.signal if self.signal is not None else signal.SIGINT)
+
+
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))

@@ -1,8 +1,12 @@
-"""On-failure destinations: where the emulator sends records it gives up on (SPEC section 1 shape).
+"""On-failure destinations: where the emulator sends records it gives up on (the invocation record shape of
+"Capturing discarded batches for a DynamoDB event source" in the Lambda developer guide).
 
 By default the records are kept in the state database (``StoreDestination``); a path ending in ``.jsonl``
 appends them to a JSON Lines file; an SQS queue, SNS topic or S3 bucket ARN sends them through boto3 (the
 ``aws`` extra) to the endpoint you configure, LocalStack or AWS itself.
+
+A destination that cannot take a record raises :class:`DestinationError`; the emulator then leaves the batch
+where it was (not checkpointed), so running again sends the record again and nothing is lost.
 """
 
 from __future__ import annotations
@@ -13,9 +17,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, final
 
+from shardline._exceptions import ShardlineError, describe_exception
 from shardline._json import json_dumps
+from shardline.local._settings import InvalidParameterValueError
 
-__all__ = ["Boto3Destination", "Destination", "JsonLinesDestination", "StoreDestination", "destination_from"]
+__all__ = [
+    "Boto3Destination",
+    "Destination",
+    "DestinationError",
+    "JsonLinesDestination",
+    "StoreDestination",
+    "destination_from",
+]
+
+
+@final
+class DestinationError(ShardlineError):
+    """An on-failure destination could not take a record (a file that cannot be written, a queue that does
+    not exist, an endpoint that does not answer). The batch stays unchecked: fix the cause and run again."""
+
+    __module__ = "shardline.local"
 
 
 class Destination(Protocol):
@@ -64,11 +85,18 @@ class JsonLinesDestination:
         self.path = Path(path)
 
     def send(self, record: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json_dumps(record, separators=(",", ":")) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        line = json_dumps(record, separators=(",", ":")) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise DestinationError(
+                f"on-failure destination {self.path}: cannot append to it ({exc.strerror or exc}); "
+                "give a path you can write"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"<JsonLinesDestination {self.path}>"
@@ -85,22 +113,41 @@ class Boto3Destination:
     def __init__(
         self, arn: str, *, endpoint_url: str | None = None, region: str | None = None, mapping: str = "mapping"
     ) -> None:
-        parts = arn.split(":")
+        parts = arn.split(":") if isinstance(arn, str) else []
         if len(parts) < 6 or parts[0] != "arn" or parts[2] not in ("sqs", "sns", "s3"):
-            raise ValueError(f"on-failure destination {arn!r}: expected an SQS queue, SNS topic or S3 bucket ARN")
+            raise InvalidParameterValueError(
+                f"on-failure destination {arn!r}: expected an SQS queue, SNS topic or S3 bucket ARN"
+            )
         try:
             import boto3  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover - the extra is missing
-            raise ValueError('SQS, SNS and S3 destinations need boto3: pip install "shardline[aws]"') from None
+            raise InvalidParameterValueError(
+                'SQS, SNS and S3 destinations need boto3: pip install "shardline[aws]"'
+            ) from None
         self.arn = arn
         self.mapping = mapping
         self.service = parts[2]
         self.wants_payload = self.service == "s3"
         self.region = region or parts[3] or "us-east-1"
-        self._client: Any = boto3.client(self.service, endpoint_url=endpoint_url, region_name=self.region)
+        try:
+            self._client: Any = boto3.client(self.service, endpoint_url=endpoint_url, region_name=self.region)
+        except Exception as exc:  # botocore's errors (a bad endpoint URL, a missing region) at the boundary
+            raise InvalidParameterValueError(
+                f"on-failure destination {arn}: cannot make a {self.service.upper()} client"
+                f" ({describe_exception(exc)}); check --endpoint-url and the region"
+            ) from exc
         self._sent = 0
 
     def send(self, record: Mapping[str, Any]) -> None:
+        try:
+            self._send(record)
+        except Exception as exc:  # botocore's errors: the queue is missing, the endpoint does not answer...
+            raise DestinationError(
+                f"on-failure destination {self.arn}: the record was not sent ({describe_exception(exc)});"
+                " check that it exists and that the endpoint and credentials are right"
+            ) from exc
+
+    def _send(self, record: Mapping[str, Any]) -> None:
         body = json_dumps(record)
         if self.service == "sqs":
             account, name = self.arn.split(":")[4], self.arn.split(":")[5]
@@ -132,7 +179,9 @@ def destination_from(
         inner = config.get("OnFailure", config)
         target = inner.get("Destination") if isinstance(inner, Mapping) else None
         if not isinstance(target, str):
-            raise ValueError('on_failure: expected {"OnFailure": {"Destination": "<arn>"}} or {"Destination": "<arn>"}')
+            raise InvalidParameterValueError(
+                'on_failure: expected {"OnFailure": {"Destination": "<arn>"}} or {"Destination": "<arn>"}'
+            )
         config = target
     if isinstance(config, str) and config.startswith("arn:"):
         return Boto3Destination(config, endpoint_url=endpoint_url, mapping=mapping)

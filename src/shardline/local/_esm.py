@@ -3,8 +3,9 @@
 One :class:`Pipeline` runs any number of mappings over the tables of a :class:`~shardline.local.Store`. Each
 mapping reads every shard of its table's stream in order (parents before children), filters records
 (FilterCriteria), groups them into batches (BatchSize, the 6 MB payload limit, MaximumBatchingWindow,
-tumbling windows), invokes the function and acts on the answer exactly as SPEC section 5 records AWS
-doing it:
+tumbling windows), invokes the function and acts on the answer exactly as AWS does ("Using AWS Lambda
+with Amazon DynamoDB" and "Configuring partial batch response" in the Lambda developer guide, and
+behaviour recorded on AWS):
 
 * success moves the checkpoint past the batch;
 * a partial batch response (with ReportBatchItemFailures) moves it to the lowest reported record, which is
@@ -35,14 +36,15 @@ from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any, Final, Protocol, final
 
+from shardline._exceptions import ShardlineError, describe_exception
 from shardline._json import json_dumps
 from shardline._response import Verdict, interpret_response
-from shardline.local._destinations import Destination, destination_from
+from shardline.local._destinations import Destination, DestinationError, destination_from
 from shardline.local._invoker import UNHANDLED, InProcessInvoker, Invocation, Invoker
-from shardline.local._settings import MappingSettings, ResourceConflictError
+from shardline.local._settings import InvalidParameterValueError, MappingSettings, ResourceConflictError
 from shardline.testing._clock import Clock, VirtualClock, iso_z
 
-__all__ = ["EventSourceMapping", "InvocationRecord", "Pipeline"]
+__all__ = ["DeliveryTimeoutError", "EventSourceMapping", "InvocationRecord", "Pipeline"]
 
 PAYLOAD_LIMIT: Final = 6 * 1024 * 1024  # a synchronous invoke's request payload
 _EVENT_OVERHEAD: Final = len('{"Records":[]}')
@@ -52,15 +54,37 @@ _BACKLOG_LIMIT: Final = 200_000  # records held in memory for one lane of a shar
 _BACKOFF_BASE_MS: Final = 1000
 _BACKOFF_CAP_MS: Final = 60_000
 _DESCRIBE_EVERY_MS: Final = 250  # how often shard lists are refreshed on the system clock
+_WAIT_SLICE_S: Final = 0.1  # on the system clock, how often a wait for a deadline checks ``stop``
+_METRICS: Final = (
+    "records_in",
+    "delivered",
+    "filtered",
+    "failed",
+    "retries",
+    "bisects",
+    "invocations",
+    "windows_dropped",
+    "iterator_age_ms",
+)
+
+
+@final
+class DeliveryTimeoutError(ShardlineError, TimeoutError):
+    """:meth:`Pipeline.wait_until_delivered` gave up: the pipeline went idle without delivering the record
+    (filtered out, sent to the on-failure destination, or never written), or the invocation budget ran out."""
+
+    __module__ = "shardline.local"
 
 
 class StreamTable(Protocol):
     """What the emulator needs of a table: its name, stream ARN and a DynamoDB-Streams-like reader."""
 
-    name: str
-    stream_arn: str
-    key_schema: dict[str, str]
-
+    @property
+    def name(self) -> str: ...
+    @property
+    def stream_arn(self) -> str: ...
+    @property
+    def key_schema(self) -> Mapping[str, str]: ...
     @property
     def stream(self) -> Any: ...
 
@@ -78,7 +102,18 @@ class StateStore(Protocol):
 class InvocationRecord:
     """One invoke the emulator made: which mapping and shard, the event, the outcome, the attempt."""
 
-    __slots__ = ("attempt", "duration_ms", "error", "event", "mapping", "response", "shard_id", "time_ms", "verdict")
+    __slots__ = (
+        "attempt",
+        "duration_ms",
+        "error",
+        "event",
+        "mapping",
+        "reason",
+        "response",
+        "shard_id",
+        "time_ms",
+        "verdict",
+    )
 
     def __init__(
         self,
@@ -90,6 +125,7 @@ class InvocationRecord:
         attempt: int,
         time_ms: int,
         verdict: str,
+        reason: str = "",
     ) -> None:
         self.mapping = mapping
         self.shard_id = shard_id
@@ -100,6 +136,7 @@ class InvocationRecord:
         self.attempt = attempt
         self.time_ms = time_ms
         self.verdict = verdict
+        self.reason = reason  # how Lambda read the answer, e.g. why a response failed the whole batch
 
     @property
     def sequence_numbers(self) -> list[str]:
@@ -152,12 +189,7 @@ class _Shard:
     fetched_to: int | None = None  # the last sequence number read from the stream
     exhausted: bool = False  # closed and read to its end
     finished: bool = False
-    metrics: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("records_in", "delivered", "filtered", "failed", "retries", "bisects", "invocations", "iterator_age_ms"),
-            0,
-        )
-    )
+    metrics: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_METRICS, 0))
 
 
 @final
@@ -186,7 +218,8 @@ class EventSourceMapping:
         return self.settings.enabled
 
     def metrics(self) -> dict[str, dict[str, int]]:
-        """Per shard: records in, delivered, filtered, failed, retries, bisects, invocations, iterator age."""
+        """Per shard: records in, delivered, filtered, failed (sent to the destination), retries (made),
+        bisects, invocations, tumbling windows dropped (their final invoke failed for good), iterator age."""
         return {shard_id: dict(shard.metrics) for shard_id, shard in sorted(self._shards.items())}
 
     def __repr__(self) -> str:
@@ -223,15 +256,29 @@ class Pipeline:
     """
 
     def __init__(
-        self, store: StateStore, *, clock: Clock | None = None, seed: int = 0, endpoint_url: str | None = None
+        self,
+        store: StateStore,
+        *,
+        clock: Clock | None = None,
+        seed: int = 0,
+        endpoint_url: str | None = None,
+        history: int | None = None,
     ):
+        """``history`` bounds what :attr:`invocations` and :attr:`destination` keep (the last ``history`` of
+        each, for a pipeline that serves for days); :attr:`invocation_count` and :attr:`destination_count`
+        count them all."""
+        if history is not None and (isinstance(history, bool) or not isinstance(history, int) or history < 1):
+            raise ValueError(f"history must be a positive int or None, got {history!r}")
         self.store = store
         self.clock: Clock = clock or store.clock
         self._rng = random.Random(seed)
         self._endpoint_url = endpoint_url
         self._mappings: dict[str, EventSourceMapping] = {}
+        self._history = history
         self.invocations: list[InvocationRecord] = []
         self.destination: list[dict[str, Any]] = []
+        self.invocation_count = 0
+        self.destination_count = 0
         self._delivered: set[str] = set()
         self._listeners: list[Callable[[str, Any], None]] = []
 
@@ -262,6 +309,12 @@ class Pipeline:
         The mapping's checkpoints are stored under ``name`` (by default ``<table>-<function>``): a new
         Pipeline adding a mapping of the same name resumes where the last one stopped.
         """
+        unknown = sorted(set(settings) - set(MappingSettings.__slots__))
+        if unknown:
+            raise InvalidParameterValueError(
+                f"unknown event source mapping setting {unknown[0]!r}; the settings are"
+                f" {', '.join(sorted(MappingSettings.__slots__))}"
+            )
         resolved = self.store.table(table) if isinstance(table, str) else table
         invoker: Invoker
         if hasattr(handler, "invoke") and hasattr(handler, "function_arn"):
@@ -308,21 +361,24 @@ class Pipeline:
 
     # -- running --------------------------------------------------------------------------------
 
-    def run_until_idle(self, *, max_invocations: int | None = None) -> int:
-        """Process until every mapping has caught up and nothing waits for a deadline the clock can reach.
+    def run_until_idle(self, *, max_invocations: int | None = None, stop: Callable[[], bool] | None = None) -> int:
+        """Process until every mapping has caught up and nothing waits for a deadline the clock can reach
+        (or ``stop()`` returns true: it is asked between batches and while waiting).
 
         On a :class:`VirtualClock` the clock jumps to each deadline (backoff, batching windows, tumbling
         windows); on the system clock the call sleeps until it. Returns the number of invocations made.
         """
-        made = len(self.invocations)
-        while max_invocations is None or len(self.invocations) - made < max_invocations:
+        made = self.invocation_count
+        while max_invocations is None or self.invocation_count - made < max_invocations:
+            if stop is not None and stop():
+                break
             deadline = _Deadline()
             if self._pass(deadline):
                 continue
             if deadline.at is None:
                 break
-            self._wait_until(deadline.at)
-        return len(self.invocations) - made
+            self._wait_until(deadline.at, stop)
+        return self.invocation_count - made
 
     def run(self, stop: Callable[[], bool] | None = None, *, poll_interval: float = 0.001) -> None:
         """Serve until ``stop()`` returns true (or forever), polling for new records every ``poll_interval``
@@ -343,32 +399,36 @@ class Pipeline:
     def wait_until_delivered(self, sequence_number: str, *, max_invocations: int = 100_000) -> InvocationRecord:
         """Run until a successful invoke has delivered the record with ``sequence_number``; return that invoke.
 
-        Raises TimeoutError when the pipeline goes idle without delivering it (dropped by a filter,
-        sent to the destination, or never written).
+        Raises :class:`DeliveryTimeoutError` (a TimeoutError) when the pipeline goes idle without delivering
+        it (dropped by a filter, sent to the destination, or never written).
         """
         made = 0
         while sequence_number not in self._delivered:
             deadline = _Deadline()
-            before = len(self.invocations)
+            before = self.invocation_count
             if not self._pass(deadline):
                 if deadline.at is None:
-                    raise TimeoutError(f"the pipeline is idle and record {sequence_number} was not delivered")
+                    raise DeliveryTimeoutError(f"the pipeline is idle and record {sequence_number} was not delivered")
                 self._wait_until(deadline.at)
-            made += len(self.invocations) - before
+            made += self.invocation_count - before
             if made > max_invocations:
-                raise TimeoutError(f"record {sequence_number} not delivered after {max_invocations} invocations")
+                raise DeliveryTimeoutError(
+                    f"record {sequence_number} not delivered after {max_invocations} invocations"
+                )
         for record in reversed(self.invocations):
             if record.verdict in ("success", "partial") and sequence_number in record.sequence_numbers:
                 return record
         raise AssertionError("unreachable: a delivered record has an invocation")  # pragma: no cover
 
-    def _wait_until(self, when: int) -> None:
+    def _wait_until(self, when: int, stop: Callable[[], bool] | None = None) -> None:
         if isinstance(self.clock, VirtualClock):
             self.clock.advance_to(max(when, self.clock.now_ms()))
-        else:
-            pause = (when - self.clock.now_ms()) / 1000
-            if pause > 0:
-                time.sleep(pause)
+            return
+        # A backoff can be a minute long: the wait is sliced so that ``stop`` is heard within a tenth of a second.
+        while (pause := (when - self.clock.now_ms()) / 1000) > 0:
+            if stop is not None and stop():
+                return
+            time.sleep(min(pause, _WAIT_SLICE_S))
 
     # -- one pass over everything ---------------------------------------------------------------
 
@@ -403,7 +463,8 @@ class Pipeline:
                 continue
             parent = shards.get(shard.parent_id) if shard.parent_id else None
             if parent is not None and not parent.finished:
-                continue  # parents are processed to their end before their children (SPEC section 4)
+                # Parents before children ("Reading and processing a stream", DynamoDB developer guide).
+                continue
             yield shard
 
     # -- shards and checkpoints -----------------------------------------------------------------
@@ -628,6 +689,8 @@ class Pipeline:
         event = self._event(mapping, shard, lane, [entry.record for entry in delivered], final=final)
         sequence_numbers = [entry.record["dynamodb"]["SequenceNumber"] for entry in delivered]
         batch.attempts += 1
+        if batch.attempts > 1:
+            shard.metrics["retries"] += 1  # counted when the retry happens, not when it is scheduled
         invocation, verdict = self._invoke(mapping, shard, event, sequence_numbers, batch.attempts)
         batch.last_invocation = invocation
         if verdict.kind == "success":
@@ -644,7 +707,7 @@ class Pipeline:
             shard.metrics["delivered"] += lowest
             if lowest > 0:
                 # The checkpoint moves to the lowest reported record; what follows is a new batch with a
-                # fresh retry count (SPEC section 5, recorded on AWS): that record alone, or with bisection
+                # fresh retry count (recorded on AWS): that record alone, or with bisection
                 # on, the rest of the batch from it.
                 position = entries.index(delivered[lowest])
                 if settings.tumbling_window_in_seconds:
@@ -663,7 +726,8 @@ class Pipeline:
         return self._failed(mapping, shard, lane, batch, function_error=invocation.error is not None)
 
     def _record_invocation(self, record: InvocationRecord) -> None:
-        self.invocations.append(record)
+        self.invocation_count += 1
+        _keep(self.invocations, record, self._history)
         self._notify("invocation", record)
 
     def _note_delivered(self, sequence_numbers: list[str]) -> None:
@@ -685,7 +749,7 @@ class Pipeline:
         batch.function_error = function_error
         matched = [lane.queue[index] for index in range(batch.span) if lane.queue[index].matched]
         if split and settings.bisect_batch_on_function_error and len(matched) > 1:
-            # Split in two and retry each half; splitting uses no retry quota (SPEC section 5).
+            # Split in two and retry each half; splitting uses no retry quota ("Error handling" for DynamoDB sources).
             half = matched[(len(matched) + 1) // 2 - 1]
             first_span = [lane.queue[index] for index in range(batch.span)].index(half) + 1
             lane.forced_spans.insert(0, batch.span - first_span)
@@ -699,7 +763,6 @@ class Pipeline:
                 self._complete(mapping, shard, lane, batch.span)
             shard.metrics["failed"] += len(matched)
             return True
-        shard.metrics["retries"] += 1
         delay = min(_BACKOFF_CAP_MS, _BACKOFF_BASE_MS * 2 ** (batch.attempts - 1))
         batch.retry_at_ms = self.clock.now_ms() + delay + self._rng.randrange(0, delay // 10 + 1)
         return True
@@ -721,7 +784,7 @@ class Pipeline:
         sequence_numbers: list[str],
         attempt: int,
     ) -> tuple[Invocation, Verdict]:
-        """Invoke the function, read its answer as Lambda does (SPEC section 5) and log the invoke."""
+        """Invoke the function, read its answer as Lambda does (partial batch responses) and log the invoke."""
         settings = mapping.settings
         now = self.clock.now_ms()
         invocation = mapping.invoker.invoke(event, deadline_ms=self._invoke_deadline(mapping))
@@ -742,6 +805,7 @@ class Pipeline:
                 attempt=attempt,
                 time_ms=now,
                 verdict=verdict.kind,
+                reason=verdict.reason,
             )
         )
         return invocation, verdict
@@ -801,12 +865,23 @@ class Pipeline:
             "batchSize": len(entries),
             "streamArn": mapping.table.stream_arn,
         }
+        sent = record
         if getattr(mapping.destination, "wants_payload", False):
-            # The S3 form carries the invocation's event too (SPEC section 1).
-            mapping.destination.send({**record, "payload": {"Records": [entry.record for entry in entries]}})
-        else:
-            mapping.destination.send(record)
-        self.destination.append(record)
+            # The S3 form carries the invocation's event too ("Retaining records of asynchronous invocations"
+            # / on-failure destinations for stream sources: an S3 destination gets the whole invocation).
+            sent = {**record, "payload": {"Records": [entry.record for entry in entries]}}
+        try:
+            mapping.destination.send(sent)
+        except ShardlineError:
+            raise
+        except Exception as exc:
+            # The batch is not checkpointed past: run again and the record is sent again, nothing is lost.
+            raise DestinationError(
+                f"mapping {mapping.name}: the on-failure destination ({type(mapping.destination).__name__})"
+                f" failed to take a record: {describe_exception(exc)}; fix it and run again"
+            ) from exc
+        self.destination_count += 1
+        _keep(self.destination, record, self._history)
         self._notify("destination", record)
 
     # -- tumbling windows -----------------------------------------------------------------------
@@ -835,16 +910,19 @@ class Pipeline:
 
     def _final_window_invoke(self, mapping: EventSourceMapping, shard: _Shard, lane: _Lane) -> bool:
         lane.final_attempts += 1
+        if lane.final_attempts > 1:
+            shard.metrics["retries"] += 1
         event = self._event(mapping, shard, lane, [], final=True)
         _, verdict = self._invoke(mapping, shard, event, [], lane.final_attempts)
         retries = mapping.settings.maximum_retry_attempts
         if verdict.kind != "success" and (retries == -1 or lane.final_attempts <= retries):
             # The window's final invoke failed: retried with the same backoff as a batch.
-            shard.metrics["retries"] += 1
             delay = min(_BACKOFF_CAP_MS, _BACKOFF_BASE_MS * 2 ** (lane.final_attempts - 1))
             lane.final_retry_at_ms = self.clock.now_ms() + delay
             return True
         # Done (or retries ran out: the window's state is dropped and the shard moves on).
+        if verdict.kind != "success":
+            shard.metrics["windows_dropped"] += 1
         lane.final_attempts = 0
         lane.final_retry_at_ms = 0
         lane.window_start_ms = None
@@ -859,6 +937,12 @@ class Pipeline:
             return
         state = response.get("state") if isinstance(response, Mapping) else None
         lane.window_state = dict(state) if isinstance(state, Mapping) else {}
+
+
+def _keep(kept: list[Any], item: Any, history: int | None) -> None:
+    kept.append(item)
+    if history is not None and len(kept) >= 2 * history:
+        del kept[:-history]  # in chunks, so that keeping the last ``history`` costs O(1) per item
 
 
 def _lane_idle(lane: _Lane) -> bool:

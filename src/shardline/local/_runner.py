@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.machinery
 import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 from shardline._handlers import HandlerLoadError, load_handler, sam_environment
 from shardline.local._esm import Pipeline
-from shardline.local._invoker import InProcessInvoker, Invoker
+from shardline.local._invoker import FunctionOutput, InProcessInvoker, Invoker
 from shardline.local._template import FunctionSpec, Template, TemplateError
 from shardline.testing._clock import Clock
 
@@ -40,9 +44,16 @@ def build_pipeline(
     clock: Clock | None = None,
     endpoint_url: str | None = None,
     output: TextIO | None = None,
+    history: int | None = None,
 ) -> tuple[Pipeline, list[Invoker]]:
     """Create the template's tables in ``store`` (or check the existing ones) and a Pipeline running every
-    mapping (of ``only_function`` when given) with the Lambda runtime invoker or in-process."""
+    mapping (of ``only_function`` when given) with the Lambda runtime invoker or in-process.
+
+    Every function's handler is found before anything runs: a Handler whose module is not in its CodeUri
+    is a :class:`TemplateError` now, not an init error when the first record arrives. The functions' own
+    output goes to ``output`` (``sys.stderr`` when None), each through its own
+    :class:`~shardline.local._invoker.FunctionOutput`. ``history`` is the Pipeline's.
+    """
     if only_function is not None and only_function not in template.functions:
         known = ", ".join(sorted(template.functions)) or "none"
         raise TemplateError([f"--function {only_function}: no such function in the template (functions: {known})"])
@@ -66,7 +77,10 @@ def build_pipeline(
                     f" the template says {spec.key_schema}; use another --state or delete the table"
                 ]
             )
-    pipeline = Pipeline(store, clock=clock, endpoint_url=endpoint_url)
+    for name in dict.fromkeys(mapping.function for mapping in mappings):
+        if invoker == "runtime":
+            check_handler(template.functions[name])
+    pipeline = Pipeline(store, clock=clock, endpoint_url=endpoint_url, history=history)
     invokers: dict[str, Invoker] = {}
     for mapping in mappings:
         function = template.functions[mapping.function]
@@ -82,9 +96,56 @@ def build_pipeline(
     return pipeline, list(invokers.values())
 
 
+def check_handler(function: FunctionSpec) -> None:
+    """Find the module a function's ``Handler`` names in its code folder, as awslambdaric will look for it
+    (``app.handler`` is ``app.py``; ``folder/app.handler`` and ``pkg.app.handler`` are ``folder/app.py`` and
+    ``pkg/app.py``), without importing it: a missing one is a clear error at start-up rather than an init
+    error, and three retries, when the first record arrives. A module installed in the interpreter's own
+    path (a dependency not vendored in CodeUri) is accepted.
+    """
+    where = f"Resources.{function.logical_id}.Properties.Handler"
+    module, dot, attribute = function.handler.rpartition(".")
+    if not dot or not module or not attribute:
+        raise TemplateError([f"{where}: {function.handler!r} is not module.function (for example app.lambda_handler)"])
+    root = Path(function.code_dir)
+    if not root.is_dir():
+        raise TemplateError([f"Resources.{function.logical_id}.Properties.CodeUri: {root} is not a directory"])
+    parts = module.replace("/", ".").split(".")
+    if any(not part for part in parts):
+        raise TemplateError([f"{where}: {function.handler!r} has an empty module name part"])
+    if _module_in(root, parts):
+        return
+    top_in_code = (root / parts[0]).is_dir() or _module_in(root, parts[:1])
+    # The interpreter's own path, not the folder shardline runs in: the runtime starts in the code folder.
+    here = Path.cwd().resolve()
+    installed = [entry for entry in sys.path if entry and Path(entry).resolve() != here]
+    if not top_in_code and importlib.machinery.PathFinder.find_spec(parts[0], installed) is not None:
+        return  # installed with the interpreter: it may well hold the rest (checking it would import it)
+    if not top_in_code and parts[0] in sys.builtin_module_names:
+        return
+    file = Path(*parts[:-1], parts[-1] + ".py")
+    raise TemplateError(
+        [
+            f"{where}: no module {'.'.join(parts)!r} in {root} (looked for {file}); "
+            "fix the Handler or the function's CodeUri"
+        ]
+    )
+
+
+def _module_in(root: Path, parts: list[str]) -> bool:
+    """Whether ``root`` holds the module ``parts`` names: a .py file, a package, or a compiled extension."""
+    folder = root.joinpath(*parts[:-1])
+    name = parts[-1]
+    if (folder / f"{name}.py").is_file() or (folder / name).is_dir():
+        return True
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES + importlib.machinery.BYTECODE_SUFFIXES
+    return any((folder / f"{name}{suffix}").is_file() for suffix in suffixes)
+
+
 def _invoker(
     function: FunctionSpec, environment: dict[str, str], kind: str, clock: Clock | None, output: TextIO | None
 ) -> Invoker:
+    function_output = FunctionOutput(output)
     if kind == "runtime":
         from shardline.local._runtime import RuntimeInvoker
 
@@ -96,16 +157,20 @@ def _invoker(
             memory_mb=function.memory_size,
             environment=environment,
             clock=clock,
-            stderr=output,
+            stderr=function_output,
         )
     if kind != "in-process":
         raise ValueError(f"invoker must be 'runtime' or 'in-process', got {kind!r}")
+    # The module's import-time output goes where its invokes' output goes.
+    with contextlib.redirect_stdout(function_output), contextlib.redirect_stderr(function_output):
+        handler = _load(function, environment)
     return InProcessInvoker(
-        _load(function, environment),
+        handler,
         function_name=function.function_name,
         timeout=function.timeout,
         memory_mb=function.memory_size,
         clock=clock,
+        output=function_output,
     )
 
 

@@ -13,6 +13,12 @@ and stays warm. It is thrown away, so that the next invoke is a cold start, exac
 sandbox away: on a timeout (the process group is killed), an init error, or a process that exits before
 answering. A handler exception or a response the RIC cannot serialise keeps it warm.
 
+Only the sandbox's own runtime process may take an event or answer one: every sandbox has a secret, and
+the runtime's requests carry it as a path prefix (``/<secret>/2018-06-01/runtime/...``). Any other local
+process (another user's, a web page sending requests to 127.0.0.1) is refused with 403, without seeing an
+event or being able to post a forged success. The server serves a bounded number of connections, drops
+one that sends no request within a few seconds, and reads no body over Lambda's 6 MB payload limit.
+
 Time: the invoke's budget is ``deadline_ms - clock.now_ms()`` on the injected clock (a virtual clock gives the
 full timeout), spent in real seconds. As on Lambda, the budget starts when the runtime takes the event; the
 init phase has its own 10 s, and an init that overruns them counts against the invoke (Lambda's "suppressed
@@ -23,9 +29,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import hmac
 import importlib.util
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -40,18 +49,28 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Final, TextIO, final
 
-from shardline._exceptions import ShardlineError
+from shardline._exceptions import JSONInputError, ShardlineError
 from shardline._handlers import lambda_environment
-from shardline._json import json_dumps
-from shardline.local._invoker import FunctionError, Invocation
+from shardline._json import json_dumps, json_loads
+from shardline.local._invoker import (
+    RESPONSE_LIMIT,
+    FunctionError,
+    FunctionOutput,
+    Invocation,
+    read_response,
+    response_too_large,
+)
 from shardline.testing._clock import Clock, SystemClock
 
 __all__ = ["RuntimeInvoker", "RuntimeInvokerError"]
 
 #: Lambda's limit on the init phase of an on-demand function.
 INIT_LIMIT: Final = 10.0
-#: Lambda's limit on a synchronous invoke's response payload.
-RESPONSE_LIMIT: Final = 6 * 1024 * 1024
+#: Connections the Runtime API serves at once: the runtime needs one (two while it posts an init error).
+MAX_CONNECTIONS: Final = 16
+#: Seconds a connection may take to send its request before it has shown the secret; the runtime sends
+#: its request as soon as it connects, so only a stray or hostile client waits this long.
+UNTRUSTED_TIMEOUT: Final = 5.0
 
 _API: Final = "/2018-06-01/runtime"
 _NEXT: Final = f"{_API}/invocation/next"
@@ -59,6 +78,22 @@ _INIT_ERROR: Final = f"{_API}/init/error"
 _INVOCATION: Final = f"{_API}/invocation/"
 _ERROR_TYPE_HEADER: Final = "Lambda-Runtime-Function-Error-Type"
 _MARSHAL_ERROR: Final = "Runtime.MarshalError"
+_PREFIX_VARIABLE: Final = "_SHARDLINE_RUNTIME_API_PREFIX"
+
+# How the runtime process starts: awslambdaric's own __main__, unchanged, after one step. awslambdaric reads
+# AWS_LAMBDA_RUNTIME_API twice: its native client (next, response, error) reads it when
+# awslambdaric.lambda_runtime_client is imported and appends the Runtime API paths to it as given, so it
+# takes "host:port/<secret>"; then its configuration reads it for the init error, posted with http.client,
+# which needs a bare "host:port". The native client gets the address with the sandbox's secret, the rest
+# (and the handler's own environment) the bare address.
+_LAUNCHER: Final = f"""\
+import os, runpy
+bare = os.environ["AWS_LAMBDA_RUNTIME_API"]
+os.environ["AWS_LAMBDA_RUNTIME_API"] = bare + os.environ.pop("{_PREFIX_VARIABLE}")
+import awslambdaric.lambda_runtime_client
+os.environ["AWS_LAMBDA_RUNTIME_API"] = bare
+runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+"""
 
 #: Variables of the developer's shell the function still sees: what a process needs to run at all, and the
 #: credentials SAM CLI also hands to local functions (on Lambda they come from the execution role). Anything
@@ -100,13 +135,15 @@ class RuntimeInvoker:
     ``PYTHONPATH`` and the variables Lambda sets, then ``environment`` (the template's and ``--env-vars``
     values, which win over Lambda's defaults). It stays warm between invokes; ``cold_starts`` counts how
     often it was started. The function's stdout and stderr are copied to ``stderr`` (``sys.stderr`` by
-    default), never to this process's stdout, which belongs to the caller's data.
+    default), never to this process's stdout, which belongs to the caller's data; ``output`` (a
+    :class:`~shardline.local._invoker.FunctionOutput`) remembers the last exception the function printed.
 
     Function errors come back as :class:`FunctionError`: "exception" (the handler raised), "marshal" (the
     response is not JSON-serialisable: ``Runtime.MarshalError``), "init" (the module failed to load or the
     process exited before answering; the next invoke starts a new process) and "timeout" (no answer by the
-    deadline: the process group is killed and the next invoke is a cold start). JSON numbers with a
-    fraction or exponent in a response come back as exact ``Decimal``.
+    deadline: the process group is killed and the next invoke is a cold start). A response over 6 MB is
+    ``Function.ResponseSizeTooLarge``. JSON numbers with a fraction or exponent in a response come back as
+    exact ``Decimal``; a body that is not JSON (bytes the handler returned, a NaN) comes back as bytes.
 
     Use it as a context manager, or call :meth:`close`; a forgotten invoker is cleaned up at exit.
 
@@ -128,7 +165,7 @@ class RuntimeInvoker:
         account_id: str = "123456789012",
         python: str | None = None,
         clock: Clock | None = None,
-        stderr: TextIO | None = None,
+        stderr: TextIO | FunctionOutput | None = None,
     ) -> None:
         if not isinstance(handler, str):
             raise TypeError(f"handler must be a SAM Handler string like 'app.lambda_handler', got {handler!r}")
@@ -157,7 +194,7 @@ class RuntimeInvoker:
         self.python = python or sys.executable
         self.clock: Clock = clock or SystemClock()
         self.cold_starts = 0
-        self._stderr = stderr
+        self.output = stderr if isinstance(stderr, FunctionOutput) else FunctionOutput(stderr)
         self._lock = threading.Lock()
         self._state = _State()
         this_version = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -252,9 +289,9 @@ class RuntimeInvoker:
     def _start(self) -> _Sandbox:
         sandbox: _Sandbox | None = None
         try:
-            sandbox = _Sandbox(self.function_arn, self._stderr)
+            sandbox = _Sandbox(self.function_arn, self.output)
             sandbox.launch(
-                [self.python, "-m", "awslambdaric", self.handler],
+                [self.python, "-c", _LAUNCHER, self.handler],
                 cwd=self.code_dir,
                 env=self._environment(api=sandbox.address, python_version=self._python_version),
             )
@@ -322,13 +359,16 @@ class _Outcome:
 class _Sandbox:
     """A runtime process and the Runtime API server it polls. All shared state is guarded by ``cond``."""
 
-    def __init__(self, function_arn: str, stream: TextIO | None) -> None:
+    def __init__(self, function_arn: str, stream: FunctionOutput) -> None:
         self.function_arn = function_arn
         self.stream = stream
         self.cond = threading.Condition()
+        # The runtime process gets the secret in its environment; its requests carry it as a path prefix.
+        self.prefix = "/" + secrets.token_urlsafe(24)
         self.pending: _Call | None = None  # queued, not yet taken by /next
         self.current: _Call | None = None  # taken, not yet answered
         self.init_error: dict[str, Any] | None = None
+        self.init_error_trusted = False  # posted with the secret (see fail_init)
         self.ready_at: float | None = None  # when the first /next arrived: the end of the init phase
         self.dispatched = 0
         self.exited = False
@@ -347,7 +387,7 @@ class _Sandbox:
         process = subprocess.Popen(
             argv,
             cwd=cwd,
-            env=env,
+            env={**env, _PREFIX_VARIABLE: self.prefix},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -389,8 +429,9 @@ class _Sandbox:
                     return _read_answer(call.answer, elapsed_ms)
                 if self.closed:
                     return _Outcome(None, None, elapsed_ms, discard=True, closed=True)
-                if self.init_error is not None:
-                    return _Outcome(None, _init_failure(self.init_error), elapsed_ms, discard=True)
+                init_error = self.init_error if call.dispatched_at is None else None
+                if init_error is not None and (self.init_error_trusted or self.exited):
+                    return _Outcome(None, _init_failure(init_error), elapsed_ms, discard=True)
                 if self.exited:
                     return _Outcome(None, self._exit_failure(call), elapsed_ms, discard=True)
                 if call.deadline is not None:
@@ -400,6 +441,8 @@ class _Sandbox:
                 else:  # a suppressed init, or a warm runtime slow to ask for the next event
                     wait_until = (self.started_at if self.ready_at is None else invoked_at) + call.budget
                 if now >= wait_until:
+                    if init_error is not None:  # the runtime reported a failed init and never asked for work
+                        return _Outcome(None, _init_failure(init_error), elapsed_ms, discard=True)
                     return _Outcome(None, _timed_out(call.budget), elapsed_ms, discard=True)
                 self.cond.wait(wait_until - now)
 
@@ -424,6 +467,8 @@ class _Sandbox:
         with self.cond:
             if self.ready_at is None:
                 self.ready_at = time.monotonic()
+            if not self.init_error_trusted:
+                self.init_error = None  # the runtime asks for work: its init did not fail, whoever said so
             ready_at = self.ready_at
             while self.pending is None:
                 if self.closed:
@@ -450,18 +495,24 @@ class _Sandbox:
             self.cond.notify_all()
             return True
 
-    def fail_init(self, body: bytes, error_type: str) -> bool:
+    def fail_init(self, body: bytes, error_type: str, *, trusted: bool) -> bool:
+        """Note an init error. awslambdaric posts it with http.client, which cannot carry the secret, so an
+        untrusted one is only believed if the runtime then exits (or its init overruns the deadline) without
+        ever asking for an event: a forged one can describe a failure, never cause one."""
         with self.cond:
-            if self.dispatched:
+            if self.dispatched or self.closed or self.exited or self.ready_at is not None:
                 return False  # the init phase is over: Lambda answers 403 InvalidStateTransition
+            if self.init_error is not None and self.init_error_trusted:
+                return False
             try:
-                payload = json.loads(body)
-            except ValueError:
+                payload = json_loads(body)
+            except JSONInputError:
                 payload = None
             if not isinstance(payload, dict):
                 payload = {"errorType": error_type, "errorMessage": body.decode("utf-8", "replace")}
             payload.setdefault("errorType", error_type)
             self.init_error = payload
+            self.init_error_trusted = trusted
             self.cond.notify_all()
             return True
 
@@ -489,6 +540,7 @@ class _Sandbox:
     def _stop_server(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        # Connections still open end with the runtime process (killed above) or by their read timeout.
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
@@ -523,12 +575,8 @@ def _pump(source: IO[bytes], sandbox: _Sandbox) -> None:
             # entries); end it here so the next entry, or shardline's own line, starts on a new line.
             text += "\n"
         if text:
-            stream = sandbox.stream or sys.stderr
-            try:
-                stream.write(text)
-                stream.flush()
-            except (OSError, ValueError):  # a closed or broken stream must not kill the pump
-                pass
+            sandbox.stream.write(text)  # never raises: a closed or broken stream must not kill the pump
+            sandbox.stream.flush()
         if not chunk:
             source.close()
             return
@@ -539,45 +587,47 @@ def _pump(source: IO[bytes], sandbox: _Sandbox) -> None:
 
 def _read_answer(answer: tuple[str, bytes, str], duration_ms: float) -> _Outcome:
     kind, body, detail = answer
+    if kind == "too-large":
+        # The runtime's native client fails on the 413 and its process exits: the next invoke is a cold
+        # start (discarded now, so that it does not find the process dying).
+        return _Outcome(None, response_too_large(int(detail)), duration_ms, discard=True)
     if kind == "response":
-        if len(body) > RESPONSE_LIMIT:
-            error = FunctionError(
-                "exception",
-                "Function.ResponseSizeTooLarge",
-                f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
-                f"({RESPONSE_LIMIT} bytes).",
-            )
-            return _Outcome(None, error, duration_ms, discard=False)
-        if detail.split(";")[0].strip() == "application/json":
-            try:
-                return _Outcome(json.loads(body, parse_float=Decimal), None, duration_ms, discard=False)
-            except ValueError:
-                pass
-        return _Outcome(body, None, duration_ms, discard=False)  # bytes the handler returned, as Lambda passes them
+        return _Outcome(read_response(body, detail), None, duration_ms, discard=False)
     try:
-        payload = json.loads(body)
-    except ValueError:
+        payload = json_loads(body)
+    except JSONInputError:
         payload = None
     if not isinstance(payload, dict):
         payload = {"errorType": detail or "Runtime.Unknown", "errorMessage": body.decode("utf-8", "replace")}
-    error_type = str(payload.get("errorType") or detail or "Runtime.Unknown")
+    error_type = _text(payload.get("errorType")) or detail or "Runtime.Unknown"
     trace = payload.get("stackTrace")
     error = FunctionError(
         "marshal" if error_type == _MARSHAL_ERROR else "exception",
         error_type,
-        str(payload.get("errorMessage") or ""),
-        [str(line) for line in trace] if isinstance(trace, list) else None,
+        _text(payload.get("errorMessage")),
+        [_text(line) for line in trace] if isinstance(trace, list) else None,
     )
     return _Outcome(None, error, duration_ms, discard=False)
+
+
+def _text(value: object) -> str:
+    """A field of an error payload as text; the payload is the function's, so anything may be there."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int)):
+        return str(value)
+    return json_dumps(value) if isinstance(value, (float, Decimal)) else f"<{type(value).__name__}>"
 
 
 def _init_failure(payload: Mapping[str, Any]) -> FunctionError:
     trace = payload.get("stackTrace")
     return FunctionError(
         "init",
-        str(payload.get("errorType") or "Runtime.Unknown"),
-        str(payload.get("errorMessage") or ""),
-        [str(line) for line in trace] if isinstance(trace, list) else None,
+        _text(payload.get("errorType")) or "Runtime.Unknown",
+        _text(payload.get("errorMessage")),
+        [_text(line) for line in trace] if isinstance(trace, list) else None,
     )
 
 
@@ -589,14 +639,67 @@ def _timed_out(seconds: float) -> FunctionError:
 
 
 class _Server(ThreadingHTTPServer):
+    """The Runtime API of one sandbox on 127.0.0.1: a thread per connection, at most ``MAX_CONNECTIONS``."""
+
     daemon_threads = True  # a /next long poll of a killed runtime must not keep the interpreter alive
+    request_queue_size = 64  # the kernel's queue of connections not yet accepted (no thread, no memory of ours)
 
     def __init__(self, sandbox: _Sandbox) -> None:
         self.sandbox = sandbox
+        self.connections = 0
+        self.changed = threading.Condition()
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.changed:
+            full = self.connections >= MAX_CONNECTIONS
+            if not full:
+                self.connections += 1
+        if full:
+            self.shutdown_request(request)  # over the bound: closed at once, no thread started for it
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._closed_one()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._closed_one()
+
+    def _closed_one(self) -> None:
+        with self.changed:
+            self.connections -= 1
+            self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Wait until no connection is being served; False if some still are after ``timeout`` seconds."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.connections == 0, timeout)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A runtime killed mid-request breaks its connection: expected, and not worth a traceback."""
+
+
+class _BadBody(Exception):
+    """A request body that cannot be read (a malformed chunk, a bad Content-Length): answered with 400."""
+
+
+class _TooLarge(Exception):
+    """A request body over Lambda's 6 MB payload limit: it is not read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+_LENGTH: Final = re.compile(r"[0-9]{1,15}")
+_CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_LINE_LIMIT: Final = 65536
+_TRAILER_LIMIT: Final = 100
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -608,12 +711,59 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(UNTRUSTED_TIMEOUT)  # lifted once a request shows the sandbox's secret
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the function's own output is what the user reads."""
 
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # a bare "GET /path" line: no headers, no status line to send
+            self.send_error(400, "HTTP/0.9 requests are not served")
+            return False
+        return True
+
+    def handle_expect_100(self) -> bool:
+        # Only the runtime is invited to send its body; anyone else gets their 403 without it.
+        if self._has_secret():
+            return super().handle_expect_100()
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # Whatever a client sends, the answer is a 4xx with a status line: an unknown method is 405 (not
+        # 501), an unknown HTTP version 400 (not 505), and a request line too broken to have a version is
+        # answered in HTTP/1.1 (http.server would answer it as HTTP/0.9, a bare body). The connection closes.
+        if code == 501:
+            code = 405
+        elif code >= 500:
+            code = 400
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        super().send_error(code, message, explain)
+
+    def _has_secret(self) -> bool:
+        prefix = self.server.sandbox.prefix + "/"
+        given = self.path[: len(prefix)]
+        return len(given) == len(prefix) and hmac.compare_digest(given.encode("utf-8"), prefix.encode("utf-8"))
+
+    def _route(self) -> str | None:
+        """The Runtime API path of a request that carries the sandbox's secret prefix, or None."""
+        if not self._has_secret():
+            return None
+        # The runtime itself: its keep-alive connection idles for as long as its handler runs.
+        self.connection.settimeout(None)
+        return self.path[len(self.server.sandbox.prefix) :]
+
     def do_GET(self) -> None:
-        if self.path != _NEXT:
-            self._reply(404, {"errorType": "NotFound", "errorMessage": f"no such Runtime API path: {self.path}"})
+        route = self._route()
+        if route is None:
+            self._refuse()
+            return
+        if route != _NEXT:
+            self._reply(404, {"errorType": "NotFound", "errorMessage": f"no such Runtime API path: {route[:200]}"})
             return
         sandbox = self.server.sandbox
         taken = sandbox.next_call()
@@ -637,45 +787,116 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def do_POST(self) -> None:
-        body = self._body()
+        route = self._route()
+        trusted = route is not None
+        if route is None:
+            if self.path != _INIT_ERROR:  # awslambdaric posts init errors without the secret (see _LAUNCHER)
+                self._refuse()
+                return
+            route = _INIT_ERROR
         sandbox = self.server.sandbox
-        error_type = self.headers.get(_ERROR_TYPE_HEADER, "")
-        if self.path == _INIT_ERROR:
-            if sandbox.fail_init(body, error_type or "Runtime.Unknown"):
-                self._reply(202, {"status": "OK"})
+        error_type = self.headers.get(_ERROR_TYPE_HEADER, "")[:200]
+        if route == _INIT_ERROR:
+            try:
+                body = self._body()
+            except _TooLarge as exc:
+                body = _too_large_error(error_type, exc.size)
+            except _BadBody as exc:
+                self._reply(400, {"errorType": "InvalidRequest", "errorMessage": str(exc)}, close=True)
+                return
+            if sandbox.fail_init(body, error_type or "Runtime.Unknown", trusted=trusted):
+                self._reply(202, {"status": "OK"}, close=not trusted)
             else:
-                self._reply(403, {"errorType": "InvalidStateTransition", "errorMessage": "init is over"})
+                self._reply(403, {"errorType": "InvalidStateTransition", "errorMessage": "init is over"}, close=True)
             return
-        request_id, _, action = self.path[len(_INVOCATION) :].partition("/")
-        if not self.path.startswith(_INVOCATION) or action not in ("response", "error"):
-            self._reply(404, {"errorType": "NotFound", "errorMessage": f"no such Runtime API path: {self.path}"})
+        request_id, _, action = route[len(_INVOCATION) :].partition("/")
+        if not route.startswith(_INVOCATION) or action not in ("response", "error"):
+            self._reply(404, {"errorType": "NotFound", "errorMessage": f"no such Runtime API path: {route[:200]}"})
             return
         detail = self.headers.get("Content-Type", "application/json") if action == "response" else error_type
-        if sandbox.answer(request_id, action, body, detail):
-            self._reply(202, {"status": "OK"})
+        close = False
+        try:
+            body = self._body()
+        except _TooLarge as exc:
+            # Lambda refuses a payload over 6 MB; the invoke fails with Function.ResponseSizeTooLarge.
+            close = True
+            if action == "response":
+                action, body, detail = "too-large", b"", str(exc.size)
+            else:
+                body = _too_large_error(error_type, exc.size)
+        except _BadBody as exc:
+            self._reply(400, {"errorType": "InvalidRequest", "errorMessage": str(exc)}, close=True)
+            return
+        if not sandbox.answer(request_id, action, body, detail):
+            status = 413 if close else 400
+            self._reply(status, {"errorType": "InvalidRequestID", "errorMessage": "no such invoke in progress"})
+        elif close:
+            self._reply(413, {"errorType": "RequestEntityTooLarge", "errorMessage": "over 6 MB"}, close=True)
         else:
-            self._reply(400, {"errorType": "InvalidRequestID", "errorMessage": f"no invoke {request_id} in progress"})
+            self._reply(202, {"status": "OK"})
+
+    def _refuse(self) -> None:
+        # Not the sandbox's runtime: refused before any body is read, and the connection is closed.
+        self._reply(
+            403,
+            {"errorType": "Forbidden", "errorMessage": "this Runtime API serves only the runtime shardline started"},
+            close=True,
+        )
 
     def _body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            parts: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        """The request body, at most ``RESPONSE_LIMIT`` bytes of it (``_TooLarge`` beyond, unread)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._chunked_body()
+        text = self.headers.get("Content-Length")
+        if text is None:
+            return b""
+        if not _LENGTH.fullmatch(text.strip()):
+            raise _BadBody("Content-Length is not a number of bytes")
+        length = int(text.strip())
+        if length > RESPONSE_LIMIT:
+            raise _TooLarge(length)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise _BadBody("the body ended before its Content-Length")
+        return body
 
-    def _reply(self, status: int, payload: Mapping[str, str]) -> None:
+    def _chunked_body(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(_LINE_LIMIT)
+            size_text = line.split(b";")[0].strip()
+            if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_text):
+                raise _BadBody("a chunk size is not a hexadecimal number")
+            size = int(size_text, 16)
+            if size == 0:
+                for _ in range(_TRAILER_LIMIT):
+                    if self.rfile.readline(_LINE_LIMIT) in (b"\r\n", b"\n", b""):
+                        return b"".join(parts)
+                raise _BadBody("too many trailer lines")
+            total += size
+            if total > RESPONSE_LIMIT:
+                raise _TooLarge(total)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise _BadBody("a chunk is shorter than its size")
+            parts.append(chunk)
+
+    def _reply(self, status: int, payload: Mapping[str, str], *, close: bool = False) -> None:
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
+
+
+def _too_large_error(error_type: str, size: int) -> bytes:
+    message = f"the error payload ({size} bytes) is over Lambda's {RESPONSE_LIMIT} byte limit"
+    return json.dumps({"errorType": error_type or "Runtime.Unknown", "errorMessage": message}).encode("utf-8")
 
 
 # -- checking the runtime is there ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""An event source mapping's settings, validated with AWS's ranges and messages (SPEC section 5)."""
+"""An event source mapping's settings, validated with AWS's ranges and messages (CreateEventSourceMapping
+in the Lambda API reference)."""
 
 from __future__ import annotations
 

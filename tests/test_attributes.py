@@ -1127,7 +1127,7 @@ def test_validate_item_rejects_bad_keys(image: dict[str, Any], schema: dict[str,
         pytest.param({"pk": "SS"}, r"key attribute 'pk' has type 'SS'; key attributes are S, N or B$", id="SS"),
         pytest.param({"pk": "BOOL"}, r"key attribute 'pk' has type 'BOOL'", id="BOOL"),
         pytest.param({"pk": "s"}, r"key attribute 'pk' has type 's'", id="lowercase"),
-        pytest.param({"pk": ["S"]}, r"key attribute 'pk' has type \['S'\]", id="unhashable-type"),
+        pytest.param({"pk": ["S"]}, r"key attribute 'pk' has type an array;", id="unhashable-type"),
     ],
 )
 def test_validate_item_rejects_an_invalid_key_schema(schema: Any, reason: str) -> None:

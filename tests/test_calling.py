@@ -233,9 +233,7 @@ def test_an_env_vars_value_that_cannot_be_written_is_a_value_error() -> None:
     assert sam_environment({"Parameters": {"N": 1, "S": "x"}}) == {"N": "1", "S": "x"}
     with pytest.raises(ValueError, match=r"^variable DEEP: its value cannot be written as text \("):
         sam_environment({"Parameters": {"DEEP": deep}})
-    with pytest.raises(
-        ValueError, match=r"^variable OBJ: .* \(.*not JSON serializable"
-    ):
+    with pytest.raises(ValueError, match=r"^variable OBJ: .* \(.*not JSON serializable"):
         sam_environment({"Fn": {"OBJ": object()}}, "Fn")
 
 

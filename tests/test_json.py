@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import pickle
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -149,10 +150,17 @@ def test_default_results_are_prepared_too() -> None:
     assert text == f'[{{"amount": {DIGITS_38}, "raw": "AQ=="}}]'
 
 
-@pytest.mark.parametrize("value", [object(), {"k": {1j}}, [datetime.date(2024, 1, 1)]])
-def test_unknown_types_without_default_raise_type_error(value: Any) -> None:
-    with pytest.raises(TypeError, match=r"^Object of type \w+ is not JSON serializable$"):
+@pytest.mark.parametrize(
+    ("value", "path", "name"),
+    [(object(), "", "object"), ({"k": {1j}}, "k[0]: ", "complex"), ([datetime.date(2024, 1, 1)], "[0]: ", "date")],
+)
+def test_unknown_types_without_default_raise_type_error(value: Any, path: str, name: str) -> None:
+    # A TypeError as json.dumps raises, and a shardline error that says where the value is.
+    with pytest.raises(
+        TypeError, match=rf"^{re.escape(path)}Object of type {name} is not JSON serializable \(pass"
+    ) as caught:
         json_dumps(value)
+    assert isinstance(caught.value, shardline.AttributeTypeError)
 
 
 @pytest.mark.parametrize(
@@ -183,7 +191,7 @@ def test_strings_holding_the_internal_placeholder_are_preserved(text: str, ensur
     ],
 )
 def test_non_finite_decimals_raise_value_error(number: Decimal, shown: str) -> None:
-    with pytest.raises(ValueError, match=rf"^json_dumps: {shown} has no JSON form$"):
+    with pytest.raises(shardline.AttributeValueError, match=rf"^a\[0\]: Decimal {shown} has no JSON form$"):
         json_dumps({"a": [number]})
 
 
@@ -192,7 +200,7 @@ def test_a_reference_cycle_raises_value_error_like_json_dumps() -> None:
     loop.append(loop)
     with pytest.raises(ValueError, match=r"^Circular reference detected$"):
         json.dumps(loop)
-    with pytest.raises(ValueError, match=r"^Circular reference detected$"):
+    with pytest.raises(shardline.AttributeValueError, match=r"^\[0\]: refers back to itself \(a reference cycle\)"):
         json_dumps(loop)
     shared = [1]
     assert json_dumps([shared, shared]) == "[[1], [1]]"  # a value seen twice is not a cycle

@@ -137,7 +137,10 @@ def test_items_come_from_standard_input_and_numbers_stay_exact(state: str) -> No
         (["table", "put", "Orders", '{"pk": {"S": "a"}, "sk": {"N": "1"}}'], "Error: item: write items in plain JSON"),
         (["table", "put", "Orders", "{"], "Error: item is not valid JSON: "),
         (["table", "get", "Orders", '{"pk": "a"}'], "Error: a key must hold exactly the key attributes ('pk', 'sk')"),
-        (["table", "update", "Orders", '{"pk": "a", "sk": 1}', "--set", '{"sk": 2}'], "Error: cannot update key"),
+        (
+            ["table", "update", "Orders", '{"pk": "a", "sk": 1}', "--set", '{"sk": 2}'],
+            "Error: One or more parameter values were invalid: Cannot update attribute sk. This attribute is part of",
+        ),
         (["table", "create", "x", "--key", "pk:S"], "Error: table name 'x': DynamoDB table names are 3-255"),
     ],
 )
@@ -195,6 +198,71 @@ def test_scan_output_loads_into_another_table(state: str) -> None:
     loaded = run("table", "load", "Copy", "-", "--state", state, stdin=scanned.stdout)
     assert loaded.returncode == 0, loaded.stderr
     assert run("table", "scan", "Copy", "--state", state).stdout == scanned.stdout
+
+
+# -- the state file: what reads and writes may create (issue 12) -----------------------------------------
+
+NO_STATE = (
+    "Error: no state at .shardline/state.db: nothing has been written yet; create a table first (shardline table "
+    "create NAME --key NAME:TYPE), or give --state the path of an existing state file\n"
+)
+KEY = '{"pk": "a", "sk": 1}'
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["table", "scan", "Orders"],
+        ["table", "get", "Orders", KEY],
+        ["table", "put", "Orders", KEY],
+        ["table", "update", "Orders", KEY, "--set", '{"n": 1}'],
+        ["table", "delete", "Orders", KEY],
+        ["table", "load", "Orders", "-"],
+        ["stream", "tail", "Orders"],
+    ],
+)
+def test_commands_that_need_a_table_create_no_state(tmp_path: Path, args: list[str]) -> None:
+    result = run(*args, cwd=tmp_path, stdin=KEY + "\n")
+    assert (result.returncode, result.stderr) == (1, NO_STATE)
+    assert list(tmp_path.iterdir()) == []  # no .shardline/, no state.db
+
+
+def test_an_explicit_state_in_a_missing_directory_is_reported_not_made(tmp_path: Path) -> None:
+    path = tmp_path / "nonexistent" / "dir" / "x.db"
+    put = run("table", "put", "Orders", KEY, "--state", str(path))
+    assert put.returncode == 1
+    assert put.stderr == (
+        f"Error: no state at {path}: nothing has been written yet; create a table first (shardline table create "
+        f"NAME --key NAME:TYPE --state {path}), or give --state the path of an existing state file\n"
+    )
+    create = run("table", "create", "Orders", "--key", "pk:S", "--state", str(path))
+    assert create.returncode == 1
+    assert create.stderr == (
+        f"Error: --state {path}: the directory {path.parent} does not exist; create it first (only the default "
+        ".shardline/ is created for you)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "nonexistent" / "dir").mkdir(parents=True)
+    assert run("table", "create", "Orders", "--key", "pk:S", "--state", str(path)).returncode == 0
+    assert path.is_file()
+
+
+def test_a_state_that_is_a_directory_or_damaged_is_one_error_line(tmp_path: Path) -> None:
+    result = run("table", "scan", "Orders", "--state", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: {tmp_path} is a directory, not a state file; give the path of a file")
+    path = tmp_path / "state.db"
+    assert run("table", "create", "Orders", "--key", "pk:S", "--state", str(path)).returncode == 0
+    assert run("table", "put", "Orders", '{"pk": "a"}', "--state", str(path)).returncode == 0
+    data = path.read_bytes()
+    path.write_bytes(data[:100] + b"\xff" * 4000 + data[4100:])
+    for args in (["table", "scan", "Orders"], ["table", "put", "Orders", '{"pk": "b"}'], ["stream", "tail", "Orders"]):
+        result = run(*args, "--state", str(path))
+        assert result.returncode == 1
+        assert result.stderr == (
+            f"Error: the state file {path} is damaged (database disk image is malformed); move it away to start "
+            "afresh\n"
+        )
 
 
 # -- stream tail ------------------------------------------------------------------------------------------

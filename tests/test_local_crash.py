@@ -139,3 +139,56 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path) ->
         start = last + 1
     assert kills >= 20
     assert len(acknowledged) > 50
+
+
+# Several processes writing the same file at once: each write waits for the others' transactions (the
+# store's timeout) instead of failing, and nothing any of them acknowledged is lost.
+CONCURRENT = textwrap.dedent(
+    """
+    import sys
+    from shardline.local import Store
+
+    path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    with Store(path) as store:
+        table = store.table("Crash")
+        for n in range(count):
+            with store.transaction():
+                record = table.put_item({"pk": f"{name}#{n % 5}", "sk": n % 2, "n": n})
+                store.set_state("concurrent", name, str(n))
+            print(record["dynamodb"]["SequenceNumber"], flush=True)
+    """
+)
+
+
+def test_writer_processes_sharing_a_file_wait_for_each_other_and_lose_nothing(tmp_path: Path) -> None:
+    script = tmp_path / "concurrent.py"
+    script.write_text(CONCURRENT, encoding="utf-8")
+    path = tmp_path / "state.db"
+    with Store(path) as store:
+        store.create_table("Crash", key_schema={"pk": "S", "sk": "N"}, shard_count=2)
+    count = 60
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), name, str(count)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b", "c")
+    ]
+    acknowledged: set[str] = set()
+    for writer in writers:
+        stdout, stderr = writer.communicate(timeout=120)
+        assert (writer.returncode, stderr) == (0, "")
+        acknowledged.update(stdout.split())
+    assert len(acknowledged) == 3 * count
+    with Store(path) as store:
+        table = store.table("Crash")
+        records = stream_records(table)
+        assert {record["dynamodb"]["SequenceNumber"] for record in records} == acknowledged
+        replayed: dict[tuple[str, Any], dict[str, Any]] = {}
+        for record in sorted(records, key=lambda record: int(record["dynamodb"]["SequenceNumber"])):
+            keys = deserialize_item(record["dynamodb"]["Keys"])
+            replayed[keys["pk"], keys["sk"]] = deserialize_item(record["dynamodb"]["NewImage"])
+        assert replayed == {(item["pk"], item["sk"]): item for item in table.scan()}
+        assert [store.get_state("concurrent", name) for name in ("a", "b", "c")] == [str(count - 1)] * 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from shardline import AttributeValueError, format_number, item_size, serialize_item
 from shardline._attributes import encoded_item_size
 from shardline.local import (
+    ArgumentTypeError,
     ResourceNotFoundError,
     Store,
     StoreError,
@@ -82,7 +84,7 @@ def test_region_and_account_are_store_options(clock: VirtualClock) -> None:
     [
         ({"region": "Mars"}, ValueError, r"^region 'Mars': expected an AWS Region such as us-east-1$"),
         ({"account_id": "1234"}, ValueError, r"^account_id '1234': an AWS account ID is 12 digits$"),
-        ({"timeout": -1}, ValueError, r"^timeout must be a number of seconds >= 0, got -1$"),
+        ({"timeout": -1}, ValueError, r"^timeout must be a number of seconds from 0 to 2000000, got -1$"),
     ],
 )
 def test_store_options_are_checked(options: dict[str, Any], error: type[Exception], message: str) -> None:
@@ -268,9 +270,20 @@ def test_items_are_checked_with_dynamodbs_rules(orders: Table) -> None:
         orders.get_item({"pk": "a", "id": 1})
     with pytest.raises(TypeError, match=r"^a key must be a mapping of the key attributes, got str$"):
         orders.delete_item("a")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"^cannot update key attribute 'sk': it is part of the table's key$"):
+    # UpdateItem's ValidationExceptions, in DynamoDB's words.
+    with pytest.raises(
+        ValidationError,
+        match=r"^One or more parameter values were invalid: Cannot update attribute sk\. This attribute is part "
+        r"of the key$",
+    ):
         orders.update_item({"pk": "a", "sk": 1}, set={"sk": 2})
-    with pytest.raises(ValueError, match=r"^attribute 'x' is both set and removed$"):
+    with pytest.raises(ValidationError, match=r"^One or more .*: Cannot update attribute pk\."):
+        orders.update_item({"pk": "a", "sk": 1}, remove=["pk"])
+    with pytest.raises(
+        ValidationError,
+        match=r"^Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite "
+        r"one of these paths; path one: \[x\], path two: \[x\]$",
+    ):
         orders.update_item({"pk": "a", "sk": 1}, set={"x": 1}, remove=["x"])
     with pytest.raises(TypeError, match=r"^remove must be an iterable of attribute names, not a single string$"):
         orders.update_item({"pk": "a", "sk": 1}, remove="x")
@@ -539,7 +552,9 @@ def test_a_database_of_another_application_is_refused(tmp_path: Path) -> None:
         Store(other)
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(StoreError, match=r"garbage.db: not a usable state database \(file is not a database\)"):
+    with pytest.raises(
+        StoreError, match=r"^the state file .*garbage.db is damaged \(file is not a database\); move it away to start"
+    ):
         Store(garbage)
 
 
@@ -590,6 +605,307 @@ def test_records_are_stored_as_compact_json(tmp_path: Path) -> None:
         (body,) = connection.execute("SELECT body FROM records").fetchone()
     connection.close()
     assert json.loads(body) == record
+
+
+# -- hardening: bad state files (issue 12) --------------------------------------------------------------
+
+DAMAGED = r"^the state file .*state\.db is damaged \(.*\); move it away to start afresh$"
+
+
+def sound_file(path: Path, clock: VirtualClock) -> None:
+    with Store(path, clock=clock) as store:
+        table = store.create_table("Orders", key_schema={"pk": "S"}, ttl_attribute="ttl")
+        table.batch_write(puts=[{"pk": f"p{i}", "n": i, "ttl": 1_700_000_000} for i in range(50)])
+        store.set_state("mapping", "shard", "42")
+
+
+@pytest.mark.parametrize("damage", ["overwritten", "truncated", "truncated early"])
+def test_a_damaged_state_file_is_a_store_error_that_says_what_to_do(
+    tmp_path: Path, clock: VirtualClock, damage: str
+) -> None:
+    path = tmp_path / "state.db"
+    sound_file(path, clock)
+    data = path.read_bytes()
+    if damage == "overwritten":
+        data = data[:100] + b"\xff" * 8092 + data[8192:]  # the schema's page and the next one
+    else:
+        data = data[: len(data) // 2 if damage == "truncated" else 5000]
+    path.write_bytes(data)
+    with pytest.raises(StoreError, match=DAMAGED), Store(path, clock=clock) as store:
+        store.table("Orders").scan()
+
+
+def damaged_by(path: Path, statement: str) -> None:
+    """Change the file behind the store's back, as another program (or a bad disk) could."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute(statement)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("statement", "call", "detail"),
+    [
+        ("UPDATE items SET image = '{not json' WHERE pk = 'p1'", "get", r"an item of table 'Orders' is not readable"),
+        ("UPDATE items SET image = '[1]' WHERE pk = 'p1'", "get", r"an item of table 'Orders' is not one"),
+        ("UPDATE items SET image = CAST(X'7BFF7D' AS TEXT)", "scan", r"Could not decode to UTF-8"),
+        ('UPDATE items SET image = \'{"pk": {"S": "p1"}, "n": {"N": "x"}}\' WHERE pk = \'p1\'', "update", r"not one"),
+        ("UPDATE items SET size = 'big' WHERE pk = 'p1'", "put", r"holds str where int belongs"),
+        ("UPDATE records SET body = 'null'", "read", r"record 1000.* is not one shardline writes"),
+        ("UPDATE records SET seq = seq + 1000", "read", r"is not one shardline writes"),
+        ("UPDATE tables SET shard_count = 'x'", "table", r"holds str where int belongs"),
+        ("UPDATE tables SET key_schema = '[[1, 2]]'", "table", r"the key schema .* is not one shardline writes"),
+        ("UPDATE tables SET view_type = 'ALL'", "table", r"holds settings shardline never writes"),
+        ("UPDATE counters SET last_ms = 9223372036854775807", "put", r"the latest time written is 9223372036854775807"),
+        ("UPDATE counters SET last_seq = 1", "put", r"inconsistent rows: UNIQUE constraint failed: records.seq"),
+        ("UPDATE shards SET end_seq = 5", "put", r"the open shards of table 'Orders' do not match its shard count"),
+        ("UPDATE state SET value = X'3432'", "state", r"holds bytes where str belongs"),
+        ("DROP TABLE records", "read", r"no such table: records"),
+    ],
+)
+def test_values_a_damaged_file_holds_are_store_errors_not_type_errors(
+    tmp_path: Path, clock: VirtualClock, statement: str, call: str, detail: str
+) -> None:
+    path = tmp_path / "state.db"
+    sound_file(path, clock)
+    damaged_by(path, statement)
+    actions: dict[str, Any] = {
+        "get": lambda store: store.table("Orders").get_item({"pk": "p1"}),
+        "scan": lambda store: store.table("Orders").scan(),
+        "update": lambda store: store.table("Orders").update_item({"pk": "p1"}, set={"v": 1}),
+        "put": lambda store: store.table("Orders").put_item({"pk": "p1", "v": 2}),
+        "read": lambda store: stream_records(store.table("Orders")),
+        "table": lambda store: store.table("Orders"),
+        "state": lambda store: store.get_state("mapping", "shard"),
+    }
+    with Store(path, clock=clock) as store, pytest.raises(StoreError, match=DAMAGED) as raised:
+        actions[call](store)
+    assert re.search(detail, str(raised.value)), str(raised.value)
+
+
+def test_a_read_only_state_file_is_read_and_a_write_is_a_store_error(tmp_path: Path, clock: VirtualClock) -> None:
+    path = tmp_path / "state.db"
+    sound_file(path, clock)
+    with Store(path, clock=clock) as store:
+        # What SQLite does to every write on a file it could only open for reading (and a test running as
+        # root, whom file modes do not stop, cannot get otherwise).
+        store._database.connection.execute("PRAGMA query_only = ON")
+        table = store.table("Orders")
+        assert table.get_item({"pk": "p1"}) == {"pk": "p1", "n": 1, "ttl": 1_700_000_000}
+        message = (
+            r"^the state file .*state\.db is read-only \(attempt to write a readonly database\): make it and its "
+            r"directory writable, or use a copy that is$"
+        )
+        with pytest.raises(StoreError, match=message):
+            table.put_item({"pk": "new"})
+        with pytest.raises(StoreError, match=message):
+            store.set_state("mapping", "shard", "43")
+        assert store.get_state("mapping", "shard") == "42"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="file modes stop neither Windows nor root")
+def test_a_state_file_without_write_permission_is_a_store_error(tmp_path: Path, clock: VirtualClock) -> None:
+    path = tmp_path / "state.db"
+    sound_file(path, clock)
+    path.chmod(0o444)
+    try:
+        with pytest.raises(StoreError, match=r"^the state file .*state\.db is read-only \("):
+            Store(path, clock=clock).table("Orders").put_item({"pk": "new"})
+    finally:
+        path.chmod(0o644)
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "message"),
+    [
+        (123, ArgumentTypeError, r"^the state path must be a str or a path-like object such as pathlib.Path, got int$"),
+        (b"state.db", ArgumentTypeError, r"^the state path must be a str or a path-like object .*, got bytes$"),
+        (None, ArgumentTypeError, r"^the state path must be a str or a path-like object .*, got NoneType$"),
+        ("", StoreError, r'^the state path is empty; give the path of a file, or ":memory:"$'),
+        ("a\x00b.db", StoreError, r"^the state path 'a\\x00b.db' holds a NUL character, which no file name can$"),
+        ("\ud800.db", StoreError, r"^the state path '\\ud800.db' is not valid Unicode text \(a lone surrogate"),
+    ],
+)
+def test_state_paths_are_checked_before_anything_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Any, error: type[Exception], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=message):
+        Store(path)
+    assert list(tmp_path.iterdir()) == []  # Store(123) used to create a file called "123"
+
+
+def test_a_directory_or_a_device_is_not_a_state_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"^.* is a directory, not a state file; give the path of a file in it"):
+        Store(tmp_path)
+    if os.path.exists(os.devnull) and os.name != "nt":
+        with pytest.raises(StoreError, match=r"^/dev/null is not a regular file; give the path of a state file$"):
+            Store(os.devnull)
+
+
+def test_create_false_opens_an_existing_file_only_and_creates_nothing(tmp_path: Path, clock: VirtualClock) -> None:
+    missing = tmp_path / "missing" / "state.db"
+    with pytest.raises(StoreError, match=r"^no state database at .*state\.db: nothing has been written there yet$"):
+        Store(missing, create=False)
+    assert not (tmp_path / "missing").exists()
+    with pytest.raises(StoreError, match=r"^no state database at "):
+        Store(tmp_path / "state.db", create=False)
+    assert list(tmp_path.iterdir()) == []
+    sound_file(tmp_path / "state.db", clock)
+    with Store(tmp_path / "state.db", clock=clock, create=False) as store:
+        assert store.get_state("mapping", "shard") == "42"
+
+
+# -- hardening: bad arguments (issue 12) ------------------------------------------------------------------
+
+LONE = "\ud800"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda t: t.put_item({"pk": LONE, "sk": 1}), AttributeValueError, r"^pk: .*lone surrogate"),
+        (lambda t: t.put_item({"pk": "a", "sk": 1, "note": "x" + LONE}), AttributeValueError, r"^note: .*lone surr"),
+        (lambda t: t.put_item({"pk": "a", "sk": 1, LONE: 1}), AttributeValueError, r"lone surrogate"),
+        (lambda t: t.batch_write(puts=[{"pk": LONE, "sk": 1}]), AttributeValueError, r"^pk: .*lone surrogate"),
+        (lambda t: t.batch_write(deletes=[{"pk": LONE, "sk": 1}]), AttributeValueError, r"^pk: .*lone surrogate"),
+        (lambda t: t.transact_write([{"put": {"pk": LONE, "sk": 1}}]), AttributeValueError, r"^pk: .*lone surr"),
+        (lambda t: t.get_item({"pk": LONE, "sk": 1}), AttributeValueError, r"^pk: .*lone surrogate"),
+        (lambda t: t.delete_item({"pk": LONE, "sk": 1}), AttributeValueError, r"^pk: .*lone surrogate"),
+        (lambda t: t.query(LONE), AttributeValueError, r"^pk: .*lone surrogate"),
+        (lambda t: t.update_item({"pk": "a", "sk": 1}, set={"v": LONE}), AttributeValueError, r"^v: .*lone surr"),
+        (
+            lambda t: t.update_item({"pk": "a", "sk": 1}, remove=[LONE]),
+            AttributeValueError,
+            r"^remove\[0\]: attribute name holds a lone surrogate \('\\ud800' at index 0\)",
+        ),
+    ],
+)
+def test_lone_surrogates_in_items_and_keys_are_attribute_value_errors(
+    orders: Table, call: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        call(orders)
+    assert orders.scan() == []
+    assert stream_records(orders) == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.set_state(LONE, "k", "v"),
+        lambda s: s.set_state("ns", LONE, "v"),
+        lambda s: s.set_state("ns", "k", "v" + LONE),
+        lambda s: s.get_state("ns", LONE),
+        lambda s: s.create_table("Orders", key_schema={LONE: "S"}),
+        lambda s: s.create_table("Orders", key_schema={"pk": "S"}, ttl_attribute=LONE),
+    ],
+)
+def test_lone_surrogates_in_names_that_are_not_items_are_validation_errors(store: Store, call: Any) -> None:
+    with pytest.raises(ValidationError, match=r"holds a lone surrogate \('\\ud800' at index \d\), which is not a char"):
+        call(store)
+    assert store.tables() == []
+
+
+def test_table_names_are_checked_wherever_they_are_given(store: Store, orders: Table) -> None:
+    for name in (LONE, [1], None, "ab", "a" * 256):
+        for call in (store.table, store.delete_table):
+            with pytest.raises(ValidationError, match=r"^table name .*: DynamoDB table names are 3-255 characters"):
+                call(name)
+    assert store.tables() == [orders]
+
+
+def test_update_requests_dynamodb_refuses_are_validation_errors(orders: Table) -> None:
+    key = {"pk": "a", "sk": 1}
+    with pytest.raises(ValidationError, match=r"^remove\[1\]: Empty attribute name; attribute names are 1 character"):
+        orders.update_item(key, remove=["x", ""])
+    with pytest.raises(ValidationError, match=r"^Invalid UpdateExpression: Two document paths overlap .* \[x\]$"):
+        orders.update_item(key, remove=["x", "x"])
+    with pytest.raises(TypeError, match=r"^remove must be an iterable of attribute names, got a number$"):
+        orders.update_item(key, remove=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^remove\[0\]: attribute names are text, got a number$"):
+        orders.update_item(key, remove=[5])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^set must be a mapping of attribute names to values, got an array$"):
+        orders.update_item(key, set=[("x", 1)])  # type: ignore[arg-type]
+    assert orders.scan() == []
+    # Attribute names may hold any character, NUL included, as in DynamoDB (only key schemas limit them).
+    record = orders.update_item(key, set={"a\x00b": 1})
+    assert record is not None
+    assert record["dynamodb"]["NewImage"]["a\x00b"] == {"N": "1"}
+    assert orders.update_item(key, remove=["a\x00b"]) is not None
+    assert orders.get_item(key) == key
+
+
+def test_wrong_types_in_every_argument_are_shardline_errors(store: Store, orders: Table) -> None:
+    with pytest.raises(ArgumentTypeError, match=r"^batch_write: puts must be a list \(or another iterable\) of items"):
+        orders.batch_write(puts=None)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"^batch_write: deletes must be a list .* of keys, got a string$"):
+        orders.batch_write(deletes="pk")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"^transact_write takes a list of actions .*, got a number$"):
+        orders.transact_write(5)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"^state namespaces and keys are text, got int, str$"):
+        store.set_state(1, "k", "v")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"^clock must have a now_ms\(\) method \(a Clock\), got object$"):
+        Store(":memory:", clock=object())  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^timeout must be a number of seconds from 0 to 2000000, got inf$"):
+        Store(":memory:", timeout=float("inf"))
+    with pytest.raises(ValidationError, match=r"^stream_view_type None: expected KEYS_ONLY, NEW_IMAGE"):
+        store.create_table("Other", key_schema={"pk": "S"}, stream_view_type=None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^key_schema: a key attribute name is 256 bytes long; DynamoDB allows"):
+        store.create_table("Other", key_schema={"k" * 256: "S"})
+    assert store.tables() == [orders]
+    assert issubclass(ArgumentTypeError, TypeError)
+
+
+class _BadClock:
+    def __init__(self, reading: Any) -> None:
+        self.reading = reading
+
+    def now_ms(self) -> Any:
+        return self.reading
+
+
+@pytest.mark.parametrize(
+    ("reading", "error", "message"),
+    [
+        (1.5, ArgumentTypeError, r"^the store's clock read 1.5; a clock tells epoch milliseconds \(an int\)$"),
+        (-1, ValidationError, r"^the store's clock read -1 ms, outside 0..253402300799999 \(1970 to the end of"),
+        (10**20, ValidationError, r"^the store's clock read 100000000000000000000 ms, outside"),
+    ],
+)
+def test_a_clock_reading_the_store_cannot_use_is_an_error(reading: Any, error: type[Exception], message: str) -> None:
+    with Store(":memory:", clock=_BadClock(reading)) as store, pytest.raises(error, match=message):  # type: ignore[arg-type]
+        store.create_table("Orders", key_schema={"pk": "S"})
+
+
+@pytest.mark.parametrize(
+    ("now", "error", "message"),
+    [
+        ("garbage", ValidationError, r"^now: not an ISO-8601 time: 'garbage'$"),
+        (10**30, ValidationError, r"^now is 10{30} ms; expected a time between the years 1 and 9999$"),
+        (object(), ArgumentTypeError, r"^now: a time must be a datetime, an ISO-8601 string or milliseconds, got obj"),
+        (True, ArgumentTypeError, r"^now: a time must be a datetime, an ISO-8601 string or milliseconds, not a bool"),
+        ("2026-11-27T06:00:00", ValidationError, r"^now: a naive datetime is ambiguous"),
+    ],
+)
+def test_expire_ttl_checks_its_time(store: Store, now: Any, error: type[Exception], message: str) -> None:
+    table = store.create_table("Sessions", key_schema={"pk": "S"}, ttl_attribute="expires")
+    table.put_item({"pk": "a", "expires": 1})
+    with pytest.raises(error, match=message):
+        table.expire_ttl(now)
+    assert table.get_item({"pk": "a"}) is not None
+
+
+def test_a_huge_jump_of_the_clock_over_millisecond_shards_is_bounded_work(store: Store, clock: VirtualClock) -> None:
+    table = store.create_table("Fast", key_schema={"pk": "S"}, shard_rollover_ms=1, retention_ms=10**12)
+    clock.advance(10**9)  # a billion rollover periods, all within the retention: counted one by one, a hang
+    record = table.put_item({"pk": "a"})
+    shards = table.stream.describe_stream()["Shards"]
+    # The first shard and the newest 100 generations of the gap: a lineage a reader follows to the record.
+    assert len(shards) == 101
+    assert [shard.get("ParentShardId") for shard in shards[1:]] == [shard["ShardId"] for shard in shards[:-1]]
+    assert stream_records(table) == [record]
 
 
 # -- sizes ---------------------------------------------------------------------------------------------

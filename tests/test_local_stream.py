@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from shardline import deserialize_item
 from shardline.local import (
+    ArgumentTypeError,
     ExpiredIteratorError,
     ResourceNotFoundError,
     Store,
@@ -166,6 +168,84 @@ def test_unknown_shards_and_foreign_or_damaged_iterators(store: Store, orders: T
         orders.stream.get_records(orders.stream_arn + "|1|bm90IGFuIGl0ZXJhdG9y")
     with pytest.raises(ValidationError, match=r"^limit must be 1..1000, got 0$"):
         orders.stream.get_records(iterator, limit=0)
+
+
+def forged(table: Table, payload: str) -> str:
+    """An iterator of ``table``'s stream whose opaque part is ``payload`` (what get_shard_iterator encodes)."""
+    return f"{table.stream_arn}|1|" + base64.urlsafe_b64encode(payload.encode("utf-8")).decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "1:1:12345678901234567890123:{now}",  # a position SQLite cannot hold: OverflowError before
+        "1:1:9223372036854775808:{now}",
+        "1:1:0_0:{now}",  # int() reads "0_0" as 0
+        "1:1:-1:{now}",
+        "1:1:\u0661:{now}",  # int() reads Arabic-Indic digits
+        "1:1: 1:{now}",
+        "1:1:+1:{now}",
+        "1:1:1",
+        "1:1:1:1:1",
+        "",
+        "1:1:999:{now}",  # past the end of the shard: reading on would skip the records written there
+    ],
+)
+def test_forged_iterators_are_refused_as_damaged(orders: Table, payload: str) -> None:
+    orders.put_item({"pk": "a"})
+    now = orders._store.clock.now_ms()
+    with pytest.raises(ValidationError, match=r"^the shard iterator is damaged; get a new one from get_shard_iterator"):
+        orders.stream.get_records(forged(orders, payload.format(now=now)))
+    with pytest.raises(ValidationError, match=r"^the shard iterator is damaged"):
+        orders.stream.get_records(f"{orders.stream_arn}|1|\ud800")
+    with pytest.raises(ValidationError, match=r"^the shard iterator is damaged"):
+        orders.stream.get_records(f"{orders.stream_arn}|1|" + "A" * 10_000)
+
+
+def test_an_iterator_dated_in_the_future_does_not_live_forever(orders: Table, clock: VirtualClock) -> None:
+    now = clock.now_ms()
+    far = forged(orders, f"1:1:0:{now + 15 * 60_000 + 1}")
+    with pytest.raises(
+        ValidationError, match=r"^the shard iterator is damaged; .* \(it is dated after the store's clock\)"
+    ):
+        orders.stream.get_records(far)
+    # A little ahead (another process's clock may be): valid, and it expires 15 minutes after its date.
+    ahead = forged(orders, f"1:1:0:{now + 10 * 60_000}")
+    assert orders.stream.get_records(ahead)["Records"] == []
+    clock.advance(25 * 60_000 + 1)
+    with pytest.raises(ExpiredIteratorError, match=r"^the shard iterator expired 0.001 s ago"):
+        orders.stream.get_records(ahead)
+
+
+@pytest.mark.parametrize(
+    ("shard", "kind", "number", "error", "message"),
+    [
+        (5, "LATEST", None, ArgumentTypeError, r"^shard_id must be text \(str\), got int$"),
+        (None, "LATEST", None, ArgumentTypeError, r"^shard_id must be text \(str\), got NoneType$"),
+        ("\ud800", "LATEST", None, ValidationError, r"^shard_id holds a lone surrogate \('\\ud800' at index 0\)"),
+        ("shardId-1", ["LATEST"], None, ValidationError, r"^iterator type \['LATEST'\]: expected one of"),
+        ("shardId-1", "AT_SEQUENCE_NUMBER", "\u0661" * 21, ValidationError, "^sequence number '\u0661{21}': expected"),
+        ("shardId-1", "AT_SEQUENCE_NUMBER", "-" + "1" * 26, ValidationError, r"^sequence number '-1+': expected"),
+        ("shardId-1", "AT_SEQUENCE_NUMBER", 10**26, ValidationError, r"^sequence number 10{26}: expected the digits"),
+        ("shardId-1", "AT_SEQUENCE_NUMBER", "9" * 41, ValidationError, r"^sequence number '9{41}': expected"),
+    ],
+)
+def test_odd_get_shard_iterator_arguments_are_refused(
+    orders: Table, shard: Any, kind: Any, number: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        orders.stream.get_shard_iterator(shard, kind, number)
+
+
+def test_get_records_refuses_what_is_not_an_iterator(orders: Table) -> None:
+    for iterator in (None, 5, b"x"):
+        with pytest.raises(ValidationError, match=r"^a shard iterator is text from get_shard_iterator, got "):
+            orders.stream.get_records(iterator)  # type: ignore[arg-type]
+    (shard,) = shard_ids(orders)
+    iterator = orders.stream.get_shard_iterator(shard, "LATEST")
+    for limit in (None, 1.5, True, 0, 1001):
+        with pytest.raises(ValidationError, match=r"^limit must be 1..1000, got "):
+            orders.stream.get_records(iterator, limit)  # type: ignore[arg-type]
 
 
 def test_a_deleted_tables_stream_is_gone(store: Store, orders: Table) -> None:

@@ -44,6 +44,7 @@ def test_all_pins_the_public_api() -> None:
     assert shardline.__all__ == [
         "ITEM_SIZE_LIMIT",
         "TYPE_TAGS",
+        "AttributeTypeError",
         "AttributeValueError",
         "BatchFailedError",
         "BatchResult",
@@ -89,6 +90,11 @@ def test_the_package_is_typed() -> None:
 
 def test_errors_share_one_root() -> None:
     assert issubclass(shardline.AttributeValueError, shardline.ShardlineError)
+    # An unsupported Python type is a TypeError, as in boto3 and Python, and still an AttributeValueError so
+    # that `except AttributeValueError` around the codec keeps catching everything it raises.
+    assert issubclass(shardline.AttributeTypeError, shardline.AttributeValueError)
+    assert issubclass(shardline.AttributeTypeError, TypeError)
+    assert not issubclass(shardline.AttributeValueError, TypeError)
     assert issubclass(shardline.EventShapeError, shardline.ShardlineError)
     assert issubclass(shardline.AttributeValueError, ValueError)
     assert issubclass(shardline.EventShapeError, ValueError)

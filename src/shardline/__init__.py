@@ -30,6 +30,7 @@ from ._events import EventName as EventName
 from ._events import StreamEvent as StreamEvent
 from ._events import StreamRecord as StreamRecord
 from ._events import StreamViewType as StreamViewType
+from ._exceptions import AttributeTypeError as AttributeTypeError
 from ._exceptions import AttributeValueError as AttributeValueError
 from ._exceptions import BatchFailedError as BatchFailedError
 from ._exceptions import EventShapeError as EventShapeError
@@ -92,6 +93,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ITEM_SIZE_LIMIT",
     "TYPE_TAGS",
+    "AttributeTypeError",
     "AttributeValueError",
     "BatchFailedError",
     "BatchResult",

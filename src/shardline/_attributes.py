@@ -18,6 +18,11 @@ Decoding runs a fast path that assumes well-formed input and still rejects anyth
 checks what it relies on); when it fails, a slow, careful walk over the same value finds the first problem
 and reports it with its path. Well-formed events therefore pay only for decoding, and malformed ones get a
 precise message.
+
+Work is bounded by what DynamoDB accepts, never by how a value is built: numbers are range-checked before
+anything writes their digits out, nesting stops at 32 levels, and a value whose maps and lists hold more
+entries in all than a 400 KB item can (a Python value may share one list between many places) is refused
+before it is expanded.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from decimal import (
 )
 from typing import Any, Final, NoReturn
 
-from ._exceptions import AttributeValueError
+from ._exceptions import AttributeTypeError, AttributeValueError
 
 __all__ = [
     "ITEM_SIZE_LIMIT",
@@ -63,6 +68,15 @@ _PARTITION_KEY_MAX: Final = 2048
 _SORT_KEY_MAX: Final = 1024
 _KEY_TYPES: Final = frozenset({"S", "N", "B"})
 _TAG_LIST: Final = ", ".join(TYPE_TAGS)
+# Decoding, encoding and sizing count, as they go, a lower bound of the bytes a value takes: 1 per list
+# element (its overhead), the characters of map entries' names, the characters of non-ASCII text, and the
+# bytes of binaries and sets larger than _SMALL (one per NS element). They stop once the count passes the
+# item size limit, since no item DynamoDB accepts is that large. This is what bounds the work on a Python
+# value that shares one list between several places (a DAG, small in memory), which would otherwise expand
+# to exponentially more work than its size: every visit of a value is a counted list element or map entry,
+# and a value not counted for itself (ASCII text, a number, a small binary or set) costs constant work.
+_MAX_ENTRIES: Final = ITEM_SIZE_LIMIT
+_SMALL: Final = 64
 
 
 class _Invalid(Exception):
@@ -102,6 +116,8 @@ def _number(text: str) -> Decimal:
 
 
 def _parse_number(text: str) -> Decimal:
+    """The one reader of N text: every function that accepts or sizes a number goes through it (and
+    :func:`_number_problem` explains its refusals), so they all agree on what a number is."""
     # Plain non-negative integers (the usual case) need no check beyond ASCII digits.
     if (
         type(text) is str
@@ -111,9 +127,11 @@ def _parse_number(text: str) -> Decimal:
         value = _create_decimal(text)  # validates: at most 38 significant digits, within range
         if not value.is_finite():  # "-NaN1", "+sNaN5": letters between a sign and a digit
             raise _Invalid
-        if len(text) > 38:
+        if len(text) > 38 and value:
             # Trailing zeros beyond 38 digits are valid but make the context round the coefficient;
-            # keep the value as written instead (Decimal() is exact).
+            # keep the value as written instead (Decimal() is exact, and within range its exponent is
+            # small). Zero is exempt: it is valid with any exponent ("0e" + "9" * 40), which the context
+            # clamps into range but Decimal() cannot represent.
             value = Decimal(text)
         if len(_NUMBER_CACHE) >= _NUMBER_CACHE_SIZE:
             _NUMBER_CACHE.clear()
@@ -123,9 +141,15 @@ def _parse_number(text: str) -> Decimal:
 
 
 def _number_problem(text: object) -> str | None:
-    """Why ``text`` is not a valid N value, or None. Slow and thorough."""
+    """Why ``text`` is not a valid N value, or None: the explanation of :func:`_parse_number`'s verdict."""
     if type(text) is not str:
         return f"N value must be a string, got {_type_name(text)}"
+    try:
+        _number(text)
+    except Exception:  # noqa: BLE001 - whatever the reader refused, the checks below say why
+        pass
+    else:
+        return None
     shown = _short(text)
     if not _is_number_syntax(text):
         return f"{shown} is not a number (DynamoDB numbers look like 42, -1.5 or 6.02E23)"
@@ -140,8 +164,8 @@ def _number_problem(text: object) -> str | None:
         digits = _significant_digits(Decimal(text))
         return f"{shown} has {digits} significant digits; DynamoDB keeps at most 38"
     except DecimalException:  # pragma: no cover - the syntax check above rules these out
-        return f"{shown} is not a number"
-    return None
+        pass
+    return f"{shown} is not a number (DynamoDB numbers look like 42, -1.5 or 6.02E23)"
 
 
 def _is_number_syntax(text: str) -> bool:
@@ -164,20 +188,48 @@ def _significant_digits(value: Decimal) -> int:
     return len("".join(map(str, digits)).strip("0")) or 1
 
 
+# Magnitudes DynamoDB can hold: below 10**126, and (when not zero) at least 1E-130.
+_MAX_ADJUSTED: Final = 125
+_MIN_ADJUSTED: Final = -130
+_TOO_LARGE: Final = "too large; DynamoDB numbers go up to 9.9999999999999999999999999999999999999E+125"
+_TOO_SMALL: Final = "too small; the smallest non-zero DynamoDB number is 1E-130"
+# An int below this needs no range check (38 digits) and one of more bits is beyond DynamoDB's range
+# (10**126 < 2**419): checked before Decimal(int), whose cost grows quadratically with the digits.
+_PLAIN_INT_LIMIT: Final = 10**38
+_INT_BITS_LIMIT: Final = 419
+
+
 def format_number(value: Decimal | int) -> str:
     """DynamoDB's normalised plain text for a number: no exponent, no trailing fraction zeros.
 
-    Exact for every DynamoDB number (no Decimal context is involved).
+    Exact for every DynamoDB number (no Decimal context is involved). A number beyond DynamoDB's range
+    (1E-130 to 9.99...E+125) raises :class:`AttributeValueError` rather than writing out an unbounded number
+    of zeros (``1E+999999999`` would be a billion digits); anything but an int or a Decimal raises
+    :class:`AttributeTypeError`.
 
     >>> format_number(Decimal("1.50")), format_number(Decimal("1E+3")), format_number(Decimal("-0"))
     ('1.5', '1000', '0')
     """
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(int(value))
+        number = int(value)
+        if -_PLAIN_INT_LIMIT < number < _PLAIN_INT_LIMIT:
+            return str(number)
+        if number.bit_length() > _INT_BITS_LIMIT:
+            raise AttributeValueError(_TOO_LARGE)
+        value = Decimal(number)
     if not isinstance(value, Decimal):
-        raise TypeError(f"format_number takes an int or a Decimal, not {type(value).__qualname__}")
+        raise AttributeTypeError(f"format_number takes an int or a Decimal, not {type(value).__qualname__}")
     if not value.is_finite():
         raise AttributeValueError(f"DynamoDB numbers are finite; got {value}")
+    text = plain_text(value)
+    if text is None:
+        raise AttributeValueError(_TOO_LARGE if value.adjusted() > 0 else _TOO_SMALL)
+    return text
+
+
+def plain_text(value: Decimal) -> str | None:
+    """:func:`format_number`'s text of a finite Decimal, or None when its magnitude is outside DynamoDB's
+    range: checked before any zero is written."""
     sign, digit_tuple, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     digits = "".join(map(str, digit_tuple)).lstrip("0")
@@ -186,6 +238,9 @@ def format_number(value: Decimal | int) -> str:
     stripped = digits.rstrip("0")
     exponent += len(digits) - len(stripped)
     digits = stripped
+    adjusted = exponent + len(digits) - 1
+    if not _MIN_ADJUSTED <= adjusted <= _MAX_ADJUSTED:
+        return None
     if exponent >= 0:
         text = digits + "0" * exponent
     else:
@@ -195,16 +250,16 @@ def format_number(value: Decimal | int) -> str:
 
 
 def _number_size(text: str) -> int:
-    """Bytes DynamoDB counts for a number (SPEC section 3): base-100 digit pairs + 1, +1 if negative."""
-    return _plain_number_size(format_number(_create_decimal(text)))
+    """Bytes DynamoDB counts for a valid number: base-100 digit pairs + 1, +1 if negative (the rule of the
+    DynamoDB developer guide's "Item sizes" page, which reproduces every SizeBytes AWS publishes)."""
+    return _plain_number_size(format_number(_number(text)))
 
 
 def _plain_number_size(plain: str) -> int:
     """:func:`_number_size` of a number already in :func:`format_number`'s form.
 
-    In that form the integer part has no leading zeros and the fraction no trailing ones, so SPEC section
-    3's digit pairs need no splitting: only "0.00..." numbers start with "00" pairs, and only integers end
-    with them.
+    In that form the integer part has no leading zeros and the fraction no trailing ones, so the digit
+    pairs need no splitting: only "0.00..." numbers start with "00" pairs, and only integers end with them.
     """
     if plain == "0":
         return 1
@@ -233,16 +288,30 @@ if sys.version_info >= (3, 11):
             raise _Invalid
         return binascii.a2b_base64(text, strict_mode=True)
 
-    def _binary(value: Any, depth: int = 0) -> bytes:
+    def _binary(value: Any) -> bytes:
         if type(value) is str:
             if len(value) & 3 or value.endswith("==="):
                 raise _Invalid
             return binascii.a2b_base64(value, strict_mode=True)
         if type(value) is bytes:  # boto3's low-level clients hand binaries over already decoded
             return value
-        if type(value) is bytearray:
+        if isinstance(value, (bytes, bytearray)):
             return bytes(value)
         raise _Invalid
+
+    def _decode_b(value: Any, depth: int, budget: list[int]) -> bytes:
+        """A B value on the fast path: :func:`_binary`, inlined for the usual base64 text, and counted."""
+        if type(value) is str:
+            if len(value) & 3 or value.endswith("==="):
+                raise _Invalid
+            data = binascii.a2b_base64(value, strict_mode=True)
+        else:
+            data = _binary(value)
+        if len(data) > _SMALL:
+            left = budget[0] = budget[0] - len(data)
+            if left < 0:
+                raise _Invalid
+        return data
 
 else:  # pragma: no cover - exercised on Python 3.10 only
     import re
@@ -254,14 +323,22 @@ else:  # pragma: no cover - exercised on Python 3.10 only
             raise _Invalid
         return binascii.a2b_base64(text)
 
-    def _binary(value: Any, depth: int = 0) -> bytes:
+    def _binary(value: Any) -> bytes:
         if type(value) is str:
             return _b64decode(value)
         if type(value) is bytes:
             return value
-        if type(value) is bytearray:
+        if isinstance(value, (bytes, bytearray)):
             return bytes(value)
         raise _Invalid
+
+    def _decode_b(value: Any, depth: int, budget: list[int]) -> bytes:
+        data = _binary(value)
+        if len(data) > _SMALL:
+            left = budget[0] = budget[0] - len(data)
+            if left < 0:
+                raise _Invalid
+        return data
 
 
 def _binary_problem(value: object) -> str | None:
@@ -276,36 +353,71 @@ def _binary_problem(value: object) -> str | None:
     return None
 
 
+def boto3_binary(value: object) -> bytes | None:
+    """The bytes of a boto3 ``Binary`` (what boto3's resource API returns for every B), else None.
+
+    Recognised by shape, so that shardline needs no boto3: a class named ``Binary`` whose ``value`` is
+    ``bytes`` or ``bytearray``, as ``boto3.dynamodb.types.Binary`` is. Anything else named Binary is not
+    taken for one.
+    """
+    if type(value).__name__ != "Binary":
+        return None
+    try:
+        inner = value.value  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - not boto3's Binary after all: the caller reports an unsupported type
+        return None
+    return bytes(inner) if isinstance(inner, (bytes, bytearray)) else None
+
+
 # --------------------------------------------------------------------------------------------------
 # Fast decoding. Every function raises *something* on malformed input; the caller turns that into a
-# precise AttributeValueError through _explain(). `depth` is the level of the value being decoded.
+# precise AttributeValueError through _explain(). `depth` is the level of the value being decoded;
+# `budget` is a one-element list holding how many more bytes the value may be counted for (_MAX_ENTRIES).
+# The careful walk counts exactly the same amounts, so both refuse the same values.
 
 
-def _decode(av: dict[str, Any], depth: int) -> Any:
+def new_budget() -> list[int]:
+    """A fresh count of the bytes one item (or one value) may take."""
+    return [_MAX_ENTRIES]
+
+
+def _spend_text(text: str, budget: list[int]) -> None:
+    """The fast path's check of non-ASCII text: counted (it has at least as many bytes as characters), and
+    UTF-8 text (a lone surrogate raises)."""
+    left = budget[0] = budget[0] - len(text)
+    if left < 0:
+        raise _Invalid
+    text.encode()
+
+
+def _decode(av: dict[str, Any], depth: int, budget: list[int]) -> Any:
     (tag,) = av  # exactly one type key (ValueError otherwise)
     value = av[tag]
     if tag == "S":
         if type(value) is str:
+            if not value.isascii():
+                _spend_text(value, budget)
             return value
         raise _Invalid
     if tag == "N":
         return _number(value)
-    return _DECODERS[tag](value, depth)
+    return _DECODERS[tag](value, depth, budget)
 
 
-def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int = 1, out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Decode ``(name, AttributeValue)`` pairs at nesting level ``depth`` into ``out`` (a new dict by
-    default) on the fast path.
+def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int, budget: list[int]) -> dict[str, Any]:
+    """Decode ``(name, AttributeValue)`` pairs at nesting level ``depth`` into a new dict on the fast path,
+    counting against ``budget`` (:func:`new_budget`; one for all the calls that decode one item).
 
     The hot loop of every image and map: S and N, by far the most common types, and M are handled
     without a dispatch.
     """
-    if out is None:
-        out = {}
+    out: dict[str, Any] = {}
     for name, av in pairs:
         (tag,) = av
         value = av[tag]
         if tag == "S" and type(value) is str:
+            if not value.isascii():
+                _spend_text(value, budget)
             out[name] = value
         elif tag == "N":
             number = _cached_number(value)
@@ -317,39 +429,54 @@ def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int = 1, out: dict[str
                 or (depth >= MAX_DEPTH and value)
             ):
                 raise _Invalid
-            "".join(value)  # every name is a string
-            out[name] = decode_pairs(value.items(), depth + 1)
+            names = "".join(value)  # every name is a string
+            left = budget[0] = budget[0] - len(names)
+            if left < 0:
+                raise _Invalid
+            if not names.isascii():
+                names.encode()  # and UTF-8 text
+            out[name] = decode_pairs(value.items(), depth + 1, budget)
         elif tag == "L":
-            out[name] = _decode_l(value, depth)
+            out[name] = _decode_l(value, depth, budget)
         else:
-            out[name] = _DECODERS[tag](value, depth)  # KeyError for "S" with a non-string value
+            out[name] = _DECODERS[tag](value, depth, budget)  # KeyError for "S" with a non-string value
     return out
 
 
-def _decode_bool(value: Any, depth: int) -> bool:
+def _decode_bool(value: Any, depth: int, budget: list[int]) -> bool:
     if type(value) is bool:
         return value
     raise _Invalid
 
 
-def _decode_null(value: Any, depth: int) -> None:
+def _decode_null(value: Any, depth: int, budget: list[int]) -> None:
     if value is not True:
         raise _Invalid
 
 
-def _decode_ss(value: Any, depth: int) -> set[str]:
+def _decode_ss(value: Any, depth: int, budget: list[int]) -> set[str]:
     if type(value) is not list or not value:
         raise _Invalid
-    "".join(value)  # TypeError unless every element is a string
+    text = "".join(value)  # TypeError unless every element is a string
+    if len(text) > _SMALL:
+        left = budget[0] = budget[0] - len(text)
+        if left < 0:
+            raise _Invalid
+    if not text.isascii():
+        text.encode()  # lone surrogates raise
     result = set(value)
     if len(result) != len(value):
         raise _Invalid
     return result
 
 
-def _decode_ns(value: Any, depth: int) -> set[Decimal]:
+def _decode_ns(value: Any, depth: int, budget: list[int]) -> set[Decimal]:
     if type(value) is not list or not value:
         raise _Invalid
+    if len(value) > _SMALL:
+        left = budget[0] = budget[0] - len(value)
+        if left < 0:
+            raise _Invalid
     result: set[Any] = set(map(_cached_number, value))  # C speed when every number was seen before
     if None in result:
         result = set(map(_number, value))
@@ -358,24 +485,37 @@ def _decode_ns(value: Any, depth: int) -> set[Decimal]:
     return result
 
 
-def _decode_bs(value: Any, depth: int) -> set[bytes]:
+def _decode_bs(value: Any, depth: int, budget: list[int]) -> set[bytes]:
     if type(value) is not list or not value:
         raise _Invalid
     result = set(map(_binary, value))
+    size = sum(map(len, result))
+    if size > _SMALL:
+        left = budget[0] = budget[0] - size
+        if left < 0:
+            raise _Invalid
     if len(result) != len(value):
         raise _Invalid
     return result
 
 
-def _decode_m(value: Any, depth: int) -> dict[str, Any]:
+def _decode_m(value: Any, depth: int, budget: list[int]) -> dict[str, Any]:
     if (type(value) is not dict and not isinstance(value, Mapping)) or "" in value or (depth >= MAX_DEPTH and value):
         raise _Invalid
-    "".join(value)  # every name is a string
-    return decode_pairs(value.items(), depth + 1)
+    names = "".join(value)  # every name is a string
+    left = budget[0] = budget[0] - len(names)
+    if left < 0:
+        raise _Invalid
+    if not names.isascii():
+        names.encode()  # and UTF-8 text
+    return decode_pairs(value.items(), depth + 1, budget)
 
 
-def _decode_l(value: Any, depth: int) -> list[Any]:
+def _decode_l(value: Any, depth: int, budget: list[int]) -> list[Any]:
     if type(value) is not list or (depth >= MAX_DEPTH and value):
+        raise _Invalid
+    left = budget[0] = budget[0] - len(value)
+    if left < 0:
         raise _Invalid
     depth += 1
     out: list[Any] = []
@@ -390,20 +530,27 @@ def _decode_l(value: Any, depth: int) -> list[Any]:
                 or (depth >= MAX_DEPTH and item)
             ):
                 raise _Invalid
-            "".join(item)
-            append(decode_pairs(item.items(), depth + 1))
+            names = "".join(item)
+            left = budget[0] = budget[0] - len(names)
+            if left < 0:
+                raise _Invalid
+            if not names.isascii():
+                names.encode()
+            append(decode_pairs(item.items(), depth + 1, budget))
         elif tag == "S" and type(item) is str:
+            if not item.isascii():
+                _spend_text(item, budget)
             append(item)
         elif tag == "N":
             number = _cached_number(item)
             append(number if number is not None else _parse_number(item))
         else:
-            append(_DECODERS[tag](item, depth))
+            append(_DECODERS[tag](item, depth, budget))
     return out
 
 
 _DECODERS: Final[dict[str, Any]] = {
-    "B": _binary,
+    "B": _decode_b,
     "BOOL": _decode_bool,
     "NULL": _decode_null,
     "SS": _decode_ss,
@@ -417,14 +564,24 @@ _DECODERS: Final[dict[str, Any]] = {
 def decode_attribute(av: Any, parent: str, name: str) -> Any:
     """Decode the AttributeValue of attribute ``name``; errors carry the path ``parent.name``."""
     try:
-        return _decode(av, 1)
+        return _decode(av, 1, [_MAX_ENTRIES])
     except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
         cause = exc
     return _explain(av, join_path(parent, name), cause)  # outside the handler: no chained fast-path error
 
 
+def explain_pairs(pairs: Iterable[tuple[Any, Any]], parent: str) -> NoReturn:
+    """Raise the precise error for ``(name, AttributeValue)`` pairs that failed :func:`decode_pairs` with
+    one budget: the careful walk over them with one budget too, errors under ``parent``."""
+    budget = [_MAX_ENTRIES]
+    for name, av in pairs:
+        _walk_name(name, parent)
+        _walk(av, join_path(parent, name), 1, budget)
+    raise AttributeValueError("malformed item", parent)  # pragma: no cover - the walk finds it
+
+
 def _explain(av: Any, path: str, cause: BaseException | None = None) -> NoReturn:
-    _walk(av, path, 1)
+    _walk(av, path, 1, [_MAX_ENTRIES])
     # The walk found nothing: the fast path and the walk disagree, which is a bug in shardline.
     raise AttributeValueError(f"malformed AttributeValue ({type(cause).__name__})", path) from cause
 
@@ -438,7 +595,7 @@ def _explain_item(image: Any, path: str, cause: BaseException | None = None) -> 
 # The careful walk: validates with precise paths and returns DynamoDB's size of the value in bytes.
 
 
-def _walk(av: Any, path: str, depth: int) -> int:
+def _walk(av: Any, path: str, depth: int, budget: list[int]) -> int:
     if not isinstance(av, Mapping):
         raise AttributeValueError(
             f'expected an AttributeValue object such as {{"S": "text"}}, got {_type_name(av)}', path
@@ -452,7 +609,9 @@ def _walk(av: Any, path: str, depth: int) -> int:
     if tag == "S":
         if type(value) is not str:
             raise AttributeValueError(f"S value must be a string, got {_type_name(value)}", path)
-        return _utf8_len(value, path)
+        if not value.isascii():
+            _spend(budget, len(value), path)
+        return _utf8_len(value, path, "S value")
     if tag == "N":
         problem = _number_problem(value)
         if problem:
@@ -462,7 +621,10 @@ def _walk(av: Any, path: str, depth: int) -> int:
         problem = _binary_problem(value)
         if problem:
             raise AttributeValueError(problem, path)
-        return len(_binary(value)) if type(value) in (str, bytes) else len(value)
+        size = len(_binary(value))
+        if size > _SMALL:
+            _spend(budget, size, path)
+        return size
     if tag == "BOOL":
         if type(value) is not bool:
             raise AttributeValueError(f"BOOL value must be true or false, got {_type_name(value)}", path)
@@ -472,22 +634,24 @@ def _walk(av: Any, path: str, depth: int) -> int:
             raise AttributeValueError(f"NULL value must be true, got {_short_json(value)}", path)
         return 1
     if tag in ("SS", "NS", "BS"):
-        return _walk_set(tag, value, path)
+        return _walk_set(tag, value, path, budget)
     if tag == "M":
         if not isinstance(value, Mapping):
             raise AttributeValueError(f"M value must be an object, got {_type_name(value)}", path)
         _check_depth(value, path, depth)
+        _spend(budget, sum(len(name) for name in value if type(name) is str), path)
         size = 3
         for name, item in value.items():
-            size += _walk_name(name, path) + _walk(item, join_path(path, name), depth + 1) + 1
+            size += _walk_name(name, path) + _walk(item, join_path(path, name), depth + 1, budget) + 1
         return size
     if tag == "L":
         if type(value) is not list:
             raise AttributeValueError(f"L value must be an array, got {_type_name(value)}", path)
         _check_depth(value, path, depth)
+        _spend(budget, len(value), path)
         size = 3
         for index, item in enumerate(value):
-            size += _walk(item, f"{path}[{index}]", depth + 1) + 1
+            size += _walk(item, f"{path}[{index}]", depth + 1, budget) + 1
         return size
     raise AttributeValueError(f"unknown AttributeValue type {_short(str(tag))}; expected one of {_TAG_LIST}", path)
 
@@ -501,7 +665,19 @@ def _check_depth(container: Any, path: str, depth: int) -> None:
         )
 
 
-def _walk_set(tag: str, value: Any, path: str) -> int:
+def _spend(budget: list[int], count: int, path: str) -> None:
+    """Count ``count`` more bytes; refuse once they are more than an item can hold."""
+    left = budget[0] - count
+    budget[0] = left
+    if left < 0:
+        raise AttributeValueError(
+            f"over DynamoDB's item size limit ({ITEM_SIZE_LIMIT:,} bytes) before it is fully counted (a value "
+            "used in several places counts once per place)",
+            path,
+        )
+
+
+def _walk_set(tag: str, value: Any, path: str, budget: list[int]) -> int:
     if type(value) is not list:
         raise AttributeValueError(f"{tag} value must be an array, got {_type_name(value)}", path)
     if not value:
@@ -514,23 +690,28 @@ def _walk_set(tag: str, value: Any, path: str) -> int:
         if tag == "SS":
             if type(element) is not str:
                 raise AttributeValueError(f"SS elements must be strings, got {_type_name(element)}", where)
-            size += _utf8_len(element, where)
+            size += _utf8_len(element, where, "SS element")
             key = element
         elif tag == "NS":
             problem = _number_problem(element)
             if problem:
                 raise AttributeValueError(problem, where)
             size += _number_size(element)
-            key = _create_decimal(element)
+            key = _number(element)
         else:
             problem = _binary_problem(element)
             if problem:
                 raise AttributeValueError(problem, where)
-            key = bytes(_binary(element) if type(element) in (str, bytes) else element)
+            key = _binary(element)
             size += len(key)
         if key in seen:
             raise AttributeValueError(f"{tag} elements must be unique: this one repeats element [{seen[key]}]", where)
         seen[key] = index
+    # Counted as decoding counts them: the characters of SS, one per NS element, the bytes of BS, when more
+    # than _SMALL.
+    count = sum(map(len, value)) if tag == "SS" else len(value) if tag == "NS" else size
+    if count > _SMALL:
+        _spend(budget, count, path)
     return size
 
 
@@ -539,7 +720,7 @@ def _walk_name(name: object, path: str) -> int:
         raise AttributeValueError(f"attribute names must be strings, got {_type_name(name)}", path)
     if not name:
         raise AttributeValueError("attribute names must not be empty", path)
-    return _utf8_len(name, join_path(path, name))
+    return _utf8_len(name, join_path(path, name), "attribute name")
 
 
 def _walk_item(image: Any, path: str) -> int:
@@ -548,16 +729,30 @@ def _walk_item(image: Any, path: str) -> int:
             f"expected an item (an object of attribute names to AttributeValues), got {_type_name(image)}",
             path,
         )
+    budget = [_MAX_ENTRIES]
     size = 0
     for name, av in image.items():
-        size += _walk_name(name, path) + _walk(av, join_path(path, name), 1)
+        size += _walk_name(name, path) + _walk(av, join_path(path, name), 1, budget)
     return size
 
 
-def _utf8_len(text: str, path: str) -> int:
-    # A lone surrogate (JSON "\\ud800") has no UTF-8 form; count it as the 3 bytes it would take, so sizing
-    # and decoding agree on which strings they accept.
-    return len(text.encode("utf-8", "surrogatepass"))
+def _utf8_len(text: str, path: str, what: str = "the text") -> int:
+    """Bytes of ``text`` in UTF-8, or the error for text that has no UTF-8 form.
+
+    A lone surrogate (JSON ``"\\ud800"``, or a str built in Python) is not a character: DynamoDB stores
+    text as UTF-8 and refuses it, and so must every function here, rather than fail later with a
+    UnicodeEncodeError far from the value.
+    """
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError as exc:
+        raise AttributeValueError(
+            f"{what} holds a lone surrogate ({text[exc.start]!r} at index {exc.start}), which is not a character "
+            "and has no UTF-8 form; DynamoDB stores text as UTF-8",
+            path,
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -621,7 +816,7 @@ def deserialize(av: Mapping[str, Any], *, int_if_integral: bool = False) -> Any:
     (Decimal('2.50'), 2)
     """
     try:
-        value = _decode(av, 1)  # type: ignore[arg-type]
+        value = _decode(av, 1, [_MAX_ENTRIES])  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
         cause = exc
     else:
@@ -638,8 +833,10 @@ def deserialize_item(image: Mapping[str, Any], *, int_if_integral: bool = False)
     try:
         if (type(image) is not dict and not isinstance(image, Mapping)) or "" in image:
             raise _Invalid
-        "".join(image)
-        item = decode_pairs(image.items())
+        names = "".join(image)  # every name is a string
+        if not names.isascii():
+            names.encode()  # and UTF-8 text
+        item = decode_pairs(image.items(), 1, [_MAX_ENTRIES])
     except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
         cause = exc
     else:
@@ -669,9 +866,12 @@ def _integralize(value: Any) -> Any:
 
 
 def item_size(image: Mapping[str, Any]) -> int:
-    """DynamoDB's size in bytes of a typed item image, attribute names included (SPEC section 3).
+    """DynamoDB's size in bytes of a typed item image, attribute names included (the DynamoDB developer
+    guide's item size rules).
 
     A stream record's ``SizeBytes`` is the sum of ``item_size`` over its Keys, NewImage and OldImage.
+    Raises :class:`AttributeValueError` for anything DynamoDB would refuse, except the 400 KB limit itself
+    (see :func:`validate_item`), and for values whose maps and lists hold more entries than fit in 400 KB.
 
     >>> item_size({"Id": {"N": "101"}, "Message": {"S": "New item!"}})
     21
@@ -723,7 +923,7 @@ def _base64_size(text: str) -> int:
 
 def attribute_size(av: Mapping[str, Any]) -> int:
     """DynamoDB's size in bytes of one AttributeValue (its name not included)."""
-    return _walk(av, "", 1)
+    return _walk(av, "", 1, [_MAX_ENTRIES])
 
 
 def validate_item(image: Mapping[str, Any], *, key_schema: Mapping[str, str] | None = None) -> None:
@@ -755,10 +955,10 @@ def check_item_limits(image: Mapping[str, Any], size: int, schema: Iterable[tupl
         if value is not None:  # the quick check of a well-formed key; any doubt goes to the careful one
             if declared == "N":
                 continue
-            if declared == "S":
-                length = len(value) if value.isascii() else len(value.encode("utf-8"))
-            else:
-                length = len(_binary(value))
+            try:
+                length = _utf8_len(value, "") if declared == "S" else len(_binary(value))
+            except Exception:  # noqa: BLE001 - not a valid key value: the careful check below says why
+                length = 0
             if 0 < length <= (_PARTITION_KEY_MAX if position == 0 else _SORT_KEY_MAX):
                 continue
         _key_problem(image, position, name, declared)
@@ -771,10 +971,11 @@ def _key_problem(image: Mapping[str, Any], position: int, name: str, declared: s
     av = image.get(name)
     if av is None:
         raise AttributeValueError(f"the item lacks its {role} attribute", path)
+    _walk(av, path, 1, [_MAX_ENTRIES])  # a valid AttributeValue, or its error
     ((tag, value),) = av.items()
     if tag != declared:
         raise AttributeValueError(f"the {role} must be of type {declared} (key schema), got {tag}", path)
-    length = len(value.encode("utf-8")) if tag == "S" else len(_binary(value))
+    length = _utf8_len(value, path, "S value") if tag == "S" else len(_binary(value))
     if length == 0:
         raise AttributeValueError(f"the {role} must not be empty", path)
     limit = _PARTITION_KEY_MAX if position == 0 else _SORT_KEY_MAX
@@ -792,8 +993,9 @@ def _check_key_schema(key_schema: Mapping[str, str]) -> tuple[tuple[str, str], .
         if type(name) is not str or not name:
             raise AttributeValueError("key attribute names must be non-empty strings", "key_schema")
         if type(kind) is not str or kind not in _KEY_TYPES:
+            shown = _short(kind) if type(kind) is str else _type_name(kind)
             raise AttributeValueError(
-                f"key attribute {name!r} has type {kind!r}; key attributes are S, N or B", "key_schema"
+                f"key attribute {_short(name)} has type {shown}; key attributes are S, N or B", "key_schema"
             )
     return pairs
 
@@ -806,15 +1008,20 @@ def serialize(value: Any, *, allow_floats: bool = False) -> dict[str, Any]:
     """Encode a Python value as a DynamoDB AttributeValue in event JSON form (binaries as base64 text).
 
     ``bool`` is BOOL (checked before ``int``), ``int``/``Decimal`` are N in DynamoDB's normalised plain
-    form, ``str`` is S, ``bytes``/``bytearray``/``memoryview`` are B, ``None`` is NULL, mappings are M,
-    lists and tuples are L, and non-empty sets of strings, numbers or binaries are SS, NS or BS.
-    ``float`` is refused because binary floating point is not exact; ``allow_floats=True`` converts a float
-    through its shortest ``repr`` (``0.1`` becomes ``"0.1"``).
+    form, ``str`` is S, ``bytes``/``bytearray``/``memoryview`` and boto3's ``Binary`` are B, ``None`` is
+    NULL, mappings are M, lists and tuples are L, and non-empty sets of strings, numbers or binaries are SS,
+    NS or BS. ``float`` is refused because binary floating point is not exact; ``allow_floats=True``
+    converts a float through its shortest ``repr`` (``0.1`` becomes ``"0.1"``).
+
+    A value of a type DynamoDB cannot store (a float without ``allow_floats``, ``object()``, a set of
+    booleans) raises :class:`AttributeTypeError`, a ``TypeError`` as in boto3; a value DynamoDB refuses
+    (NaN, a number out of range, text with a lone surrogate, an empty set, more than 32 levels of
+    nesting) raises :class:`AttributeValueError`. Both carry the ``.path`` of the value.
 
     >>> serialize({"qty": 3, "price": Decimal("9.90"), "tags": {"b", "a"}})
     {'M': {'qty': {'N': '3'}, 'price': {'N': '9.9'}, 'tags': {'SS': ['a', 'b']}}}
     """
-    return _encode(value, "", 1, allow_floats)
+    return _encode(value, "", 1, allow_floats, [_MAX_ENTRIES])
 
 
 def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> dict[str, dict[str, Any]]:
@@ -824,30 +1031,36 @@ def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> di
     {'Id': {'N': '101'}, 'Message': {'S': 'New item!'}}
     """
     if not isinstance(item, Mapping):
-        raise AttributeValueError(f"an item must be a mapping of attribute names to values, got {_type_name(item)}")
+        raise AttributeTypeError(f"an item must be a mapping of attribute names to values, got {_type_name(item)}")
+    budget = [_MAX_ENTRIES]
     image: dict[str, dict[str, Any]] = {}
     for key, value in item.items():
         name = str.__str__(key) if isinstance(key, str) else key
-        if type(name) is not str or not name:
-            _walk_name(name, "")  # raises the precise error
+        if type(name) is not str or not name or not name.isascii():
+            _encode_name(name, "")  # raises the precise error, or accepts a non-ASCII name
         kind = type(value)
         # The common scalars need no path (they cannot fail, or fail on the careful path): skip building it.
-        if kind is str:
+        if kind is str and value.isascii():
             image[name] = {"S": value}
-        elif kind is int and -(10**38) < value < 10**38:
+        elif kind is int and -_PLAIN_INT_LIMIT < value < _PLAIN_INT_LIMIT:
             image[name] = {"N": str(value)}
         elif kind is bool:
             image[name] = {"BOOL": value}
         elif kind is Decimal and (text := _plain_decimal(value)) is not None:
             image[name] = {"N": text}
         else:
-            image[name] = _encode(value, join_path("", name), 1, allow_floats)
+            image[name] = _encode(value, join_path("", name), 1, allow_floats, budget)
     return image
 
 
-def _encode(value: Any, path: str, depth: int, allow_floats: bool) -> dict[str, Any]:
+_SUPPORTED: Final = "use str, int, Decimal, bytes, bool, None, a mapping, a list or tuple, or a set"
+
+
+def _encode(value: Any, path: str, depth: int, allow_floats: bool, budget: list[int]) -> dict[str, Any]:
     kind = type(value)
     if kind is str:
+        if not value.isascii():
+            _utf8_len(value, path, "the string")
         return {"S": value}
     if kind is bool:
         return {"BOOL": value}
@@ -856,11 +1069,12 @@ def _encode(value: Any, path: str, depth: int, allow_floats: bool) -> dict[str, 
     if value is None:
         return {"NULL": True}
     if kind is dict:
-        return _encode_map(value, path, depth, allow_floats)
+        return _encode_map(value, path, depth, allow_floats, budget)
     if kind is list or kind is tuple:
         _check_encode_depth(value, path, depth)
-        return {"L": [_encode(item, f"{path}[{i}]", depth + 1, allow_floats) for i, item in enumerate(value)]}
-    if kind is bytes or kind is bytearray or kind is memoryview:
+        _spend(budget, 3 + len(value), path)  # as the walk counts: 3 bytes, and 1 per element
+        return {"L": [_encode(item, f"{path}[{i}]", depth + 1, allow_floats, budget) for i, item in enumerate(value)]}
+    if kind is bytes or kind is bytearray:
         return {"B": b64encode(value).decode("ascii")}
     if kind is set or kind is frozenset:
         return _encode_set(value, path, allow_floats)
@@ -868,7 +1082,7 @@ def _encode(value: Any, path: str, depth: int, allow_floats: bool) -> dict[str, 
         return {"N": _encode_float(value, path, allow_floats)}
     # Subclasses: str and int enums, OrderedDict, user mappings, named tuples.
     if isinstance(value, str):  # str.__str__: a (str, Enum) member's str() is "Class.MEMBER", not its value
-        return {"S": str.__str__(value)}
+        return _encode(str.__str__(value), path, depth, allow_floats, budget)
     if isinstance(value, int):  # bool was handled above; IntEnum and friends land here
         return {"N": _encode_number(int(value), path)}
     if isinstance(value, Decimal):
@@ -876,28 +1090,36 @@ def _encode(value: Any, path: str, depth: int, allow_floats: bool) -> dict[str, 
     if isinstance(value, float):
         return {"N": _encode_float(float(value), path, allow_floats)}
     if isinstance(value, Mapping):
-        return _encode_map(value, path, depth, allow_floats)
+        return _encode_map(value, path, depth, allow_floats, budget)
     if isinstance(value, (list, tuple)):
-        return _encode(list(value), path, depth, allow_floats)
-    if isinstance(value, (bytes, bytearray)):
-        return {"B": b64encode(value).decode("ascii")}
+        return _encode(list(value), path, depth, allow_floats, budget)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"B": b64encode(_bytes_of(value, path)).decode("ascii")}
     if isinstance(value, (set, frozenset)):
         return _encode_set(value, path, allow_floats)
-    raise AttributeValueError(
-        f"cannot store a {type(value).__qualname__} in DynamoDB; use str, int, Decimal, bytes, bool, None, "
-        "a mapping, a list or tuple, or a set",
-        path,
-    )
+    data = boto3_binary(value)
+    if data is not None:
+        return {"B": b64encode(data).decode("ascii")}
+    raise AttributeTypeError(f"cannot store a {_qualname(value)} in DynamoDB; {_SUPPORTED}", path)
 
 
-def _encode_map(value: Mapping[Any, Any], path: str, depth: int, allow_floats: bool) -> dict[str, Any]:
+def _encode_map(
+    value: Mapping[Any, Any], path: str, depth: int, allow_floats: bool, budget: list[int]
+) -> dict[str, Any]:
     _check_encode_depth(value, path, depth)
+    _spend(budget, 3 + 2 * len(value), path)  # 3 bytes, and at least 2 per entry (a name and 1)
     encoded: dict[str, Any] = {}
     for key, item in value.items():
         name = str.__str__(key) if isinstance(key, str) else key  # str enums as names too
-        _walk_name(name, path)
-        encoded[name] = _encode(item, join_path(path, name), depth + 1, allow_floats)
+        _encode_name(name, path)
+        encoded[name] = _encode(item, join_path(path, name), depth + 1, allow_floats, budget)
     return {"M": encoded}
+
+
+def _encode_name(name: object, path: str) -> None:
+    if type(name) is not str:
+        raise AttributeTypeError(f"attribute names must be strings, got {_type_name(name)}", path)
+    _walk_name(name, path)
 
 
 def _check_encode_depth(container: Any, path: str, depth: int) -> None:
@@ -907,6 +1129,18 @@ def _check_encode_depth(container: Any, path: str, depth: int) -> None:
             "maps and lists may wrap a value (is there a reference cycle?)",
             path,
         )
+
+
+def _bytes_of(value: bytes | bytearray | memoryview, path: str) -> bytes:
+    try:
+        return bytes(value)
+    except ValueError:  # a released memoryview
+        raise AttributeValueError("this memoryview was released; its bytes are gone", path) from None
+
+
+def _qualname(value: object) -> str:
+    name = getattr(type(value), "__qualname__", None)
+    return name if type(name) is str else "value of an unknown type"
 
 
 _PLAIN_DECIMAL: Final = frozenset("-.0123456789")
@@ -931,12 +1165,18 @@ def _plain_decimal(value: Decimal) -> str | None:
 
 
 def _encode_number(value: int | Decimal, path: str) -> str:
-    if type(value) is int and -(10**38) < value < 10**38:
-        return str(value)
-    if type(value) is Decimal:
+    if type(value) is int:
+        if -_PLAIN_INT_LIMIT < value < _PLAIN_INT_LIMIT:
+            return str(value)
+    elif type(value) is Decimal:
         text = _plain_decimal(value)
         if text is not None:
             return text
+    if isinstance(value, int):
+        value = int(value)
+        # Check the range before converting: Decimal(int) takes seconds for a million digits.
+        if value.bit_length() > _INT_BITS_LIMIT:
+            raise AttributeValueError(_TOO_LARGE, path)
     number = Decimal(value)  # exact for ints of any size
     if not number.is_finite():
         raise AttributeValueError(f"DynamoDB numbers are finite; got {number}", path)
@@ -944,12 +1184,10 @@ def _encode_number(value: int | Decimal, path: str) -> str:
         return "0"
     # Check the range before writing the number out: 1E+999999999 must not become a billion digits.
     adjusted = number.adjusted()
-    if adjusted > 125:
-        raise AttributeValueError(
-            "too large; DynamoDB numbers go up to 9.9999999999999999999999999999999999999E+125", path
-        )
-    if adjusted < -130:
-        raise AttributeValueError("too small; the smallest non-zero DynamoDB number is 1E-130", path)
+    if adjusted > _MAX_ADJUSTED:
+        raise AttributeValueError(_TOO_LARGE, path)
+    if adjusted < _MIN_ADJUSTED:
+        raise AttributeValueError(_TOO_SMALL, path)
     digits = _significant_digits(number)
     if digits > 38:
         raise AttributeValueError(
@@ -962,13 +1200,11 @@ def _encode_float(value: float, path: str, allow_floats: bool) -> str:
     if not math.isfinite(value):
         raise AttributeValueError(f"DynamoDB numbers are finite; got {value!r}", path)
     if not allow_floats:
-        raise AttributeValueError(
+        raise AttributeTypeError(
             f"float {value!r} refused: binary floats are not exact. Pass Decimal({str(value)!r}) or int, or "
             "call with allow_floats=True to convert floats through their shortest repr",
             path,
         )
-    if not math.isfinite(value):
-        raise AttributeValueError(f"DynamoDB numbers are finite; got {value!r}", path)
     return _encode_number(Decimal(repr(value)), path)
 
 
@@ -982,25 +1218,30 @@ def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool)
     texts: list[str] = []
     for element in value:
         if isinstance(element, str):
+            text = str.__str__(element)
+            if not text.isascii():
+                _utf8_len(text, path, "a set element")
             kinds.add("SS")
-            texts.append(str.__str__(element))
+            texts.append(text)
         elif isinstance(element, bool):
-            raise AttributeValueError("sets may hold strings, numbers or binaries, not booleans", path)
+            raise AttributeTypeError("sets may hold strings, numbers or binaries, not booleans", path)
         elif isinstance(element, (int, Decimal)):
             kinds.add("NS")
             texts.append(_encode_number(element, path))
         elif isinstance(element, float):
             kinds.add("NS")
-            texts.append(_encode_float(element, path, allow_floats))
+            texts.append(_encode_float(float(element), path, allow_floats))
         elif isinstance(element, (bytes, bytearray, memoryview)):
             kinds.add("BS")
-            texts.append(b64encode(element).decode("ascii"))
+            texts.append(b64encode(_bytes_of(element, path)).decode("ascii"))
         else:
-            raise AttributeValueError(
-                f"sets may hold strings, numbers or binaries, not {type(element).__qualname__}", path
-            )
+            data = boto3_binary(element)
+            if data is None:
+                raise AttributeTypeError(f"sets may hold strings, numbers or binaries, not {_qualname(element)}", path)
+            kinds.add("BS")
+            texts.append(b64encode(data).decode("ascii"))
     if len(kinds) > 1:
-        raise AttributeValueError("a set must hold one kind: all strings, all numbers or all binaries", path)
+        raise AttributeTypeError("a set must hold one kind: all strings, all numbers or all binaries", path)
     (tag,) = kinds
     if len(set(texts)) != len(texts):
         raise AttributeValueError(f"{tag} elements collide once encoded (e.g. 0.1 and Decimal('0.1'))", path)

@@ -23,7 +23,7 @@ from typing import Any, Final, NamedTuple
 
 from shardline._attributes import check_item_limits, encoded_item_size, serialize_item
 from shardline._events import TTL_PRINCIPAL
-from shardline._exceptions import AttributeValueError
+from shardline._exceptions import AttributeTypeError, AttributeValueError, EventShapeError
 
 __all__ = [
     "NEW_VIEWS",
@@ -58,14 +58,16 @@ ModelKey = tuple[tuple[str, Any], ...]
 
 
 def check_view_type(view_type: object, *, name: str = "view_type") -> str:
-    """The plain text of a stream view type (a ``StreamViewType`` member is accepted), or ValueError.
+    """The plain text of a stream view type (a ``StreamViewType`` member is accepted), or
+    :class:`~shardline.EventShapeError` (a ValueError): the records would carry a ``StreamViewType`` that
+    DynamoDB Streams does not have.
 
     >>> check_view_type("NEW_IMAGE")
     'NEW_IMAGE'
     """
     # str.__str__: the plain value of a StreamViewType member too, on every Python version.
     if not isinstance(view_type, str) or str.__str__(view_type) not in VIEW_TYPES:
-        raise ValueError(f"{name} {view_type!r}: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES")
+        raise EventShapeError(f"{name} {view_type!r}: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES")
     return str.__str__(view_type)
 
 
@@ -80,7 +82,7 @@ def key_image(key: Mapping[str, Any], schema: Mapping[str, str]) -> dict[str, An
     shardline.AttributeValueError: a key must hold exactly the key attributes ('pk', 'sk'); missing 'sk'
     """
     if not isinstance(key, Mapping):
-        raise TypeError(f"a key must be a mapping of the key attributes, got {type(key).__name__}")
+        raise AttributeTypeError(f"a key must be a mapping of the key attributes, got {type(key).__name__}")
     missing = [name for name in schema if name not in key]
     extra = [str(name) for name in key if name not in schema]
     if missing or extra:
@@ -137,23 +139,27 @@ def parse_update(
     >>> parse_update({"pk": "b"}, None, {"pk": "S"})
     Traceback (most recent call last):
     ...
-    ValueError: cannot update key attribute 'pk': it is part of the table's key
+    shardline.AttributeValueError: cannot update key attribute 'pk': it is part of the table's key
     """
     if isinstance(remove, (str, bytes)):
-        raise TypeError("remove must be an iterable of attribute names, not a single string")
+        raise AttributeTypeError("remove must be an iterable of attribute names, not a single string")
+    if remove is not None and (isinstance(remove, Mapping) or not isinstance(remove, Iterable)):
+        raise AttributeTypeError(f"remove must be an iterable of attribute names, got {type(remove).__name__}")
     names = tuple(remove or ())
     for name in names:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"remove: attribute names are non-empty strings, got {name!r}")
+        if not isinstance(name, str):
+            raise AttributeTypeError(f"remove: attribute names are non-empty strings, got {name!r}")
+        if not name:
+            raise AttributeValueError(f"remove: attribute names are non-empty strings, got {name!r}")
     assigned = serialize_item({} if set is None else set)
     for name in (*assigned, *names):
         if name in schema:
             # DynamoDB: "Cannot update attribute pk. This attribute is part of the key".
-            raise ValueError(f"cannot update key attribute {name!r}: it is part of the table's key")
+            raise AttributeValueError(f"cannot update key attribute {name!r}: it is part of the table's key")
     overlap = assigned.keys() & names
     if overlap:
         # DynamoDB rejects an update expression whose SET and REMOVE name the same attribute.
-        raise ValueError(f"attribute {min(overlap)!r} is both set and removed")
+        raise AttributeValueError(f"attribute {min(overlap)!r} is both set and removed")
     return Update(assigned, names)
 
 

@@ -15,22 +15,41 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 from base64 import b64decode
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from enum import Enum
 from typing import Any, Final, NoReturn, TypeVar, final, overload
 
-from ._attributes import _DECODERS, _binary, _number, decode_attribute, decode_pairs
+from ._attributes import (
+    _DECODERS,
+    _MAX_ENTRIES,
+    _binary,
+    _number,
+    _walk_name,
+    decode_attribute,
+    decode_pairs,
+    explain_pairs,
+    new_budget,
+)
 from ._attributes import _type_name as _kind
-from ._exceptions import AttributeValueError, EventShapeError
+from ._exceptions import AttributeValueError, EventShapeError, JSONInputError
+from ._json import json_loads
 
 __all__ = ["EventName", "StreamEvent", "StreamRecord", "StreamViewType"]
 
 _T = TypeVar("_T")
 _UNSET: Final[Any] = object()
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The epoch times a datetime can hold (years 1 to 9999), in microseconds: checked before any conversion, so
+# that 1E+400000 is refused at once instead of being expanded to a 400,000-digit integer first.
+_MIN_MICROS: Final = (datetime.min.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1)
+_MAX_MICROS: Final = (datetime.max.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1)
+# Exact for every time in that range (at most 18 digits before the point); its own context, so that a caller's
+# decimal settings (a lower precision, a trapped Inexact) cannot change the result.
+_TIME_CONTEXT: Final = Context(prec=60, rounding=ROUND_HALF_EVEN)
 #: The identity DynamoDB puts on a record when Time to Live deleted the item (and only then).
 TTL_PRINCIPAL: Final = "dynamodb.amazonaws.com"
 
@@ -148,13 +167,16 @@ class _LazyImage(Image):
             (tag,) = av  # the fast path of _decode, inlined: this runs once per attribute read
             value = av[tag]
             if tag == "S" and type(value) is str:
-                pass
+                if not value.isascii():
+                    value.encode()  # lone surrogates raise: DynamoDB text is UTF-8
             elif tag == "N":
                 value = _number(value)
             else:
-                value = _DECODERS[tag](value, 1)
+                value = _DECODERS[tag](value, 1, new_budget())
             if not name:
                 raise ValueError
+            if not name.isascii():
+                name.encode()  # a name that is not UTF-8 text raises
         except Exception:  # noqa: BLE001 - sorted out below, outside the handler so errors are not chained
             pass
         else:
@@ -167,6 +189,7 @@ class _LazyImage(Image):
             raise KeyError(name)
         if type(name) is not str or not name:
             raise AttributeValueError("attribute names must be non-empty strings", self._where())
+        _walk_name(name, self._where())  # text that has no UTF-8 form
         return _dict_setdefault(self, name, decode_attribute(raw[name], self._where(), name))
 
     def _fill(self) -> Image:
@@ -181,8 +204,10 @@ class _LazyImage(Image):
             try:
                 if "" in raw:
                     raise ValueError
-                "".join(raw)  # every name is a string
-                values = decode_pairs(raw.items())
+                names = "".join(raw)  # every name is a string
+                if not names.isascii():
+                    names.encode()  # and UTF-8 text
+                values = decode_pairs(raw.items(), 1, [_MAX_ENTRIES])
             except Exception:  # noqa: BLE001 - explained below, outside the handler, with the image still lazy
                 values = None
             if values is None:
@@ -193,8 +218,10 @@ class _LazyImage(Image):
             storage: dict[Any, Any] = self  # its keys are not all strings until it is filled
             stored = {name: value for name, value in dict.items(storage) if name is not _UNFILLED}
             try:
-                "".join(raw)
-                decoded = decode_pairs((name, av) for name, av in raw.items() if name not in stored)
+                names = "".join(raw)
+                if not names.isascii():
+                    names.encode()
+                decoded = decode_pairs(((name, av) for name, av in raw.items() if name not in stored), 1, new_budget())
                 values = {name: stored[name] if name in stored else decoded[name] for name in raw}
             except Exception:  # noqa: BLE001 - explained below, outside the handler
                 values = None
@@ -287,13 +314,12 @@ class _LazyImage(Image):
 
 
 def _explain_image(image: _ImageBase, raw: dict[str, Any], stored: dict[Any, Any]) -> NoReturn:
-    """Raise the precise error for the first attribute of ``raw`` that does not decode."""
-    for name, av in raw.items():
+    """Raise the precise error for the first attribute of ``raw`` that does not decode: the careful walk over
+    the attributes not decoded yet, which counted against one budget on the fast path too."""
+    for name in raw:
         if type(name) is not str or not name:
             raise AttributeValueError("attribute names must be non-empty strings", image._where())
-        if name not in stored:
-            decode_attribute(av, image._where(), name)
-    raise AttributeValueError("malformed image", image._where())  # pragma: no cover - the walk finds it
+    explain_pairs(((name, av) for name, av in raw.items() if name not in stored), image._where())
 
 
 def _image(raw: Any, index: int | None, field: str) -> dict[str, Any]:
@@ -357,9 +383,11 @@ class StreamRecord:
     def __repr__(self) -> str:
         try:
             name: object = self.event_name.value
-            sequence: object = self.sequence_number
+            sequence = self.sequence_number
         except ShapeErrors:
             return f"<StreamRecord (malformed) {_record_path(self._index, '') or ''}>".replace(" >", ">")
+        if not (sequence.isascii() and len(sequence) <= 64):
+            sequence = _show(sequence)  # a hand-made record: keep the repr short and printable
         return f"<StreamRecord {name} seq={sequence}>"
 
     # -- raw access -----------------------------------------------------------------------------
@@ -389,8 +417,14 @@ class StreamRecord:
         if type(data) is not str:
             raise EventShapeError("missing or not a string (expected base64 JSON of a DynamoDB record)", path)
         try:
-            change = json.loads(b64decode(data, validate=True))
+            text = b64decode(data, validate=True)
         except (binascii.Error, ValueError) as exc:
+            raise EventShapeError(f"is not base64 JSON of a DynamoDB change record ({exc})", path) from None
+        try:
+            # json_loads: strict JSON, and one error type for what cannot be read (nesting too deep for the
+            # interpreter, integers too long to convert, text that is not UTF-8).
+            change = json_loads(text)
+        except JSONInputError as exc:
             raise EventShapeError(f"is not base64 JSON of a DynamoDB change record ({exc})", path) from None
         if type(change) is not dict:
             raise EventShapeError(f"decodes to {_kind(change)}, expected a DynamoDB change record object", path)
@@ -566,12 +600,10 @@ class StreamRecord:
             per_unit = 1
         else:
             per_unit = 1_000  # milliseconds
-        try:
-            # Whole microseconds, exactly: a Decimal from json.loads(parse_float=Decimal) never goes through float.
-            micros = value * per_unit if type(value) is int else round(value * per_unit)
-            return _EPOCH + timedelta(microseconds=int(micros))
-        except (OverflowError, ValueError, ArithmeticError):
-            raise EventShapeError(f"{value!r} is out of range for a date", where) from None
+        micros = _epoch_micros(value, per_unit)
+        if micros is None:
+            raise EventShapeError(f"{_show(value)} is out of range for a date", where)
+        return _EPOCH + timedelta(microseconds=micros)
 
     @property
     def keys(self) -> dict[str, Any]:
@@ -876,8 +908,43 @@ def _record_path(index: int | None, field: str) -> str:
 
 
 def _show(value: object) -> str:
-    text = json.dumps(value, default=repr) if not isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A short rendering of a scalar for a message (containers and other objects are named by kind): never
+    the whole of a long text, never a huge int written out, nothing that could fail to print."""
+    if isinstance(value, str):
+        text = json.dumps(str.__str__(value)[:57])  # escapes lone surrogates and control characters
+        return text if len(value) <= 57 else text[:-1] + '..."'
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        # int.__repr__: huge ints cannot even be turned into text (Python's 4300-digit limit).
+        return int.__repr__(int(value)) if -(10**40) < value < 10**40 else "a number of more than 40 digits"
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, Decimal):
+        text = Decimal.__str__(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return _kind(value)
+
+
+def _epoch_micros(value: float | Decimal, per_unit: int) -> int | None:
+    """Whole microseconds since the epoch of ``value`` epoch units, exactly, or None when a datetime cannot
+    hold it. The range is checked before the exact integer is built."""
+    if isinstance(value, int):
+        micros = int(value) * per_unit  # linear in the digits, and exact
+    elif isinstance(value, float):
+        if not (math.isfinite(value) and abs(value) < 1e20):
+            return None
+        micros = round(value * per_unit)
+    else:
+        # A Decimal from json.loads(parse_float=Decimal) never goes through float.
+        if not value.is_finite():
+            return None
+        if value.is_zero():  # any exponent: 0E+99999999999999999 is the epoch
+            return 0
+        if value.adjusted() > 20:
+            return None
+        micros = int(_TIME_CONTEXT.multiply(value, per_unit).to_integral_value(context=_TIME_CONTEXT))
+    return micros if _MIN_MICROS <= micros <= _MAX_MICROS else None
 
 
 def _parse_time(value: object, where: str) -> datetime:
@@ -888,4 +955,9 @@ def _parse_time(value: object, where: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise EventShapeError(f"{_show(value)} is not an ISO-8601 time", where) from None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
+        raise EventShapeError(f"{_show(value)} is out of range in UTC (years 1 to 9999)", where) from None

@@ -4,6 +4,7 @@
 
     ShardlineError                      root: catch this to catch everything shardline raises
     ├── AttributeValueError             (also ValueError) malformed DynamoDB AttributeValue / item
+    │   └── AttributeTypeError          (also TypeError) a Python value of a type DynamoDB cannot store
     ├── EventShapeError                 (also ValueError) a Lambda event or stream record of the wrong shape
     ├── BatchFailedError                every record of a batch failed (raise_on_total_failure=True)
     ├── FilterPatternError              (also ValueError) a FilterCriteria pattern Lambda would refuse
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ._batch import BatchResult, RecordFailure
 
 __all__ = [
+    "AttributeTypeError",
     "AttributeValueError",
     "BatchFailedError",
     "EventShapeError",
@@ -38,12 +40,12 @@ class ShardlineError(Exception):
     __module__ = "shardline"  # tracebacks and reprs name the public path, shardline.EventShapeError
 
 
-@final
 class AttributeValueError(ShardlineError, ValueError):
     """A DynamoDB AttributeValue, item or Python value that DynamoDB would reject.
 
     ``path`` locates the offending value, e.g. ``NewImage.lines[2].sku`` (empty for the value itself);
-    ``reason`` is the message without the path.
+    ``reason`` is the message without the path. Its one subclass, :class:`AttributeTypeError`, is raised
+    for Python values of a type the codec cannot store.
 
     >>> from shardline import deserialize
     >>> try:
@@ -62,6 +64,26 @@ class AttributeValueError(ShardlineError, ValueError):
 
     def __reduce__(self) -> tuple[type[AttributeValueError], tuple[str, str]]:
         return (type(self), (self.reason, self.path))
+
+
+@final
+class AttributeTypeError(AttributeValueError, TypeError):
+    """A Python value of a type DynamoDB cannot store (``float`` without ``allow_floats``, ``object()``, a
+    set of booleans), or a non-mapping where an item is expected.
+
+    A :class:`TypeError`, as Python and boto3's serializer report unsupported types, and an
+    :class:`AttributeValueError` (so also a ``ValueError``), so that code written against the codec's one
+    error class keeps catching it. ``path`` and ``reason`` are as for :class:`AttributeValueError`.
+
+    >>> from shardline import serialize
+    >>> try:
+    ...     serialize({"when": object()})
+    ... except TypeError as exc:
+    ...     print(type(exc).__name__, exc.path)
+    AttributeTypeError when
+    """
+
+    __module__ = "shardline"
 
 
 @final

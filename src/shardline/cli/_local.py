@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_STATE", "open_store", "parse_object", "state_option", "table_of"]
 
 DEFAULT_STATE = ".shardline/state.db"
+# shardline's own directory, like .git: made when a command first writes state there. An explicit --state in a
+# directory that does not exist is most likely a typo, so it is reported instead of made.
+DEFAULT_DIRECTORY = ".shardline"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -33,28 +36,63 @@ def state_option(function: F) -> F:
         show_default=True,
         envvar="SHARDLINE_STATE",
         metavar="PATH",
-        help="The state database (created with its directory when missing; env SHARDLINE_STATE).",
+        help="The state database (env SHARDLINE_STATE). `table create` and `run` create it, and the default "
+        ".shardline/ directory; other commands need it to exist.",
     )
     return option(function)
 
 
 @contextmanager
-def open_store(path: str) -> Iterator[Store]:
-    """The store at ``path``, its directory created if needed; store errors become one-line CLI errors."""
+def open_store(path: str, *, create: bool = True) -> Iterator[Store]:
+    """The store at ``path``; store errors become one-line CLI errors.
+
+    ``create=True`` (commands that make tables) creates a missing state file, and its directory when that is
+    the default ``.shardline/``; a missing directory of an explicit path is an error. ``create=False``
+    (commands that read, or write to a table that must exist) refuses a missing state file and creates
+    nothing at all.
+    """
     from shardline.local import Store
 
-    directory = Path(path).expanduser().parent
+    target = Path(path).expanduser()
+    exists = _exists(target, path)
+    if not exists and not create:
+        again = "" if _is_default(path) else f" --state {path}"
+        raise CLIError(
+            f"no state at {path}: nothing has been written yet; create a table first (shardline table create "
+            f"NAME --key NAME:TYPE{again}), or give --state the path of an existing state file"
+        )
+    if not exists:
+        directory = target.parent
+        if not _exists(directory, path):
+            if not _is_default(path):
+                raise CLIError(
+                    f"--state {path}: the directory {directory} does not exist; create it first (only the default "
+                    f"{DEFAULT_DIRECTORY}/ is created for you)"
+                )
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CLIError(
+                    f"--state {path}: cannot create the directory {directory} ({exc.strerror or exc})"
+                ) from None
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CLIError(f"--state {path}: cannot create the directory {directory} ({exc.strerror or exc})") from None
-    try:
-        with Store(Path(path).expanduser()) as store:
+        with Store(target, create=create) as store:
             yield store
     except CLIError:
         raise
-    except (ShardlineError, ValueError, TypeError) as exc:
+    except ShardlineError as exc:
         raise CLIError(str(exc)) from None
+
+
+def _exists(target: Path, path: str) -> bool:
+    try:
+        return target.exists()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the path
+        raise CLIError(f"--state {path}: not a usable path ({exc})") from None
+
+
+def _is_default(path: str) -> bool:
+    return Path(path) == Path(DEFAULT_STATE)
 
 
 def table_of(store: Store, name: str) -> Table:

@@ -11,11 +11,12 @@ from shardline._attributes import TYPE_TAGS, deserialize_item, serialize_item
 from shardline._attributes import _type_name as _kind
 from shardline._exceptions import AttributeValueError
 
-from ._io import CLIError, read_json, write_json
+from ._io import EVENT_LIMIT, CLIError, describe_size, read_json, write_json
 
 IMAGES = ("Keys", "NewImage", "OldImage")
 
-EPILOG = """\b
+EPILOG = (
+    """\b
 Examples:
   shardline convert event.json                 every image of an event to plain JSON
   shardline convert item.json --to typed       a plain item to DynamoDB's typed JSON
@@ -26,8 +27,11 @@ Examples:
 The input is an item (an object of attributes), an array of items, or a Lambda event whose records'
 Keys, NewImage and OldImage are converted. Without --to, typed input becomes plain and plain becomes
 typed. Plain JSON has no sets or binaries: converting to it writes sets as sorted arrays and binaries
-as base64 text, and converting back makes lists and strings of them.
+as base64 text, and converting back makes lists and strings of them. Numbers are written in plain
+notation; one beyond DynamoDB's range (say 1e400 outside the images) keeps its exponent.
 """
+    + f"Reads at most {describe_size(EVENT_LIMIT)} (a Lambda event is at most 6 MB).\n"
+)
 
 
 @click.command(epilog=EPILOG, short_help="Convert between DynamoDB typed JSON and plain JSON.")
@@ -36,13 +40,18 @@ as base64 text, and converting back makes lists and strings of them.
 @click.option("--compact", is_flag=True, help="One line of JSON.")
 def convert(source: str, target: Literal["plain", "typed"] | None, compact: bool) -> int:
     """Convert FILE (or - for standard input) between typed and plain JSON."""
-    value, _ = read_json(source)
+    value, _ = read_json(source, limit=EVENT_LIMIT)
+    converted: Any
     if isinstance(value, Mapping) and "Records" in value:
-        write_json(_convert_event(value, target), compact=compact)
+        converted = _convert_event(value, target)
     elif isinstance(value, list):
-        write_json([_convert_item(item, target, f"[{index}]") for index, item in enumerate(value)], compact=compact)
+        converted = [_convert_item(item, target, f"[{index}]") for index, item in enumerate(value)]
     else:
-        write_json(_convert_item(value, target, ""), compact=compact)
+        converted = _convert_item(value, target, "")
+    try:
+        write_json(converted, compact=compact)
+    except AttributeValueError as exc:  # what JSON cannot carry, e.g. nesting deeper than Python can write
+        raise CLIError(f"cannot write the result as JSON: {exc}") from None
     return 0
 
 
@@ -59,7 +68,13 @@ def _convert_item(item: object, target: str | None, path: str) -> dict[str, Any]
     try:
         return deserialize_item(item) if direction == "plain" else serialize_item(item)
     except AttributeValueError as exc:
-        where = f"{path}.{exc.path}" if path and exc.path else path or exc.path
+        where = (
+            path + exc.path
+            if exc.path.startswith("[")
+            else f"{path}.{exc.path}"
+            if path and exc.path
+            else path or exc.path
+        )
         raise CLIError(f"{where + ': ' if where else ''}{exc.reason}") from None
 
 

@@ -61,7 +61,7 @@ def stream() -> None:
 @state_option
 def tail(name: str, follow: bool, start: str, state: str) -> int:
     """Print the stream records of TABLE as JSON Lines."""
-    with open_store(state) as store:
+    with open_store(state, create=False) as store:
         reader = _Tail(table_of(store, name).stream, latest=start == "latest")
         printed = reader.poll()
         if not follow:

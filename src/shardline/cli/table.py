@@ -31,9 +31,10 @@ Examples:
   shardline table scan Orders > items.jsonl
 
 \b
-Tables live in a state database (--state, default .shardline/state.db). Each write that changes an item
-puts a record on the table's stream, in the same commit; `shardline stream tail` prints them. Items and
-keys are plain JSON; numbers stay exact.
+Tables live in a state database (--state, default .shardline/state.db). `table create` creates it (and
+the default .shardline/ directory); the other commands need it to exist and never create files. Each
+write that changes an item puts a record on the table's stream, in the same commit; `shardline stream
+tail` prints them. Items and keys are plain JSON; numbers stay exact.
 """
 
 
@@ -95,7 +96,7 @@ Examples:
 def put(name: str, item: str, state: str) -> int:
     """Store ITEM (a JSON object, or - for standard input) in table NAME, replacing the item with its key."""
     value = parse_object(item, "item")
-    with open_store(state) as store:
+    with open_store(state, create=False) as store:
         target = table_of(store, name)
         _report(target, _write(lambda: target.put_item(value)), "the stored item is the same")
     return 0
@@ -124,7 +125,7 @@ def update(name: str, key: str, assigned: str | None, removed: tuple[str, ...], 
         raise click.UsageError("give --set JSON and/or --remove ATTRIBUTE")
     key_value = parse_object(key, "key")
     values = parse_object(assigned, "--set value", where="--set") if assigned is not None else None
-    with open_store(state) as store:
+    with open_store(state, create=False) as store:
         target = table_of(store, name)
         record = _write(lambda: target.update_item(key_value, set=values, remove=removed))
         _report(target, record, "the item already had those values")
@@ -144,7 +145,7 @@ Examples:
 def delete(name: str, key: str, state: str) -> int:
     """Delete the item with KEY from table NAME (deleting a missing item writes no record)."""
     key_value = parse_object(key, "key")
-    with open_store(state) as store:
+    with open_store(state, create=False) as store:
         target = table_of(store, name)
         _report(target, _write(lambda: target.delete_item(key_value)), "there was no such item")
     return 0
@@ -165,7 +166,7 @@ Exit status 1 when there is no such item.
 def get(name: str, key: str, compact: bool, state: str) -> int:
     """Print the item with KEY from table NAME as plain JSON."""
     key_value = parse_object(key, "key")
-    with open_store(state) as store:
+    with open_store(state, create=False) as store:
         found = _write(lambda: table_of(store, name).get_item(key_value))
     if found is None:
         click.echo(f"no item with key {json_dumps(key_value)} in table {name}", err=True)
@@ -186,7 +187,7 @@ Examples:
 @state_option
 def scan(name: str, state: str) -> int:
     """Print every item of table NAME, one plain JSON object per line."""
-    with open_store(state) as store:
+    with open_store(state, create=False) as store:
         items = table_of(store, name).scan()
     for item in items:
         click.echo(json_dumps(item, separators=(",", ":")))
@@ -219,13 +220,13 @@ def load(name: str, source: str, changes: bool, state: str) -> int:
     """Load FILE (or - for standard input) into table NAME in one transaction."""
     lines = _read_lines(source, changes)
     counts: Counter[str] = Counter()
-    with open_store(state) as store:
+    with open_store(state, create=False) as store:
         target = table_of(store, name)
         with store.transaction():
             for where, kind, body in lines:
                 try:
                     record = _apply(target, kind, body)
-                except (ShardlineError, ValueError, TypeError) as exc:
+                except ShardlineError as exc:
                     raise CLIError(f"{where}: {exc} (nothing was loaded)") from None
                 counts[record["eventName"] if record is not None else "unchanged"] += 1
     written = sum(count for event, count in counts.items() if event != "unchanged")
@@ -275,9 +276,9 @@ def _apply(target: Table, kind: str, body: dict[str, Any]) -> dict[str, Any] | N
         return target.delete_item(body)
     unknown = sorted(str(field) for field in body if field not in ("key", "set", "remove"))
     if unknown:
-        raise ValueError(f"update: unknown field {unknown[0]!r}; expected key, set and remove")
+        raise CLIError(f"update: unknown field {unknown[0]!r}; expected key, set and remove")
     if not isinstance(body.get("key"), Mapping):
-        raise ValueError('update: "key" must be an object of the key attributes')
+        raise CLIError('update: "key" must be an object of the key attributes')
     return target.update_item(body["key"], set=body.get("set"), remove=body.get("remove"))
 
 
@@ -287,7 +288,7 @@ def _write(action: Any) -> Any:
         return action()
     except CLIError:
         raise
-    except (ShardlineError, ValueError, TypeError) as exc:
+    except ShardlineError as exc:
         raise CLIError(str(exc)) from None
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from shardline.testing._validate import validate_event
+from shardline.testing._validate import MAX_PROBLEMS, check_event, omitted_problem
 
-from ._io import CLIError, read_json, source_name
+from ._io import EVENT_LIMIT, CLIError, describe_size, printable, read_json, source_name
 
-EPILOG = """\b
+EPILOG = f"""\b
 Examples:
   shardline validate event.json
   shardline validate captured/*.json --strict
@@ -23,7 +23,9 @@ Checks: the event's shape and limits (10000 records, 6 MB), every AttributeValue
 base64, sets, nesting), images consistent with the view type and event name, SizeBytes equal to
 DynamoDB's item size, sequence number and ARN formats. --strict also flags what AWS's own examples
 get away with but real streams never send (eventID "1", SequenceNumber "111", a float
-ApproximateCreationDateTime, eventVersion "1.0", userIdentity outside TTL deletes).
+ApproximateCreationDateTime, eventVersion "1.0", userIdentity outside a TTL delete).
+Reads at most {describe_size(EVENT_LIMIT)} per file (a Lambda event is at most 6 MB) and lists at most
+{MAX_PROBLEMS:,} problems per file, then how many more there are.
 Exit status 1 when any problem is found.
 """
 
@@ -37,16 +39,21 @@ def validate(files: tuple[str, ...], strict: bool, as_json: bool) -> int:
     report: dict[str, list[dict[str, Any]]] = {}
     total = 0
     for source in files:
-        name = source_name(source)
+        name = printable(source_name(source))
         try:
-            event, size = read_json(source)
+            # Bounded: a file larger than the limit (or /dev/zero) is refused after limit + 1 bytes.
+            event, size = read_json(source, limit=EVENT_LIMIT)
         except CLIError as exc:
-            report[name] = [{"path": "", "message": str(exc).removeprefix(f"{name}: "), "strict_only": False}]
+            reason = printable(str(exc)).removeprefix(f"{name}: ")
+            report[name] = [{"path": "", "message": reason, "strict_only": False}]
             total += 1
             continue
-        found = validate_event(event, strict=strict, size=size)
+        found, omitted = check_event(event, strict=strict, size=size)
+        if omitted:
+            found.append(omitted_problem(omitted))
+        del event  # the next file's event is not read while this one is still held
         report[name] = [problem._asdict() for problem in found]
-        total += len(found)
+        total += len(found) - (1 if omitted else 0) + omitted
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -60,6 +67,6 @@ def validate(files: tuple[str, ...], strict: bool, as_json: bool) -> int:
     if total:
         plural = "s" if total != 1 else ""
         click.echo(
-            f"{total} problem{plural} in {sum(1 for p in report.values() if p)} of {len(files)} file(s)", err=True
+            f"{total:,} problem{plural} in {sum(1 for p in report.values() if p)} of {len(files)} file(s)", err=True
         )
     return 1 if total else 0

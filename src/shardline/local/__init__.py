@@ -17,14 +17,17 @@ from __future__ import annotations
 
 from ._destinations import Boto3Destination as Boto3Destination
 from ._destinations import Destination as Destination
+from ._destinations import DestinationError as DestinationError
 from ._destinations import JsonLinesDestination as JsonLinesDestination
 from ._destinations import StoreDestination as StoreDestination
+from ._errors import ArgumentTypeError as ArgumentTypeError
 from ._errors import ExpiredIteratorError as ExpiredIteratorError
 from ._errors import ResourceNotFoundError as ResourceNotFoundError
 from ._errors import StoreError as StoreError
 from ._errors import TableExistsError as TableExistsError
 from ._errors import TrimmedDataAccessError as TrimmedDataAccessError
 from ._errors import ValidationError as ValidationError
+from ._esm import DeliveryTimeoutError as DeliveryTimeoutError
 from ._esm import EventSourceMapping as EventSourceMapping
 from ._esm import InvocationRecord as InvocationRecord
 from ._esm import Pipeline as Pipeline
@@ -57,8 +60,11 @@ __all__ = [
     "DEFAULT_ROLLOVER_MS",
     "ITERATOR_LIFETIME_MS",
     "ITERATOR_TYPES",
+    "ArgumentTypeError",
     "Boto3Destination",
+    "DeliveryTimeoutError",
     "Destination",
+    "DestinationError",
     "EventSourceMapping",
     "ExpiredIteratorError",
     "FunctionError",

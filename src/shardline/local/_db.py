@@ -16,21 +16,28 @@ Schema (every time an integer of epoch milliseconds, every sequence number an in
     shards    per table: slot (hash bucket), shard ID, parent, creation, sequence range, trimmed point
     records   seq (global, the rowid) -> shard, creation time, the record's JSON
     state     (namespace, key) -> text, for other components (the event source mapping's checkpoints)
+
+Every SQLite error is translated here, at the boundary, into a :class:`StoreError` that says what is wrong
+with the file and what to do (a damaged file, a read-only one, a full disk, a lock held too long); values
+read back from the file are checked before use (``check_row``, ``decode_json``), so a file damaged by
+something other than SQLite is reported the same way instead of surfacing as a ``TypeError`` later.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import stat
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, NoReturn
 
-from shardline.local._errors import StoreError
+from shardline.local._errors import ArgumentTypeError, StoreError, ValidationError
 
-__all__ = ["SEQUENCE_BASE", "Database", "sequence_text"]
+__all__ = ["INT64_MAX", "SEQUENCE_BASE", "Database", "check_text", "sequence_text"]
 
 SCHEMA_VERSION: Final = 1
 # Sequence numbers: one counter for the whole database, so every record (and every shard's starting number)
@@ -39,6 +46,19 @@ SCHEMA_VERSION: Final = 1
 SEQUENCE_BASE: Final = 10**26
 # PRAGMA application_id: marks the file as a shardline state database ("SHLN").
 APPLICATION_ID: Final = 0x53484C4E
+#: The largest integer SQLite stores: every count, time and position the store binds must fit.
+INT64_MAX: Final = 2**63 - 1
+# SQLite's primary result codes (the low byte of an extended code) that mean the file itself is unusable.
+_CORRUPT: Final = 11
+_NOTADB: Final = 26
+_READONLY: Final = 8
+_BUSY: Final = 5
+_LOCKED: Final = 6
+_FULL: Final = 13
+_CANTOPEN: Final = 14
+_IOERR: Final = 10
+_PERM: Final = 3
+_CONSTRAINT: Final = 19
 
 _SCHEMA: Final = """
 CREATE TABLE counters (
@@ -105,37 +125,75 @@ class Database:
 
     ``write()`` runs a block in a write transaction (``BEGIN IMMEDIATE``, so another process's writer
     waits for the lock instead of failing later); a ``write()`` inside another one becomes a savepoint of
-    the outer transaction. ``read()`` gives a consistent snapshot across several statements.
+    the outer transaction. ``read()`` gives a consistent snapshot across several statements. Each of them
+    turns an SQLite error raised inside its block into a :class:`StoreError`.
+
+    ``create=False`` opens an existing file only: a missing one is a :class:`StoreError` and nothing is
+    created (read-only commands must leave no file behind).
     """
 
     __slots__ = ("_connection", "_depth", "_lock", "name")
 
-    def __init__(self, path: str | os.PathLike[str], *, fsync: bool, timeout: float) -> None:
-        self.name = str(path)
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool, timeout: float, create: bool = True) -> None:
+        self.name = _path_text(path)
         self._lock = threading.RLock()
         self._depth = 0
         memory = self.name == ":memory:"
+        target = self.name
         if not memory:
-            parent = Path(self.name).expanduser().parent
+            target = self._check_file(create=create)
+        try:
+            # isolation_level=None: no implicit transactions; this class issues BEGIN and COMMIT itself.
+            # check_same_thread=False: the lock above serialises the threads sharing the connection.
+            # mode=rw: open an existing file, never create one (SQLite's URI parameters).
+            connection = sqlite3.connect(
+                target,
+                timeout=timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=not memory and not create,
+            )
+        except sqlite3.Error as exc:
+            raise self._translate(exc, "cannot open it") from exc
+        self._connection: sqlite3.Connection | None = connection
+        try:
+            self._prepare(connection, fsync=fsync, memory=memory)
+        except BaseException:
+            self._connection = None
+            with suppress(sqlite3.Error):
+                connection.close()
+            raise
+
+    def _check_file(self, *, create: bool) -> str:
+        """What to hand SQLite for a file path, after the checks that give clearer errors than SQLite's."""
+        path = Path(self.name).expanduser()
+        try:
+            mode = path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: a file where a directory belongs
+            mode = None
+        except OSError as exc:
+            raise StoreError(f"cannot use the state file {self.name} ({exc.strerror or exc})") from None
+        if mode is not None and stat.S_ISDIR(mode):
+            raise StoreError(
+                f"{self.name} is a directory, not a state file; give the path of a file in it, such as "
+                f"{path / 'state.db'}"
+            )
+        if mode is not None and not stat.S_ISREG(mode):
+            raise StoreError(f"{self.name} is not a regular file; give the path of a state file")
+        if mode is None:
+            if not create:
+                raise StoreError(f"no state database at {self.name}: nothing has been written there yet")
+            parent = path.parent
             try:
                 parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(
                     f"{self.name}: cannot create the directory of the state database ({exc.strerror or exc})"
-                ) from exc
-        try:
-            # isolation_level=None: no implicit transactions; this class issues BEGIN and COMMIT itself.
-            # check_same_thread=False: the lock above serialises the threads sharing the connection.
-            connection = sqlite3.connect(self.name, timeout=timeout, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.name}: cannot open the state database ({exc})") from exc
-        self._connection: sqlite3.Connection | None = connection
-        try:
-            self._prepare(connection, fsync=fsync, memory=memory)
-        except BaseException:
-            connection.close()
-            self._connection = None
-            raise
+                ) from None
+            return str(path)
+        if create:
+            return str(path)
+        return path.absolute().as_uri() + "?mode=rw"
 
     def _prepare(self, connection: sqlite3.Connection, *, fsync: bool, memory: bool) -> None:
         try:
@@ -146,29 +204,29 @@ class Database:
                 if mode != "wal":  # pragma: no cover - a file system without shared memory
                     raise StoreError(f"{self.name}: SQLite cannot use write-ahead logging here (mode {mode})")
             connection.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
-            with self.write():
-                application, version = _identity(connection)
-                if application == 0 and version == 0:
-                    if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                        raise StoreError(
-                            f"{self.name} is an SQLite database of another application, not shardline state; "
-                            "give --state (or Store) a new path"
-                        )
-                    # Statement by statement: executescript() would commit the open transaction first.
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            connection.execute(statement)
-                    connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                elif application != APPLICATION_ID:
-                    raise StoreError(f"{self.name} is an SQLite database of another application, not shardline state")
-                elif version > SCHEMA_VERSION:
+        except _ERRORS as exc:
+            raise self._translate(exc, "cannot open it") from exc
+        with self.write():
+            application, version = _identity(connection)
+            if application == 0 and version == 0:
+                if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise StoreError(
-                        f"{self.name} was written by a newer shardline (state format {version}; this one reads "
-                        f"{SCHEMA_VERSION}): upgrade shardline"
+                        f"{self.name} is an SQLite database of another application, not shardline state; "
+                        "give --state (or Store) a new path"
                     )
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.name}: not a usable state database ({exc})") from exc
+                # Statement by statement: executescript() would commit the open transaction first.
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            elif application != APPLICATION_ID:
+                raise StoreError(f"{self.name} is an SQLite database of another application, not shardline state")
+            elif version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.name} was written by a newer shardline (state format {version}; this one reads "
+                    f"{SCHEMA_VERSION}): upgrade shardline"
+                )
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -189,33 +247,30 @@ class Database:
             depth = self._depth
             if depth:
                 savepoint = f"nested_{depth}"
-                connection.execute(f"SAVEPOINT {savepoint}")
+                self._execute(connection, f"SAVEPOINT {savepoint}")
                 self._depth = depth + 1
                 try:
                     yield connection
-                except BaseException:
-                    connection.execute(f"ROLLBACK TO {savepoint}")
-                    connection.execute(f"RELEASE {savepoint}")
+                except BaseException as exc:
+                    self._quietly(connection, f"ROLLBACK TO {savepoint}", f"RELEASE {savepoint}")
+                    if isinstance(exc, _ERRORS):
+                        raise self._translate(exc) from exc
                     raise
                 else:
-                    connection.execute(f"RELEASE {savepoint}")
+                    self._execute(connection, f"RELEASE {savepoint}")
                 finally:
                     self._depth = depth
                 return
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreError(
-                    f"{self.name}: {exc}; another process kept the state database locked for longer than the "
-                    "store's timeout"
-                ) from exc
+            self._execute(connection, "BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield connection
                 connection.execute("COMMIT")
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
+            except BaseException as exc:
+                if _in_transaction(connection):
+                    self._quietly(connection, "ROLLBACK")
+                if isinstance(exc, _ERRORS):
+                    raise self._translate(exc) from exc
                 raise
             finally:
                 self._depth = 0
@@ -226,25 +281,189 @@ class Database:
         with self._lock:
             connection = self.connection
             if self._depth:
-                yield connection
+                try:
+                    yield connection
+                except _ERRORS as exc:
+                    raise self._translate(exc) from exc
                 return
-            connection.execute("BEGIN")  # deferred: the snapshot is taken at the first read
+            self._execute(connection, "BEGIN")  # deferred: the snapshot is taken at the first read
             try:
                 yield connection
-            finally:
-                connection.execute("COMMIT")  # ends the read; nothing was written
+            except BaseException as exc:
+                self._quietly(connection, "COMMIT")  # ends the read; nothing was written
+                if isinstance(exc, _ERRORS):
+                    raise self._translate(exc) from exc
+                raise
+            self._execute(connection, "COMMIT")
 
     @contextmanager
     def statement(self) -> Iterator[sqlite3.Connection]:
         """The connection, for one statement (autocommit outside a transaction)."""
         with self._lock:
-            yield self.connection
+            try:
+                yield self.connection
+            except _ERRORS as exc:
+                raise self._translate(exc) from exc
 
     def close(self) -> None:
         with self._lock:
             connection, self._connection = self._connection, None
             if connection is not None:
-                connection.close()
+                try:
+                    connection.close()
+                except sqlite3.Error as exc:  # pragma: no cover - SQLite closes even a damaged file
+                    raise self._translate(exc) from exc
+
+    # -- values read back --------------------------------------------------------------------------------
+
+    def damaged(self, detail: str) -> StoreError:
+        """The error for a file whose contents are not what shardline wrote."""
+        return StoreError(f"the state file {self.name} is damaged ({detail}); move it away to start afresh")
+
+    def check_row(self, row: Sequence[Any] | None, kinds: str, what: str) -> tuple[Any, ...]:
+        """``row`` as a tuple, after checking each column's type: ``i`` an integer, ``s`` text, ``I`` and
+        ``S`` the same or NULL, ``.`` anything. A damaged file can hold a value of any type in any column
+        (SQLite's columns are typed by affinity, not enforced), which would otherwise fail far away."""
+        if row is None or len(row) != len(kinds):
+            raise self.damaged(f"{what} is missing")
+        for value, kind in zip(row, kinds, strict=True):
+            if kind == ".":
+                continue
+            expected = int if kind in "iI" else str
+            if type(value) is not expected and not (value is None and kind in "IS"):
+                raise self.damaged(f"{what} holds {type(value).__name__} where {expected.__name__} belongs")
+        return tuple(row)
+
+    def decode_json(self, text: object, what: str) -> Any:
+        """The JSON ``text`` read from ``what``, or the damaged-file error."""
+        if type(text) is not str:
+            raise self.damaged(f"{what} is not text")
+        try:
+            return _DECODER.decode(text)
+        except (ValueError, RecursionError):  # JSONDecodeError, NaN, digit limit; nesting deeper than Python
+            raise self.damaged(f"{what} is not readable JSON") from None
+
+    # -- SQLite's errors -----------------------------------------------------------------------------------
+
+    def _execute(self, connection: sqlite3.Connection, sql: str) -> None:
+        try:
+            connection.execute(sql)
+        except _ERRORS as exc:
+            raise self._translate(exc) from exc
+
+    @staticmethod
+    def _quietly(connection: sqlite3.Connection, *statements: str) -> None:
+        """Undo after a failure; when the file is too broken even for that, the first error is the one to
+        report (SQLite has rolled back by itself after most of them)."""
+        with suppress(*_ERRORS):
+            for sql in statements:
+                connection.execute(sql)
+
+    def _translate(self, exc: sqlite3.Error | UnicodeDecodeError, doing: str = "") -> StoreError:
+        """What an SQLite error means for the user, and what to do (SQLite's result codes: the "Result and
+        Error Codes" page of its documentation)."""
+        if isinstance(exc, UnicodeDecodeError):  # text in the file that is not UTF-8, which SQLite never writes
+            return self.damaged(f"text that is not UTF-8 ({exc.reason})")
+        code = _primary_code(exc)
+        # SQLite's messages can quote the file's bytes (a damaged schema): one line of printable text only.
+        text = "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in str(exc))
+        lowered = text.lower()
+        name = self.name
+        if code in (_CORRUPT, _NOTADB) or "malformed" in lowered or "not a database" in lowered:
+            return self.damaged(text)
+        if isinstance(exc, sqlite3.IntegrityError) or code == _CONSTRAINT:
+            # The store's own writes satisfy every constraint of its schema; a broken one means the rows
+            # are not what shardline wrote.
+            return self.damaged(f"inconsistent rows: {text}")
+        if "could not decode" in lowered or lowered.startswith(("no such table", "no such column")):
+            return self.damaged(text)
+        if code == _READONLY or "readonly" in lowered or "read-only" in lowered:
+            return StoreError(
+                f"the state file {name} is read-only ({text}): make it and its directory writable, or use "
+                "a copy that is"
+            )
+        if code in (_BUSY, _LOCKED) or "locked" in lowered:
+            return StoreError(
+                f"{name}: {text}; another process kept the state database locked for longer than the store's timeout"
+            )
+        if code == _FULL or "disk is full" in lowered:
+            return StoreError(f"cannot write the state file {name}: {text}; free some space and try again")
+        if code in (_CANTOPEN, _PERM) or "unable to open" in lowered:
+            return StoreError(
+                f"cannot open the state file {name} ({text}): check that it and its directory exist and that "
+                "you may read and write them"
+            )
+        if code == _IOERR or "i/o error" in lowered:
+            return StoreError(f"the state file {name} could not be read or written ({text})")
+        what = f" ({doing})" if doing else ""
+        return StoreError(f"the state database {name} failed{what}: {text}")
+
+
+def _path_text(path: object) -> str:
+    """The text of a state path, refusing what no file name can be before SQLite or the OS sees it."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise ArgumentTypeError(
+            f"the state path must be a str or a path-like object such as pathlib.Path, got {type(path).__name__}"
+        )
+    try:
+        text = os.fspath(path)
+    except TypeError as exc:
+        raise ArgumentTypeError(f"the state path: {exc}") from None
+    if not isinstance(text, str):
+        raise ArgumentTypeError(f"the state path must be text, not {type(text).__name__}")
+    if not text:
+        raise StoreError('the state path is empty; give the path of a file, or ":memory:"')
+    if "\x00" in text:
+        raise StoreError(f"the state path {text!r} holds a NUL character, which no file name can")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise StoreError(
+            f"the state path {text!r} is not valid Unicode text (a lone surrogate at index {exc.start})"
+        ) from None
+    return text
+
+
+def check_text(value: object, what: str) -> str:
+    """``value``, a ``str`` SQLite can store: the type is checked, and text with a lone surrogate (which has
+    no UTF-8 form, and so is not text DynamoDB or SQLite can hold) is refused."""
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{what} must be text (str), got {type(value).__name__}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                f"{what} holds a lone surrogate ({value[exc.start]!r} at index {exc.start}), which is not a "
+                "character and has no UTF-8 form"
+            ) from None
+    return str.__str__(value)
+
+
+# What a statement on the connection raises: SQLite's errors, and text in the file that is not UTF-8 (which
+# the sqlite3 module fails to decode while fetching a row).
+_ERRORS: Final = (sqlite3.Error, UnicodeDecodeError)
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11 and later
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _in_transaction(connection: sqlite3.Connection) -> bool:
+    try:
+        return connection.in_transaction
+    except sqlite3.Error:  # pragma: no cover - a closed connection
+        return False
+
+
+def _not_json(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Stored JSON is read with one decoder (json.loads with options would build one per call); NaN and
+# Infinity are refused, as shardline never writes them.
+_DECODER: Final = json.JSONDecoder(parse_constant=_not_json)
 
 
 def sequence_text(seq: int) -> str:

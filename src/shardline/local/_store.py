@@ -23,12 +23,12 @@ from decimal import Decimal
 from hashlib import blake2b
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, final
 
-from shardline._attributes import _check_key_schema, _type_name, deserialize_item
+from shardline._attributes import _check_key_schema, _type_name, deserialize_item, item_size
 from shardline._changes import (
+    VIEW_TYPES,
     ModelKey,
     Update,
     apply_update,
-    check_view_type,
     event_name,
     item_image,
     key_image,
@@ -37,8 +37,14 @@ from shardline._changes import (
     parse_update,
     stream_record,
 )
-from shardline.local._db import Database, sequence_text
-from shardline.local._errors import ResourceNotFoundError, TableExistsError, ValidationError
+from shardline._exceptions import AttributeTypeError, AttributeValueError
+from shardline.local._db import INT64_MAX, Database, check_text, sequence_text
+from shardline.local._errors import (
+    ArgumentTypeError,
+    ResourceNotFoundError,
+    TableExistsError,
+    ValidationError,
+)
 from shardline.local._stream import Stream
 from shardline.testing._clock import Clock, SystemClock, to_datetime, to_ms
 
@@ -58,8 +64,16 @@ _TRIM_EVERY_MS: Final = 60_000
 _TRIM_CHUNK: Final = 512
 # DynamoDB's TTL ignores items whose expiry is more than five years in the past (AWS's TTL guide).
 _TTL_IGNORED_BEFORE_MS: Final = 5 * 365 * 24 * _HOUR_MS
-_INT64_MAX: Final = 2**63 - 1
+_INT64_MAX: Final = INT64_MAX
 _MAX_SHARDS: Final = 1000
+# The latest time the store handles: the last millisecond of the year 9999, the end of Python's datetime.
+_MAX_MS: Final = 253_402_300_799_999
+# A clock that jumped over many rollover periods: the empty shards of the gap are created (a reader follows the
+# lineage through them), but never more than this many per slot in one write, so the work stays bounded.
+_MAX_GAP_GENERATIONS: Final = 100
+# KeySchemaElement.AttributeName and TimeToLiveSpecification.AttributeName: 1 to 255 bytes (DynamoDB's
+# CreateTable and UpdateTimeToLive API references).
+_SCHEMA_NAME_BYTES: Final = 255
 # DynamoDB's rule for table names; anything else would also break the stream ARN ("table/<name>/stream/...").
 _TABLE_NAME: Final = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 _ACCOUNT_ID: Final = re.compile(r"[0-9]{12}")
@@ -77,19 +91,21 @@ _PREFETCH_CHUNK: Final = 400  # pairs of parameters per query: well under SQLite
 
 
 class _Op(NamedTuple):
-    """One prepared change: its kind, the item's key, and the image (put), key image and update (update)."""
+    """One prepared change: its kind, the item's key, and the image, its size and JSON text (put), or the key
+    image and the update (update)."""
 
     kind: str
     key: ModelKey
     image: dict[str, Any] | None = None
     size: int = 0
     update: Update | None = None
+    text: str | None = None
 
 
 @final
 class Store:
     """Tables with durable DynamoDB streams in one SQLite database: a file (created with its directory when
-    missing), or ``":memory:"``.
+    missing, unless ``create=False``), or ``":memory:"``.
 
     >>> from shardline.testing import VirtualClock
     >>> with Store(":memory:", clock=VirtualClock()) as store:
@@ -105,7 +121,13 @@ class Store:
     ``region`` and ``account_id``; a table keeps the ARN it was created with. ``fsync=True`` flushes every
     commit to the disk, so a commit also survives a power cut or an operating system crash (without it, a
     commit survives the process being killed at any instant). ``timeout`` is how many seconds a write waits
-    for another process's transaction to finish before :class:`StoreError` is raised.
+    for another process's transaction to finish before :class:`StoreError` is raised. ``create=False``
+    opens an existing state file only: a missing one is a :class:`StoreError`, and no file or directory is
+    made (for tools that only read).
+
+    A state file that cannot be used (damaged, read-only, another program's database, a directory) raises
+    :class:`StoreError` with a message saying what to do, when it is opened or at the first operation that
+    meets the problem; so do values in the file that are not what shardline wrote.
 
     Another process (or another ``Store``) opening the same file sees every commit at once. A store may be
     shared by threads: they take turns.
@@ -122,18 +144,22 @@ class Store:
         account_id: str = "123456789012",
         fsync: bool = False,
         timeout: float = 30.0,
+        create: bool = True,
     ) -> None:
         if not isinstance(region, str) or _REGION.fullmatch(region) is None:
-            raise ValueError(f"region {region!r}: expected an AWS Region such as us-east-1")
+            raise ValidationError(f"region {region!r}: expected an AWS Region such as us-east-1")
         if not isinstance(account_id, str) or _ACCOUNT_ID.fullmatch(account_id) is None:
-            raise ValueError(f"account_id {account_id!r}: an AWS account ID is 12 digits")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-            raise ValueError(f"timeout must be a number of seconds >= 0, got {timeout!r}")
+            raise ValidationError(f"account_id {account_id!r}: an AWS account ID is 12 digits")
+        # SQLite waits for a lock in whole milliseconds held in a C int: about 24 days at most.
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout <= 2_000_000:
+            raise ValidationError(f"timeout must be a number of seconds from 0 to 2000000, got {timeout!r}")
+        if clock is not None and not callable(getattr(clock, "now_ms", None)):
+            raise ArgumentTypeError(f"clock must have a now_ms() method (a Clock), got {type(clock).__name__}")
         #: The clock the store reads: every record's time, TTL, rollover, retention and iterator expiry.
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._region = region
         self._account_id = account_id
-        self._db = Database(path, fsync=bool(fsync), timeout=float(timeout))
+        self._db = Database(path, fsync=bool(fsync), timeout=float(timeout), create=bool(create))
 
     @property
     def path(self) -> str:
@@ -177,22 +203,33 @@ class Store:
         shard closes after ``shard_rollover_ms`` of clock time and a child shard takes over; records are
         kept for ``retention_ms``.
         """
-        if not isinstance(name, str) or _TABLE_NAME.fullmatch(name) is None:
-            raise ValidationError(f"table name {name!r}: DynamoDB table names are 3-255 characters of A-Za-z0-9_.-")
+        name = _check_table_name(name)
         schema = dict(_check_key_schema(key_schema))
-        view_type = check_view_type(stream_view_type, name="stream_view_type")
+        for attribute in schema:
+            _check_schema_name(attribute, "key_schema: a key attribute name")
+        # DynamoDB's CreateTable answers a StreamViewType it does not know with a ValidationException.
+        if not isinstance(stream_view_type, str) or str.__str__(stream_view_type) not in VIEW_TYPES:
+            raise ValidationError(
+                f"stream_view_type {stream_view_type!r}: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES"
+            )
+        view_type = str.__str__(stream_view_type)
         if ttl_attribute is not None and (not isinstance(ttl_attribute, str) or not ttl_attribute):
             raise ValidationError(f"ttl_attribute must be a non-empty attribute name or None, got {ttl_attribute!r}")
+        if ttl_attribute is not None:
+            ttl_attribute = _check_schema_name(ttl_attribute, "ttl_attribute")
         if ttl_attribute in schema:
             raise ValidationError(f"ttl_attribute {ttl_attribute!r} is a key attribute; TTL needs a Number attribute")
         _check_count("shard_count", shard_count, 1, _MAX_SHARDS)
         _check_count("shard_rollover_ms", shard_rollover_ms, 1, _INT64_MAX)
         _check_count("retention_ms", retention_ms, 1, _INT64_MAX)
-        with self._db.write() as connection:
+        db = self._db
+        with db.write() as connection:
             if connection.execute("SELECT 1 FROM tables WHERE name = ?", (name,)).fetchone():
                 raise TableExistsError(f"table {name!r} exists already (delete it first, or choose another name)")
-            last_seq, last_ms = connection.execute("SELECT last_seq, last_ms FROM counters").fetchone()
-            now = max(self.clock.now_ms(), last_ms)
+            last_seq, last_ms = db.check_row(
+                connection.execute("SELECT last_seq, last_ms FROM counters").fetchone(), "ii", "the counters row"
+            )
+            now = self._now_ms(last_ms)
             created = to_datetime(now)
             label = f"{created:%Y-%m-%dT%H:%M:%S}.{created.microsecond // 1000:03d}"
             arn = f"arn:aws:dynamodb:{self._region}:{self._account_id}:table/{name}/stream/{label}"
@@ -223,6 +260,7 @@ class Store:
 
     def table(self, name: str) -> Table:
         """The table called ``name``; :class:`ResourceNotFoundError` if there is none."""
+        name = _check_table_name(name)
         with self._db.statement() as connection:
             row = connection.execute(f"SELECT {_TABLE_COLUMNS} FROM tables WHERE name = ?", (name,)).fetchone()
         if row is None:
@@ -242,11 +280,12 @@ class Store:
         Unlike DynamoDB, whose stream stays readable for 24 hours after the table is deleted, the records
         go at once; readers of the stream get :class:`ResourceNotFoundError`.
         """
+        name = _check_table_name(name)
         with self._db.write() as connection:
             row = connection.execute("SELECT table_no FROM tables WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise ResourceNotFoundError(f"no table {name!r} in {self._db.name}")
-            (table_no,) = row
+            (table_no,) = self._db.check_row(row, "i", f"table {name!r}")
             connection.execute(
                 "DELETE FROM records WHERE shard_no IN (SELECT shard_no FROM shards WHERE table_no = ?)", (table_no,)
             )
@@ -267,14 +306,19 @@ class Store:
             row = connection.execute(
                 "SELECT value FROM state WHERE namespace = ? AND key = ?", (namespace, key)
             ).fetchone()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        (value,) = self._db.check_row(row, "s", f"the state entry ({namespace!r}, {key!r})")
+        return str(value)
 
     def set_state(self, namespace: str, key: str, value: str | None) -> None:
         """Store ``value`` under ``(namespace, key)``; ``None`` deletes it. Committed when this returns,
         or with the enclosing :meth:`transaction`."""
         _check_state_name(namespace, key)
         if value is not None and not isinstance(value, str):
-            raise TypeError(f"state values are text (str) or None, got {type(value).__name__}")
+            raise ArgumentTypeError(f"state values are text (str) or None, got {type(value).__name__}")
+        if value is not None:
+            value = check_text(value, "a state value")
         with self._db.write() as connection:
             if value is None:
                 connection.execute("DELETE FROM state WHERE namespace = ? AND key = ?", (namespace, key))
@@ -305,6 +349,19 @@ class Store:
     @property
     def _database(self) -> Database:
         return self._db
+
+    def _now_ms(self, last_ms: int) -> int:
+        """The clock's time, or the latest time written (``last_ms``) if the clock is behind it."""
+        reading = self.clock.now_ms()
+        if isinstance(reading, bool) or not isinstance(reading, int):
+            raise ArgumentTypeError(f"the store's clock read {reading!r}; a clock tells epoch milliseconds (an int)")
+        if not 0 <= reading <= _MAX_MS:
+            raise ValidationError(
+                f"the store's clock read {reading} ms, outside 0..{_MAX_MS} (1970 to the end of the year 9999)"
+            )
+        if not 0 <= last_ms <= _MAX_MS:
+            raise self._db.damaged(f"the latest time written is {last_ms} ms")
+        return max(int(reading), last_ms)
 
 
 _TABLE_COLUMNS: Final = (
@@ -352,12 +409,31 @@ class Table:
     )
 
     def __init__(self, store: Store, row: Sequence[Any]) -> None:
-        (no, name, schema, view_type, ttl_attribute, shards, rollover, retention, created, arn, region) = row
+        db = store._database
+        (no, name, schema, view_type, ttl_attribute, shards, rollover, retention, created, arn, region) = db.check_row(
+            row, "isssSiiiiss", "a row of the tables table"
+        )
+        where = f"the row of table {name!r}"
+        pairs = db.decode_json(schema, f"the key schema in {where}")
+        try:
+            if not isinstance(pairs, list) or not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+                raise AttributeValueError("not a list of [name, type] pairs")
+            checked = dict(_check_key_schema(dict(pairs)))
+        except (AttributeValueError, TypeError):  # TypeError: an unhashable name
+            raise db.damaged(f"the key schema in {where} is not one shardline writes") from None
+        if (
+            view_type not in VIEW_TYPES
+            or not 1 <= shards <= _MAX_SHARDS
+            or rollover < 1
+            or retention < 1
+            or len(checked) != len(pairs)
+        ):
+            raise db.damaged(f"{where} holds settings shardline never writes")
         self._store = store
         self._no: int = no
         #: The table's name.
         self.name: str = name
-        self._schema: dict[str, str] = dict(json.loads(schema))
+        self._schema: dict[str, str] = checked
         #: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES: which images the records carry.
         self.stream_view_type: str = view_type
         #: The Number attribute holding an item's expiry in epoch seconds, or None.
@@ -427,7 +503,7 @@ class Table:
 
     def delete_item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """DeleteItem: the REMOVE record, or ``None`` when there was no such item (and so no record)."""
-        op = _Op("delete", model_key(key_image(key, self._schema), self._schema))
+        op = _Op("delete", self._key(key))
         with self._writer() as writer:
             return writer.apply(op)
 
@@ -439,8 +515,8 @@ class Table:
         As DynamoDB does, a batch may not touch one item twice (:class:`ValidationError`). Unlike it, there
         is no limit of 25 requests, and the batch is atomic: every change is committed or none.
         """
-        ops = [self._put_op(item) for item in puts]
-        ops.extend(_Op("delete", model_key(key_image(key, self._schema), self._schema)) for key in deletes)
+        ops = [self._put_op(item) for item in _iterable(puts, "batch_write: puts", "items")]
+        ops.extend(_Op("delete", self._key(key)) for key in _iterable(deletes, "batch_write: deletes", "keys"))
         _check_distinct(ops, self._schema, "batch_write: the batch writes item {key} twice; DynamoDB refuses that")
         with self._writer() as writer:
             writer.prefetch(ops)
@@ -459,8 +535,11 @@ class Table:
         ['INSERT']
         >>> store.close()
         """
-        if isinstance(actions, (str, bytes, Mapping)):
-            raise TypeError("transact_write takes a list of actions such as [{'put': {...}}, {'delete': {...}}]")
+        if isinstance(actions, (str, bytes, Mapping)) or not isinstance(actions, Iterable):
+            raise ArgumentTypeError(
+                "transact_write takes a list of actions such as [{'put': {...}}, {'delete': {...}}], "
+                f"got {_type_name(actions)}"
+            )
         ops = [self._action_op(action, index) for index, action in enumerate(actions)]
         _check_distinct(
             ops, self._schema, "transact_write: two actions change item {key}; DynamoDB refuses a transaction that does"
@@ -481,18 +560,22 @@ class Table:
         if self.ttl_attribute is None:
             return []
         schema = list(self._schema.values())
+        given = None if now is None else _time_ms(now)
+        db = self._store._database
         with self._writer() as writer:
-            cutoff = writer.now if now is None else to_ms(now)
+            cutoff = writer.now if given is None else given
             rows = writer.connection.execute(
                 "SELECT pk, sk FROM items WHERE table_no = ? AND expires_ms < ? AND expires_ms >= ?"
                 " ORDER BY expires_ms, pk, sk",
                 (self._no, cutoff, cutoff - _TTL_IGNORED_BEFORE_MS),
             ).fetchall()
             records = []
-            for pk, sk in rows:
+            for row in rows:
+                pk, sk = db.check_row(row, "ss", f"an item of table {self.name!r}")
                 key: ModelKey = ((schema[0], pk), (schema[1], sk)) if len(schema) == 2 else ((schema[0], pk),)
                 record = writer.apply(_Op("delete", key), ttl=True)
-                assert record is not None
+                if record is None:  # the expiry index names an item the table does not hold
+                    raise db.damaged(f"the TTL index of table {self.name!r} does not match its items")
                 records.append(record)
             return records
 
@@ -500,11 +583,11 @@ class Table:
 
     def get_item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """The item with ``key`` (plain values, numbers as Decimal), or ``None``."""
-        pk, sk = _item_key(model_key(key_image(key, self._schema), self._schema))
+        pk, sk = _item_key(self._key(key))
         with self._store._database.read() as connection:
             self._check_exists(connection)
             row = connection.execute(_SELECT_ITEM, (self._no, pk, sk)).fetchone()
-        return None if row is None else deserialize_item(json.loads(row[0]))
+        return None if row is None else self._stored_item(row[0])
 
     def scan(self) -> list[dict[str, Any]]:
         """Every item, ordered by key text (DynamoDB's Scan order is its hash order: do not rely on any)."""
@@ -513,33 +596,72 @@ class Table:
             rows = connection.execute(
                 "SELECT image FROM items WHERE table_no = ? ORDER BY pk, sk", (self._no,)
             ).fetchall()
-        return [deserialize_item(json.loads(image)) for (image,) in rows]
+        return [self._stored_item(image) for (image,) in rows]
 
     def query(self, partition_value: Any) -> list[dict[str, Any]]:
         """The items whose partition key is ``partition_value``, in sort key order as DynamoDB sorts
         (numbers by value, strings and binaries by their bytes)."""
         ((name, kind), *rest) = self._schema.items()
         typed = key_image({name: partition_value}, {name: kind})
-        pk = next(iter(typed[name].values()))
-        with self._store._database.read() as connection:
+        ((_, pk),) = model_key(typed, {name: kind})
+        db = self._store._database
+        with db.read() as connection:
             self._check_exists(connection)
-            rows = connection.execute(
-                "SELECT sk, image FROM items WHERE table_no = ? AND pk = ?", (self._no, pk)
-            ).fetchall()
+            rows = [
+                db.check_row(row, "ss", f"an item of table {self.name!r}")
+                for row in connection.execute(
+                    "SELECT sk, image FROM items WHERE table_no = ? AND pk = ?", (self._no, pk)
+                ).fetchall()
+            ]
         if rest:
-            rows.sort(key=lambda row: _sort_value(rest[0][1], row[0]))
-        return [deserialize_item(json.loads(image)) for _, image in rows]
+            try:
+                rows.sort(key=lambda row: _sort_value(rest[0][1], row[0]))
+            except (ValueError, ArithmeticError):  # binascii.Error, decimal.InvalidOperation
+                raise db.damaged(f"a sort key of table {self.name!r} is not a {rest[0][1]} value") from None
+        return [self._stored_item(image) for _, image in rows]
 
     # -- internals ------------------------------------------------------------------------------------
 
     def _put_op(self, item: Mapping[str, Any]) -> _Op:
+        # The codec refuses what DynamoDB would (text with a lone surrogate included) before SQLite sees it.
         image, size = item_image(item, self._schema)
-        return _Op("put", model_key(image, self._schema), image, size)
+        return _Op("put", model_key(image, self._schema), image, size, None, _encode_json(image))
+
+    def _key(self, key: Mapping[str, Any]) -> ModelKey:
+        """The model key of a plain key, checked as DynamoDB checks a request's Key."""
+        return model_key(key_image(key, self._schema), self._schema)
 
     def _update_op(self, key: Mapping[str, Any], set: Mapping[str, Any] | None, remove: Iterable[str] | None) -> _Op:
-        typed = key_image(key, self._schema)
-        update = parse_update(set, remove, self._schema)
-        return _Op("update", model_key(typed, self._schema), typed, 0, update)
+        model = self._key(key)
+        names = _remove_names(remove)
+        if set is not None and not isinstance(set, Mapping):
+            raise AttributeTypeError(f"set must be a mapping of attribute names to values, got {_type_name(set)}")
+        for name in (*(set or ()), *names):
+            if name in self._schema:
+                # UpdateItem's ValidationException (DynamoDB API reference, UpdateItem).
+                raise ValidationError(
+                    f"One or more parameter values were invalid: Cannot update attribute {name}. "
+                    "This attribute is part of the key"
+                )
+        overlap = sorted(str(name) for name in (set or ()) if name in names)
+        if overlap:
+            raise ValidationError(
+                "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite "
+                f"one of these paths; path one: [{overlap[0]}], path two: [{overlap[0]}]"
+            )
+        update = parse_update(set, names, self._schema)
+        return _Op("update", model, keys_of(model, self._schema), 0, update)
+
+    def _stored_item(self, text: object) -> dict[str, Any]:
+        """An item as read back from the file; a damaged one is a StoreError, not a codec error."""
+        db = self._store._database
+        image = db.decode_json(text, f"an item of table {self.name!r}")
+        try:
+            if not isinstance(image, dict):
+                raise AttributeValueError("not an object")
+            return deserialize_item(image)
+        except AttributeValueError as exc:
+            raise db.damaged(f"an item of table {self.name!r} is not one shardline writes: {exc}") from None
 
     def _action_op(self, action: object, index: int) -> _Op:
         where = f"transact_write: action [{index}]"
@@ -553,7 +675,7 @@ class Table:
         if kind == "put":
             return self._put_op(body)
         if kind == "delete":
-            return _Op("delete", model_key(key_image(body, self._schema), self._schema))
+            return _Op("delete", self._key(body))
         unknown = sorted(str(name) for name in body if name not in _UPDATE_FIELDS)
         if unknown:
             raise ValidationError(f"{where}: unknown update field {unknown[0]!r}; expected key, set and remove")
@@ -575,14 +697,10 @@ class Table:
     def _gone(self) -> ResourceNotFoundError:
         return ResourceNotFoundError(f"table {self.name!r} was deleted from {self._store.path}")
 
-    def _now(self, connection: sqlite3.Connection) -> int:
-        """The clock, or the latest time written if the clock is behind it (time never goes back)."""
-        (last_ms,) = connection.execute("SELECT last_ms FROM counters").fetchone()
-        return max(self._store.clock.now_ms(), int(last_ms))
-
     def _maintain_if_due(self) -> int:
         """Roll over shards whose time is up, even when nobody writes; return the time."""
-        with self._store._database.read() as connection:
+        db = self._store._database
+        with db.read() as connection:
             row = connection.execute(
                 "SELECT c.last_ms, (SELECT min(created_ms) FROM shards s WHERE s.table_no = t.table_no"
                 " AND s.end_seq IS NULL) FROM tables t, counters c WHERE t.table_no = ?",
@@ -590,8 +708,8 @@ class Table:
             ).fetchone()
             if row is None:
                 raise self._gone()
-        last_ms, oldest_open = row
-        now = max(self._store.clock.now_ms(), int(last_ms))
+        last_ms, oldest_open = db.check_row(row, "iI", "the counters row")
+        now = self._store._now_ms(last_ms)
         if oldest_open is not None and oldest_open + self.shard_rollover_ms <= now:
             with self._writer():
                 pass
@@ -603,18 +721,21 @@ class _Writer:
     """One write transaction on one table: the time, the sequence counter, the open shards, and the
     changes and records to commit. Rolls shards over and trims old records first, when they are due."""
 
-    __slots__ = ("_items", "_records", "_shards", "_stored", "_table", "connection", "now", "seq")
+    __slots__ = ("_db", "_items", "_records", "_shards", "_stored", "_table", "connection", "now", "seq")
 
     def __init__(self, table: Table, connection: sqlite3.Connection, *, force_trim: bool) -> None:
         self._table = table
         self.connection = connection
+        self._db = db = table._store._database
         row = connection.execute(
             "SELECT t.trimmed_ms, c.last_seq, c.last_ms FROM tables t, counters c WHERE t.table_no = ?", (table._no,)
         ).fetchone()
         if row is None:
             raise table._gone()
-        trimmed_ms, self.seq, last_ms = row
-        self.now: int = max(table._store.clock.now_ms(), last_ms)
+        trimmed_ms, self.seq, last_ms = db.check_row(row, "iii", "the counters row")
+        if not 0 <= self.seq <= INT64_MAX // 2:  # half of SQLite's range: room for any write's records
+            raise db.damaged(f"the sequence counter is {self.seq}")
+        self.now: int = table._store._now_ms(last_ms)
         # (pk, sk) -> the item's image (None: deleted), size, key and JSON text, as this transaction leaves it
         self._items: dict[tuple[str, str], tuple[dict[str, Any] | None, int, ModelKey, str | None]] = {}
         self._records: list[tuple[int, int, int, str]] = []
@@ -628,11 +749,20 @@ class _Writer:
             self._trim(trimmed_ms)
 
     def _open_shards(self) -> dict[int, tuple[int, int, str]]:
+        table, db = self._table, self._db
         rows = self.connection.execute(
             "SELECT slot, shard_no, created_ms, shard_id FROM shards WHERE table_no = ? AND end_seq IS NULL",
-            (self._table._no,),
+            (table._no,),
         ).fetchall()
-        return {slot: (shard_no, created, shard_id) for slot, shard_no, created, shard_id in rows}
+        shards = {}
+        for row in rows:
+            slot, shard_no, created, shard_id = db.check_row(row, "iiis", f"a shard of table {table.name!r}")
+            shards[slot] = (shard_no, created, shard_id)
+        # Each slot has exactly one open shard from the table's creation on: a rollover closes one and opens
+        # its child in the same transaction.
+        if len(rows) != table.shard_count or set(shards) != set(range(table.shard_count)):
+            raise db.damaged(f"the open shards of table {table.name!r} do not match its shard count")
+        return shards
 
     def _roll_over(self) -> None:
         """Close each shard whose time is up and open its child, as DynamoDB does about every 4 hours.
@@ -652,11 +782,12 @@ class _Writer:
                 (self.seq, created + rollover, shard_no),
             )
             parent = shard_id
-            for generation in range(1, periods + 1):
+            # Generation g lives from created + g * rollover for one period; those closed by the horizon are
+            # skipped (computed, not counted out: a clock can jump by years of 1 ms periods), the last is open.
+            first = max(1, (horizon - created) // rollover, periods - _MAX_GAP_GENERATIONS + 1)
+            for generation in range(first, periods + 1):
                 start = created + generation * rollover
                 last = generation == periods
-                if not last and start + rollover <= horizon:
-                    continue
                 self.seq += 1
                 parent = _insert_shard(
                     connection,
@@ -678,13 +809,18 @@ class _Writer:
             "SELECT shard_no FROM shards WHERE table_no = ? AND (closed_ms IS NULL OR closed_ms >= ?)",
             (table._no, trimmed_ms),
         ).fetchall()
-        for (shard_no,) in shards:
+        for row in shards:
+            (shard_no,) = self._db.check_row(row, "i", f"a shard of table {table.name!r}")
             last = None
             while True:
-                rows = connection.execute(
-                    "SELECT seq, created_ms FROM records WHERE shard_no = ? ORDER BY seq LIMIT ?",
-                    (shard_no, _TRIM_CHUNK),
-                ).fetchall()
+                # After `last`: each pass reads further on, so the loop ends even if a damaged file kept rows.
+                rows = [
+                    self._db.check_row(row, "ii", f"a record of table {table.name!r}")
+                    for row in connection.execute(
+                        "SELECT seq, created_ms FROM records WHERE shard_no = ? AND seq > ? ORDER BY seq LIMIT ?",
+                        (shard_no, -1 if last is None else last, _TRIM_CHUNK),
+                    ).fetchall()
+                ]
                 expired = 0
                 for _, created in rows:  # records are in time order: the expired ones come first
                     if created >= horizon:
@@ -714,7 +850,9 @@ class _Writer:
                 " ON i.table_no = ? AND i.pk = v.column1 AND i.sk = v.column2",
                 (*(text for ref in chunk for text in ref), table_no),
             )
-            self._stored.update(((pk, sk), (image, size)) for pk, sk, image, size in rows)
+            for row in rows:  # the image and its size are checked when used (_old)
+                pk, sk, image, size = self._db.check_row(row, "ss..", f"an item of table {self._table.name!r}")
+                self._stored[pk, sk] = (image, size)
             self._stored.update((ref, None) for ref in chunk if ref not in self._stored)
 
     def _old(self, ref: tuple[str, str]) -> tuple[dict[str, Any] | None, int, str | None]:
@@ -729,8 +867,12 @@ class _Writer:
             row = self.connection.execute(_SELECT_ITEM, (self._table._no, *ref)).fetchone()
         if row is None:
             return None, 0, None
-        text: str = row[0]
-        return json.loads(text), int(row[1]), text
+        what = f"an item of table {self._table.name!r}"
+        text, size = self._db.check_row(row, "si", what)
+        image = self._db.decode_json(text, what)
+        if not isinstance(image, dict):
+            raise self._db.damaged(f"{what} is not an object")
+        return image, size, text
 
     def apply(self, op: _Op, *, ttl: bool = False) -> dict[str, Any] | None:
         """Apply one change; return the record it wrote, or None when it changed nothing."""
@@ -738,17 +880,21 @@ class _Writer:
         ref = _item_key(op.key)
         old, old_size, old_text = self._old(ref)
         if op.kind == "put":
-            new, new_size = op.image, op.size
+            new, new_size, new_text = op.image, op.size, op.text
         elif op.kind == "update":
             assert op.image is not None
             assert op.update is not None
+            if old is not None:
+                self._check_stored(old, old_size)
             new, new_size = apply_update(old, op.image, op.update, table._schema)
+            new_text = None
         else:
-            new, new_size = None, 0
+            new, new_size, new_text = None, 0, None
         name = event_name(old, new)
         if name is None:
             return None
-        new_text = None if new is None else _encode_json(new)
+        if new is not None and new_text is None:
+            new_text = _encode_json(new)
         self._items[ref] = (new, new_size, op.key, new_text)
         self.seq += 1
         keys = keys_of(op.key, table._schema)
@@ -774,6 +920,15 @@ class _Writer:
         body = _record_text(layout, record, _encode_json(keys), new_text, old_text)
         self._records.append((self.seq, shard_no, self.now, body))
         return record
+
+    def _check_stored(self, image: dict[str, Any], size: int) -> None:
+        """An update builds on the stored item: it must be an item shardline could have written."""
+        try:
+            valid = item_size(image) == size
+        except AttributeValueError:
+            valid = False
+        if not valid:
+            raise self._db.damaged(f"an item of table {self._table.name!r} is not one shardline writes")
 
     def flush(self) -> None:
         connection, table_no = self.connection, self._table._no
@@ -921,11 +1076,84 @@ def _check_distinct(ops: Sequence[_Op], schema: Mapping[str, str], message: str)
 
 def _check_count(name: str, value: object, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        raise ArgumentTypeError(f"{name} must be an int, got {type(value).__name__}")
     if not low <= value <= high:
         raise ValidationError(f"{name} must be between {low} and {high}, got {value}")
 
 
 def _check_state_name(namespace: object, key: object) -> None:
     if not isinstance(namespace, str) or not isinstance(key, str):
-        raise TypeError(f"state namespaces and keys are text, got {type(namespace).__name__}, {type(key).__name__}")
+        raise ArgumentTypeError(
+            f"state namespaces and keys are text, got {type(namespace).__name__}, {type(key).__name__}"
+        )
+    check_text(namespace, "a state namespace")
+    check_text(key, "a state key")
+
+
+def _check_table_name(name: object) -> str:
+    # DynamoDB checks TableName in every request, not only in CreateTable (its API reference: 3 to 255
+    # characters of a-z, A-Z, 0-9, '_', '-' and '.').
+    if not isinstance(name, str) or _TABLE_NAME.fullmatch(name) is None:
+        raise ValidationError(f"table name {name!r}: DynamoDB table names are 3-255 characters of A-Za-z0-9_.-")
+    return str.__str__(name)
+
+
+def _check_schema_name(name: str, what: str) -> str:
+    name = check_text(name, what)
+    if len(name.encode("utf-8")) > _SCHEMA_NAME_BYTES:
+        raise ValidationError(f"{what} is {len(name.encode('utf-8'))} bytes long; DynamoDB allows 1 to 255")
+    return name
+
+
+def _iterable(values: object, what: str, of: str) -> Iterable[Any]:
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise ArgumentTypeError(f"{what} must be a list (or another iterable) of {of}, got {_type_name(values)}")
+    return values
+
+
+def _remove_names(remove: object) -> tuple[str, ...]:
+    """UpdateItem's REMOVE names, checked: text DynamoDB can hold, not empty, each named once."""
+    if remove is None:
+        return ()
+    if isinstance(remove, (str, bytes)):
+        raise AttributeTypeError("remove must be an iterable of attribute names, not a single string")
+    if isinstance(remove, Mapping) or not isinstance(remove, Iterable):
+        raise AttributeTypeError(f"remove must be an iterable of attribute names, got {_type_name(remove)}")
+    names = tuple(remove)
+    for index, name in enumerate(names):
+        if not isinstance(name, str):
+            raise AttributeTypeError(f"attribute names are text, got {_type_name(name)}", f"remove[{index}]")
+        if not name.isascii():
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise AttributeValueError(
+                    f"attribute name holds a lone surrogate ({name[exc.start]!r} at index {exc.start}), which is "
+                    "not a character and has no UTF-8 form; DynamoDB stores text as UTF-8",
+                    f"remove[{index}]",
+                ) from None
+        if not name:
+            # DynamoDB: "ExpressionAttributeNames contains invalid value: Empty attribute name".
+            raise ValidationError(f"remove[{index}]: Empty attribute name; attribute names are 1 character or more")
+    if len(set(names)) != len(names):
+        twice = next(name for index, name in enumerate(names) if name in names[:index])
+        raise ValidationError(
+            "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of "
+            f"these paths; path one: [{twice}], path two: [{twice}]"
+        )
+    return names
+
+
+def _time_ms(when: object) -> int:
+    """``expire_ttl``'s ``now``: a time the store can compare (epoch milliseconds within Python's datetime)."""
+    try:
+        ms = to_ms(when)  # type: ignore[arg-type]  # checked by to_ms itself
+    except TypeError as exc:
+        raise ArgumentTypeError(f"now: {exc}") from None
+    except ValueError as exc:
+        raise ValidationError(f"now: {exc}") from None
+    except OverflowError:
+        raise ValidationError(f"now {when!r} is outside the times a datetime can hold") from None
+    if not -_MAX_MS <= ms <= _MAX_MS:
+        raise ValidationError(f"now is {ms} ms; expected a time between the years 1 and 9999")
+    return ms

@@ -14,11 +14,11 @@ Positions and their rules (SPEC section 4 and the DynamoDB Streams API reference
 
 from __future__ import annotations
 
-import json
+import binascii
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from typing import TYPE_CHECKING, Any, Final, final
 
-from shardline.local._db import SEQUENCE_BASE, sequence_text
+from shardline.local._db import INT64_MAX, SEQUENCE_BASE, Database, check_text, sequence_text
 from shardline.local._errors import (
     ExpiredIteratorError,
     ResourceNotFoundError,
@@ -40,6 +40,10 @@ ITERATOR_LIFETIME_MS: Final = 15 * 60 * 1000
 _RECORD_LIMIT: Final = 1000  # GetRecords: at most 1000 records...
 _BYTE_LIMIT: Final = 1024 * 1024  # ...or 1 MB, whichever comes first
 _SHARD_COLUMNS: Final = "shard_no, shard_id, parent_id, start_seq, end_seq, closed_ms, trimmed_seq"
+_SHARD_KINDS: Final = "isSiIIi"
+# An iterator's payload: four integers of at most 19 digits (SQLite's 64-bit range), base64 encoded.
+_PAYLOAD_MAX: Final = 128
+_EVENT_NAMES: Final = frozenset({"INSERT", "MODIFY", "REMOVE"})
 
 
 @final
@@ -81,7 +85,8 @@ class Stream:
         """
         table = self._table
         now = table._maintain_if_due()
-        with table._store._database.read() as connection:
+        db = table._store._database
+        with db.read() as connection:
             table._check_exists(connection)
             rows = connection.execute(
                 "SELECT shard_id, parent_id, start_seq, end_seq FROM shards WHERE table_no = ?"
@@ -89,7 +94,8 @@ class Stream:
                 (table._no, now - table.retention_ms),
             ).fetchall()
         shards = []
-        for shard_id, parent_id, start_seq, end_seq in rows:
+        for row in rows:
+            shard_id, parent_id, start_seq, end_seq = db.check_row(row, "sSiI", f"a shard of {table.stream_arn}")
             numbers = {"StartingSequenceNumber": sequence_text(start_seq)}
             if end_seq is not None:
                 numbers["EndingSequenceNumber"] = sequence_text(end_seq)
@@ -117,7 +123,8 @@ class Stream:
         in the shard's range; the others refuse it. Raises :class:`ResourceNotFoundError` for a shard the
         stream never had and :class:`TrimmedDataAccessError` for a trimmed number.
         """
-        if iterator_type not in ITERATOR_TYPES:
+        shard_id = check_text(shard_id, "shard_id")
+        if not isinstance(iterator_type, str) or iterator_type not in ITERATOR_TYPES:
             raise ValidationError(f"iterator type {iterator_type!r}: expected one of {', '.join(ITERATOR_TYPES)}")
         wanted = None
         if iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
@@ -128,25 +135,28 @@ class Stream:
             raise ValidationError(f"{iterator_type} takes no sequence_number (it is for AT_ and AFTER_SEQUENCE_NUMBER)")
         table = self._table
         now = table._maintain_if_due()
+        db = table._store._database
         for attempt in range(2):
             position: int | None
-            with table._store._database.read() as connection:
+            with db.read() as connection:
                 table._check_exists(connection)
                 shard = connection.execute(
                     f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_id = ?", (table._no, shard_id)
                 ).fetchone()
                 if shard is None:
                     raise ResourceNotFoundError(f"shard {shard_id!r} is not a shard of {table.stream_arn}")
-                shard_no, _, _, start_seq, end_seq, _, trimmed_seq = shard
+                shard_no, _, _, start_seq, end_seq, _, trimmed_seq = db.check_row(
+                    shard, _SHARD_KINDS, f"shard {shard_id}"
+                )
                 if iterator_type == "TRIM_HORIZON":
                     position = max(start_seq - 1, trimmed_seq)
-                    if attempt == 0 and _first_expired(connection, shard_no, position, now - table.retention_ms):
+                    if attempt == 0 and _first_expired(db, connection, shard_no, position, now - table.retention_ms):
                         position = None  # records past the retention are still there: trim, then look again
                 elif iterator_type == "LATEST":
-                    position = end_seq if end_seq is not None else _last_seq(connection)
+                    position = end_seq if end_seq is not None else _last_seq(db, connection)
                 else:
                     assert wanted is not None
-                    last = end_seq if end_seq is not None else _last_seq(connection)
+                    last = end_seq if end_seq is not None else _last_seq(db, connection)
                     if not start_seq <= wanted <= last:
                         raise ValidationError(
                             f"sequence number {sequence_number} is outside shard {shard_id}'s range "
@@ -154,6 +164,7 @@ class Stream:
                         )
                     position = wanted - 1 if iterator_type == "AT_SEQUENCE_NUMBER" else wanted
                     _check_trimmed(
+                        db,
                         connection,
                         shard_no,
                         position,
@@ -178,57 +189,81 @@ class Stream:
         table = self._table
         shard_no, position, issued = _decode(table, iterator)
         now = table._maintain_if_due()
+        if issued - now > ITERATOR_LIFETIME_MS:
+            # Every iterator carries the time it was issued, which is never later than the store's time then:
+            # one dated further ahead than processes sharing the file can disagree was made up, and would
+            # otherwise never expire.
+            raise ValidationError(_DAMAGED + " (it is dated after the store's clock)")
         if now - issued > ITERATOR_LIFETIME_MS:
             raise ExpiredIteratorError(
                 f"the shard iterator expired {(now - issued - ITERATOR_LIFETIME_MS) / 1000:g} s ago (iterators last "
                 "15 minutes): get a new one with AFTER_SEQUENCE_NUMBER and the last record processed"
             )
-        with table._store._database.read() as connection:
+        db = table._store._database
+        with db.read() as connection:
             table._check_exists(connection)
             shard = connection.execute(
                 f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_no = ?", (table._no, shard_no)
             ).fetchone()
             if shard is None:
                 raise ResourceNotFoundError(f"the iterator's shard is not a shard of {table.stream_arn}")
-            _, shard_id, _, _, end_seq, _, trimmed_seq = shard
+            _, shard_id, _, start_seq, end_seq, _, trimmed_seq = db.check_row(
+                shard, _SHARD_KINDS, f"a shard of {table.stream_arn}"
+            )
+            # An iterator points just before a record of its shard, or at its end: anything else was not issued
+            # by get_shard_iterator or get_records, and reading from it could skip records.
+            if not start_seq - 1 <= position <= (end_seq if end_seq is not None else _last_seq(db, connection)):
+                raise ValidationError(_DAMAGED + f" (its position is outside shard {shard_id})")
             horizon = now - table.retention_ms
-            _check_trimmed(connection, shard_no, position, trimmed_seq=trimmed_seq, horizon=horizon, shard_id=shard_id)
+            _check_trimmed(
+                db, connection, shard_no, position, trimmed_seq=trimmed_seq, horizon=horizon, shard_id=shard_id
+            )
             rows = connection.execute(
                 "SELECT seq, body FROM records WHERE shard_no = ? AND seq > ? ORDER BY seq LIMIT ?",
                 (shard_no, position, limit + 1),
             ).fetchall()
         records: list[dict[str, Any]] = []
         size = 0
-        for seq, body in rows[:limit]:
+        for row in rows[:limit]:
+            seq, body = row
+            if type(seq) is not int or type(body) is not str:
+                db.check_row(row, "is", f"a record of shard {shard_id}")  # raises the damaged-file error
             size += len(body)
             if size > _BYTE_LIMIT and records:
                 break
-            records.append(json.loads(body))
+            records.append(_stored_record(db, body, seq, shard_id))
             position = seq
         more = len(records) < len(rows)
         following = None if end_seq is not None and not more else _encode(table, shard_no, position, now)
         return {"Records": records, "NextShardIterator": following}
 
 
-def _last_seq(connection: sqlite3.Connection) -> int:
-    (last,) = connection.execute("SELECT last_seq FROM counters").fetchone()
+def _last_seq(db: Database, connection: sqlite3.Connection) -> int:
+    (last,) = db.check_row(connection.execute("SELECT last_seq FROM counters").fetchone(), "i", "the counters row")
     return int(last)
 
 
-def _first_expired(connection: sqlite3.Connection, shard_no: int, position: int, horizon: int) -> bool:
+def _first_expired(db: Database, connection: sqlite3.Connection, shard_no: int, position: int, horizon: int) -> bool:
     """Whether the record following ``position`` in the shard is older than the retention."""
     row = connection.execute(
         "SELECT created_ms FROM records WHERE shard_no = ? AND seq > ? ORDER BY seq LIMIT 1", (shard_no, position)
     ).fetchone()
-    return row is not None and row[0] < horizon
+    return row is not None and db.check_row(row, "i", "a record")[0] < horizon
 
 
 def _check_trimmed(
-    connection: sqlite3.Connection, shard_no: int, position: int, *, trimmed_seq: int, horizon: int, shard_id: str
+    db: Database,
+    connection: sqlite3.Connection,
+    shard_no: int,
+    position: int,
+    *,
+    trimmed_seq: int,
+    horizon: int,
+    shard_id: str,
 ) -> None:
     # Records up to trimmed_seq were deleted from the shard; records older than the horizon are as good as
     # deleted. Either way, a reader after `position` would miss records: DynamoDB Streams refuses to serve it.
-    if position < trimmed_seq or _first_expired(connection, shard_no, position, horizon):
+    if position < trimmed_seq or _first_expired(db, connection, shard_no, position, horizon):
         raise TrimmedDataAccessError(
             f"records of shard {shard_id} after sequence number {sequence_text(position)} are past the stream's "
             "retention and were trimmed; start again from TRIM_HORIZON"
@@ -247,6 +282,9 @@ def _encode(table: Table, shard_no: int, position: int, now: int) -> str:
     return f"{table.stream_arn}|1|{payload}"
 
 
+_DAMAGED: Final = "the shard iterator is damaged; get a new one from get_shard_iterator"
+
+
 def _decode(table: Table, iterator: object) -> tuple[int, int, int]:
     if not isinstance(iterator, str):
         raise ValidationError(f"a shard iterator is text from get_shard_iterator, got {type(iterator).__name__}")
@@ -255,10 +293,34 @@ def _decode(table: Table, iterator: object) -> tuple[int, int, int]:
         raise ValidationError(
             f"the shard iterator is not one of {table.stream_arn}'s; get one from this stream's get_shard_iterator"
         )
+    # Only what _encode writes: int() alone would also take signs, "_" between digits, spaces and other
+    # scripts' digits (Arabic-Indic U+0661), and numbers SQLite cannot hold.
+    if len(payload) > _PAYLOAD_MAX or not payload.isascii():
+        raise ValidationError(_DAMAGED)
     try:
-        table_no, shard_no, position, issued = map(int, urlsafe_b64decode(payload.encode("ascii")).split(b":"))
-    except ValueError:
-        raise ValidationError("the shard iterator is damaged; get a new one from get_shard_iterator") from None
+        fields = urlsafe_b64decode(payload).split(b":")
+    except (ValueError, binascii.Error):
+        raise ValidationError(_DAMAGED) from None
+    if len(fields) != 4 or not all(field.isdigit() and len(field) <= 19 for field in fields):
+        raise ValidationError(_DAMAGED)
+    table_no, shard_no, position, issued = (int(field) for field in fields)
+    if max(table_no, shard_no, position, issued) > INT64_MAX:
+        raise ValidationError(_DAMAGED)
     if table_no != table._no:
         raise ResourceNotFoundError(f"the shard iterator belongs to an earlier table called {table.name!r}")
     return shard_no, position, issued
+
+
+def _stored_record(db: Database, body: str, seq: int, shard_id: str) -> dict[str, Any]:
+    """A record as read back from the file, checked enough that readers can rely on its shape: an object
+    whose ``eventName`` is one of the three and whose ``dynamodb`` carries the record's own sequence number."""
+    record = db.decode_json(body, f"a record of shard {shard_id}")
+    dynamodb = record.get("dynamodb") if isinstance(record, dict) else None
+    if (
+        not isinstance(dynamodb, dict)
+        or record.get("eventName") not in _EVENT_NAMES
+        or dynamodb.get("SequenceNumber") != sequence_text(seq)
+        or not isinstance(dynamodb.get("Keys"), dict)
+    ):
+        raise db.damaged(f"record {sequence_text(seq)} of shard {shard_id} is not one shardline writes")
+    return record  # type: ignore[no-any-return]

@@ -1,9 +1,11 @@
-"""Check a Lambda event against what DynamoDB Streams and Lambda really send (SPEC sections 1-3).
+"""Check a Lambda event against what DynamoDB Streams and Lambda really send.
 
-``validate_event`` never raises on malformed input: it walks whatever it is given and returns every
-:class:`Problem` it finds, in document order, each with a JSON path. Problems marked ``strict_only`` are the
-variations a lenient reader accepts (eventID "1", SequenceNumber "111", a float ApproximateCreationDateTime,
-eventVersion "1.0", userIdentity outside a TTL delete); they are reported only with ``strict=True``.
+``validate_event`` never raises on malformed input: it walks whatever it is given and returns the
+:class:`Problem` s it finds, in document order, each with a JSON path: the first 1,000 of them, then one more
+saying how many were left out, so that a huge broken event cannot make the report itself huge. Problems
+marked ``strict_only`` are the variations a lenient reader accepts (eventID "1", SequenceNumber "111", a float
+ApproximateCreationDateTime, eventVersion "1.0", userIdentity outside a TTL delete); they are reported only
+with ``strict=True``.
 
 Document order here means: the event itself (its JSON size), ``Records``, each record in turn with its fields
 in the order AWS writes them, then the tumbling-window fields. A problem found by comparing two places
@@ -18,16 +20,20 @@ import json
 import math
 import re
 from base64 import b64decode
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any, Final, NamedTuple
 
-from shardline._attributes import ITEM_SIZE_LIMIT, _type_name, item_size, join_path
-from shardline._exceptions import AttributeValueError
+from shardline._attributes import ITEM_SIZE_LIMIT, _binary, _number, _type_name, item_size, join_path
+from shardline._exceptions import AttributeValueError, JSONInputError
+from shardline._json import json_loads
 
-__all__ = ["Problem", "validate_event"]
+__all__ = ["MAX_PROBLEMS", "Problem", "check_event", "validate_event"]
+
+#: validate_event lists at most this many problems, then one that counts the others.
+MAX_PROBLEMS: Final = 1_000
 
 #: Lambda's largest batch for a stream source (BatchSize 1..10000).
 _MAX_RECORDS: Final = 10_000
@@ -36,7 +42,8 @@ _MAX_EVENT_BYTES: Final = 6_291_456
 _MISSING: Final[Any] = object()
 
 _EVENT_NAMES: Final = ("INSERT", "MODIFY", "REMOVE")
-# Which images a record carries, by StreamViewType and eventName (SPEC section 1's table).
+# Which images a record carries, by StreamViewType and eventName (the DynamoDB developer guide's "Change data
+# capture for DynamoDB Streams" page, StreamViewType).
 _IMAGES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "KEYS_ONLY": {"INSERT": (), "MODIFY": (), "REMOVE": ()},
     "NEW_IMAGE": {"INSERT": ("NewImage",), "MODIFY": ("NewImage",), "REMOVE": ()},
@@ -68,7 +75,8 @@ _WINDOW_TIME: Final = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}
 
 # Plausibility bounds for ApproximateCreationDateTime: 10**11 seconds is the year 5138, 10**11 milliseconds
 # early 1973 (before any stream existed), and likewise 10**14 between milliseconds and microseconds. A value
-# on the wrong side of a bound is almost surely in the wrong unit, the mistake SPEC section 1 warns about.
+# on the wrong side of a bound is almost surely in the wrong unit, a mistake other languages' libraries make with
+# Kinesis Data Streams for DynamoDB records.
 _SECONDS_MAX: Final = 10**11
 _MILLIS_MIN: Final = 10**11
 _MILLIS_MAX: Final = 10**14
@@ -87,7 +95,7 @@ class Problem(NamedTuple):
     path: str
     #: What is wrong and, where useful, what was expected. Never a whole item.
     message: str
-    #: True for the lenient cases of SPEC section 1, reported only with ``strict=True``.
+    #: True for the lenient cases (AWS's own documentation examples), reported only with ``strict=True``.
     strict_only: bool
 
 
@@ -101,7 +109,8 @@ def validate_event(event: object, *, strict: bool = False, size: int | None = No
     bytes when the caller has it (a file read from disk); otherwise the size of its compact UTF-8 JSON is
     computed, Decimals written exactly.
 
-    Never raises on malformed input; returns ``[]`` for a valid event.
+    Never raises on malformed input; returns ``[]`` for a valid event. At most :data:`MAX_PROBLEMS` problems
+    are listed; when there are more, a last one (path ``""``) says how many were left out.
 
     >>> event = {"Records": [{"eventID": "1", "eventName": "REMOVE"}]}
     >>> for problem in validate_event(event, strict=True):
@@ -113,10 +122,56 @@ def validate_event(event: object, *, strict: bool = False, size: int | None = No
     Records[0].dynamodb | missing | False
     Records[0].eventSourceARN | missing | False
     """
-    out: list[Problem] = []
+    problems, omitted = check_event(event, strict=strict, size=size)
+    if omitted:
+        problems.append(omitted_problem(omitted))
+    return problems
+
+
+def omitted_problem(count: int) -> Problem:
+    """The last problem of a report that lists only the first :data:`MAX_PROBLEMS`."""
+    plural = "s" if count != 1 else ""
+    return Problem("", f"and {count:,} more problem{plural}, not listed (only the first {MAX_PROBLEMS:,} are)", False)
+
+
+def check_event(event: object, *, strict: bool = False, size: int | None = None) -> tuple[list[Problem], int]:
+    """:func:`validate_event`'s work: the first :data:`MAX_PROBLEMS` problems, and how many more there are.
+
+    Memory stays bounded however many records are broken: problems past the first ones are counted, not kept.
+    """
+    out = _Problems(strict)
+    _check_event(event, size, out)
+    return list(out), out.omitted
+
+
+class _Problems(list[Problem]):
+    """The problems found so far: strict-only ones dropped unless asked for, the rest counted once full."""
+
+    def __init__(self, strict: bool) -> None:
+        super().__init__()
+        self.strict = strict
+        self.omitted = 0
+
+    def append(self, problem: Problem) -> None:
+        if problem.strict_only and not self.strict:
+            return
+        if len(self) >= MAX_PROBLEMS:
+            self.omitted += 1
+            return
+        if not problem.message.isascii():
+            # A message quotes the event's own text: lone surrogates escaped, so that it prints anywhere.
+            problem = problem._replace(message=problem.message.encode("utf-8", "backslashreplace").decode())
+        super().append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+
+def _check_event(event: object, size: int | None, out: list[Problem]) -> None:
     if not isinstance(event, Mapping):
         out.append(Problem("", f"a Lambda event must be a JSON object, got {_kind(event)}", False))
-        return out
+        return
     _check_size(event, size, out)
     records = event.get("Records", _MISSING)
     if records is _MISSING:
@@ -140,7 +195,6 @@ def validate_event(event: object, *, strict: bool = False, size: int | None = No
             _check_record(record, index, batch, out)
     if "window" in event:
         _check_window(event, batch, out)
-    return out if strict else [problem for problem in out if not problem.strict_only]
 
 
 class _Batch:
@@ -163,9 +217,8 @@ class _Batch:
 
 def _check_size(event: Mapping[Any, Any], size: int | None, out: list[Problem]) -> None:
     if size is None:
-        size, problems = _json_size(event)
-        if problems:
-            out.extend(problems)
+        size = _json_size(event, out)
+        if size is None:
             return
     if size > _MAX_EVENT_BYTES:
         out.append(
@@ -177,21 +230,35 @@ def _check_size(event: Mapping[Any, Any], size: int | None, out: list[Problem]) 
         )
 
 
-def _json_size(value: object) -> tuple[int, list[Problem]]:
+def _json_size(value: object, problems: list[Problem]) -> int | None:
     """Bytes of ``value`` as compact UTF-8 JSON (what ``json_dumps(value, separators=(",", ":"),
-    ensure_ascii=False)`` writes), and a problem for each value JSON cannot carry.
+    ensure_ascii=False)`` writes); None after adding a problem for each value JSON cannot carry to
+    ``problems``, or one saying the event is over Lambda's limit.
 
     Walked iteratively and without writing the text: an event may nest deeper than the recursion limit, hold
-    a reference cycle, or a number such as Decimal("1E+999999999") whose plain form is a billion digits.
-    UTF-8 without escapes because that is what Lambda receives; escaping non-ASCII would overcount.
+    a reference cycle, or a number such as Decimal("1E+999999999") whose plain form is a billion digits. A
+    Python-built event may also use one list in many places (tiny in memory, written out once per place):
+    once such sharing is seen, the walk stops as soon as the size passes the limit. UTF-8 without escapes
+    because that is what Lambda receives; escaping non-ASCII would overcount.
     """
     size = 0
-    problems: list[Problem] = []
+    found = False
     active: set[int] = set()  # containers on the path being walked, to spot cycles
+    seen: set[int] = set()  # every container met, to spot one met again (parsed JSON never shares values)
+    shared = False
     # Entries: (value, path node) to visit, or (_MISSING, id) to leave a container. A path node is
     # (parent node, key or index), turned into text only when a problem needs it.
     stack: list[tuple[Any, Any]] = [(value, None)]
     while stack:
+        if shared and size > _MAX_EVENT_BYTES:
+            problems.append(
+                Problem(
+                    "",
+                    f"is more than {_MAX_EVENT_BYTES:,} bytes of JSON, Lambda's invocation payload limit (6 MB)",
+                    False,
+                )
+            )
+            return None
         item, node = stack.pop()
         if item is _MISSING:
             active.discard(node)
@@ -204,13 +271,18 @@ def _json_size(value: object) -> tuple[int, list[Problem]]:
             size += _int_size(int(item))
         elif isinstance(item, (float, Decimal)):
             if not _is_finite(item):
+                found = True
                 problems.append(Problem(_node_path(node), f"{item} is not a JSON value; Lambda events are JSON", False))
             else:
                 size += len(float.__repr__(item)) if isinstance(item, float) else _decimal_size(item)
         elif isinstance(item, (Mapping, list, tuple)):
             if id(item) in active:
+                found = True
                 problems.append(Problem(_node_path(node), "contains itself; JSON cannot hold a cycle", False))
                 continue
+            if id(item) in seen:
+                shared = True
+            seen.add(id(item))
             active.add(id(item))
             stack.append((_MISSING, id(item)))
             size += 2 + max(len(item) - 1, 0)  # brackets and commas
@@ -218,6 +290,7 @@ def _json_size(value: object) -> tuple[int, list[Problem]]:
             if isinstance(item, Mapping):
                 for key, child in item.items():
                     if not isinstance(key, str):
+                        found = True
                         problems.append(
                             Problem(
                                 _node_path(node), f"has a key that is {_kind(key)}; JSON object keys are strings", False
@@ -230,10 +303,11 @@ def _json_size(value: object) -> tuple[int, list[Problem]]:
                 children.extend((child, (node, index)) for index, child in enumerate(item))
             stack.extend(reversed(children))  # popped first to last: problems come in document order
         else:
+            found = True
             problems.append(
                 Problem(_node_path(node), f"{_kind(item)} is not a JSON value; Lambda events are JSON", False)
             )
-    return size, problems
+    return None if found else size
 
 
 def _str_size(text: str) -> int:
@@ -421,9 +495,9 @@ def _decode_data(data: object, where: str, out: list[Problem]) -> Mapping[str, A
         out.append(Problem(where, "is not valid base64 text", False))
         return None
     try:
-        change = json.loads(raw, parse_float=Decimal)  # exact numbers, as the event itself is read
-    except (ValueError, RecursionError):
-        out.append(Problem(where, "decodes to bytes that are not JSON text", False))
+        change = json_loads(raw, parse_float=Decimal)  # exact numbers, as the event itself is read
+    except JSONInputError as exc:
+        out.append(Problem(where, f"decodes to bytes that are not JSON text ({exc})", False))
         return None
     if not isinstance(change, dict):
         out.append(Problem(where, f"decodes to {_kind(change)}; expected a DynamoDB change record (an object)", False))
@@ -559,7 +633,8 @@ def _check_creation_time(ddb: Mapping[str, Any], path: str, kinesis: bool, out: 
     precision = ddb.get("ApproximateCreationDateTimePrecision", _MISSING) if kinesis else _MISSING
     unit = "seconds"
     if kinesis:
-        # Milliseconds in Kinesis records unless the table asked for microseconds (SPEC section 1).
+        # Milliseconds in Kinesis records unless the table asked for microseconds (the DynamoDB developer guide,
+        # "Kinesis Data Streams for DynamoDB": ApproximateCreationDateTimePrecision).
         unit = "microseconds" if precision == "MICROSECOND" else "milliseconds"
     value = ddb.get("ApproximateCreationDateTime", _MISSING)
     if value is _MISSING:
@@ -660,7 +735,7 @@ def _check_keys(raw: object, path: str, out: list[Problem]) -> tuple[int | None,
         total += size
         ((tag, _),) = av.items()
         where = join_path(path, name)
-        value_size = size - len(name.encode("utf-8", "surrogatepass"))  # S and B: the value's bytes
+        value_size = size - len(name.encode())  # S and B: the value's bytes (a valid name is UTF-8 text)
         if tag not in _KEY_TYPES:
             out.append(Problem(where, f"is of type {tag}; key attributes are of type S, N or B", False))
         elif value_size == 0:
@@ -716,7 +791,7 @@ def _check_image(raw: object, path: str, keys: dict[str, Mapping[str, Any]], out
                 False,
             )
         )
-    # Every image holds the item's key attributes, with the values Keys has (SPEC section 1: Keys is the
+    # Every image holds the item's key attributes, with the values Keys has (Keys is the
     # primary key of the item the images describe).
     for name, key in keys.items():
         where = join_path(path, name)
@@ -756,17 +831,13 @@ def _key_difference(key: Mapping[str, Any], other: Mapping[str, Any]) -> str:
     if tag != other_tag:
         return f"{other_tag} here, {tag} in Keys"
     if tag == "N":
-        # Decimal() of a valid N text is exact and so is comparing Decimals: "101.0" equals "101".
-        same = Decimal(value) == Decimal(other_value)
+        # The codec's reading of a valid N text is exact and so is comparing Decimals: "101.0" equals "101".
+        same = _number(value) == _number(other_value)
     elif tag == "B":
-        same = _bytes(value) == _bytes(other_value)
+        same = _binary(value) == _binary(other_value)
     else:
         same = value == other_value
     return "" if same else "another value"
-
-
-def _bytes(value: Any) -> bytes:
-    return b64decode(value) if isinstance(value, str) else bytes(value)
 
 
 def _check_presence(
@@ -994,7 +1065,8 @@ def _kind(value: object) -> str:
 def _show(value: object) -> str:
     """A short rendering of a scalar for a message; containers are named by kind, never dumped."""
     if isinstance(value, str):
-        text = json.dumps(value[:60], ensure_ascii=False)
+        # Lone surrogates escaped: a message must print anywhere.
+        text = json.dumps(value[:60], ensure_ascii=False).encode("utf-8", "backslashreplace").decode()
         return text if len(value) <= 60 else text[:-1] + '..."'
     if value is None or isinstance(value, bool):
         return json.dumps(value)

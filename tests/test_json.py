@@ -287,3 +287,9 @@ def test_describe_exception_never_raises() -> None:
     assert describe_exception(ValueError("bad \ud800")) == "ValueError: bad \\ud800"
     assert describe_exception(_BrokenStr()) == "_BrokenStr: <the exception's str() raised>"
     assert describe_exception(KeyError()) == "KeyError"
+
+
+def test_json_loads_refuses_an_exponent_decimal_cannot_hold() -> None:
+    with pytest.raises(shardline.JSONInputError, match=r"^a number's exponent is beyond what can be read exactly"):
+        json_loads('{"a": [1e999999999999999999999]}', parse_float=Decimal)
+    assert json_loads("[1e999999999]", parse_float=Decimal) == [Decimal("1e999999999")]

@@ -69,6 +69,11 @@ def json_loads(
         raise JSONInputError(f"{exc.name} is not JSON", line, column) from None
     except RecursionError:
         raise JSONInputError("nested too deeply to read (more than the interpreter's recursion limit)") from None
+    except ArithmeticError:
+        # decimal.InvalidOperation from parse_float=Decimal: an exponent beyond what Decimal can hold.
+        raise JSONInputError(
+            "a number's exponent is beyond what can be read exactly (at most 999999999999999999)"
+        ) from None
     except ValueError as exc:
         if parse_int is not None or "digits" not in str(exc):
             raise

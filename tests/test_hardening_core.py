@@ -600,7 +600,7 @@ def test_validate_command_lists_the_first_1000_problems_and_counts_all(tmp_path:
 def test_validate_command_stops_reading_past_64_mb() -> None:
     status, stdout, stderr = shardline_cli("validate", "/dev/zero")
     assert status == 1
-    assert stdout.startswith("/dev/zero: /dev/zero is larger than 64.0 MB")
+    assert stdout.startswith("/dev/zero: is larger than 64.0 MB")
     assert "a Lambda event is at most 6.0 MB" in stdout
     assert stderr == "1 problem in 1 of 1 file(s)\n"
 
@@ -640,6 +640,21 @@ def test_a_key_schema_of_odd_types_is_an_attribute_value_error(kind: object) -> 
         AttributeValueError, match=r"^key_schema: key attribute 'pk' has type (a number|an array|object);"
     ):
         validate_item({"pk": {"S": "x"}}, key_schema={"pk": kind})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("key", [10**5000, None, (1,), 1.5], ids=["huge-int", "None", "tuple", "float"])
+def test_keys_of_any_type_in_a_hand_made_attribute_value_are_named_by_kind(key: object) -> None:
+    for av, reason in [
+        ({key: "x"}, r"unknown AttributeValue type (a number|null|an array); expected one of S, N"),
+        (
+            {key: "x", "S": "y"},
+            r"AttributeValue has 2 type keys \((a number|null|an array), 'S'\); expected exactly one",
+        ),
+        ({"M": {key: {"S": "x"}}}, r"attribute names must be strings, got (a number|null|an array)$"),
+    ]:
+        for call in (deserialize, lambda av: item_size({"a": av})):
+            with pytest.raises(AttributeValueError, match=reason):
+                call(av)
 
 
 def test_bytes_subclasses_are_binaries_for_decoding_and_sizing_alike() -> None:

@@ -603,7 +603,7 @@ def _walk(av: Any, path: str, depth: int, budget: list[int]) -> int:
     if len(av) != 1:
         if not av:
             raise AttributeValueError(f"AttributeValue has no type key; expected one of {_TAG_LIST}", path)
-        tags = ", ".join(_short(str(tag)) for tag in av)
+        tags = ", ".join(map(_show_tag, av))
         raise AttributeValueError(f"AttributeValue has {len(av)} type keys ({tags}); expected exactly one", path)
     ((tag, value),) = av.items()
     if tag == "S":
@@ -653,7 +653,13 @@ def _walk(av: Any, path: str, depth: int, budget: list[int]) -> int:
         for index, item in enumerate(value):
             size += _walk(item, f"{path}[{index}]", depth + 1, budget) + 1
         return size
-    raise AttributeValueError(f"unknown AttributeValue type {_short(str(tag))}; expected one of {_TAG_LIST}", path)
+    raise AttributeValueError(f"unknown AttributeValue type {_show_tag(tag)}; expected one of {_TAG_LIST}", path)
+
+
+def _show_tag(tag: object) -> str:
+    # A key of a hand-made mapping may be anything: only text is quoted (an int of 5,000 digits cannot even be
+    # written out, and an object's __str__ may fail).
+    return _short(tag) if type(tag) is str else _type_name(tag)
 
 
 def _check_depth(container: Any, path: str, depth: int) -> None:
@@ -1057,9 +1063,12 @@ _SUPPORTED: Final = "use str, int, Decimal, bytes, bool, None, a mapping, a list
 
 
 def _encode(value: Any, path: str, depth: int, allow_floats: bool, budget: list[int]) -> dict[str, Any]:
+    # Counted against ``budget`` exactly as decoding counts the result (see _MAX_ENTRIES), so that what one
+    # accepts the other accepts too.
     kind = type(value)
     if kind is str:
         if not value.isascii():
+            _spend(budget, len(value), path)
             _utf8_len(value, path, "the string")
         return {"S": value}
     if kind is bool:
@@ -1072,12 +1081,12 @@ def _encode(value: Any, path: str, depth: int, allow_floats: bool, budget: list[
         return _encode_map(value, path, depth, allow_floats, budget)
     if kind is list or kind is tuple:
         _check_encode_depth(value, path, depth)
-        _spend(budget, 3 + len(value), path)  # as the walk counts: 3 bytes, and 1 per element
+        _spend(budget, len(value), path)
         return {"L": [_encode(item, f"{path}[{i}]", depth + 1, allow_floats, budget) for i, item in enumerate(value)]}
     if kind is bytes or kind is bytearray:
-        return {"B": b64encode(value).decode("ascii")}
+        return _encode_binary(value, path, budget)
     if kind is set or kind is frozenset:
-        return _encode_set(value, path, allow_floats)
+        return _encode_set(value, path, allow_floats, budget)
     if kind is float:
         return {"N": _encode_float(value, path, allow_floats)}
     # Subclasses: str and int enums, OrderedDict, user mappings, named tuples.
@@ -1094,12 +1103,12 @@ def _encode(value: Any, path: str, depth: int, allow_floats: bool, budget: list[
     if isinstance(value, (list, tuple)):
         return _encode(list(value), path, depth, allow_floats, budget)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"B": b64encode(_bytes_of(value, path)).decode("ascii")}
+        return _encode_binary(_bytes_of(value, path), path, budget)
     if isinstance(value, (set, frozenset)):
-        return _encode_set(value, path, allow_floats)
+        return _encode_set(value, path, allow_floats, budget)
     data = boto3_binary(value)
     if data is not None:
-        return {"B": b64encode(data).decode("ascii")}
+        return _encode_binary(data, path, budget)
     raise AttributeTypeError(f"cannot store a {_qualname(value)} in DynamoDB; {_SUPPORTED}", path)
 
 
@@ -1107,13 +1116,19 @@ def _encode_map(
     value: Mapping[Any, Any], path: str, depth: int, allow_floats: bool, budget: list[int]
 ) -> dict[str, Any]:
     _check_encode_depth(value, path, depth)
-    _spend(budget, 3 + 2 * len(value), path)  # 3 bytes, and at least 2 per entry (a name and 1)
+    _spend(budget, sum(len(key) for key in value if isinstance(key, str)), path)
     encoded: dict[str, Any] = {}
     for key, item in value.items():
         name = str.__str__(key) if isinstance(key, str) else key  # str enums as names too
         _encode_name(name, path)
         encoded[name] = _encode(item, join_path(path, name), depth + 1, allow_floats, budget)
     return {"M": encoded}
+
+
+def _encode_binary(data: bytes | bytearray, path: str, budget: list[int]) -> dict[str, Any]:
+    if len(data) > _SMALL:
+        _spend(budget, len(data), path)
+    return {"B": b64encode(data).decode("ascii")}
 
 
 def _encode_name(name: object, path: str) -> None:
@@ -1208,7 +1223,7 @@ def _encode_float(value: float, path: str, allow_floats: bool) -> str:
     return _encode_number(Decimal(repr(value)), path)
 
 
-def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool) -> dict[str, Any]:
+def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool, budget: list[int]) -> dict[str, Any]:
     if not value:
         raise AttributeValueError(
             "an empty set has no DynamoDB type (DynamoDB sets are never empty); leave the attribute out or use a list",
@@ -1216,6 +1231,7 @@ def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool)
         )
     kinds = set()
     texts: list[str] = []
+    size = 0  # of BS, in bytes
     for element in value:
         if isinstance(element, str):
             text = str.__str__(element)
@@ -1233,16 +1249,22 @@ def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool)
             texts.append(_encode_float(float(element), path, allow_floats))
         elif isinstance(element, (bytes, bytearray, memoryview)):
             kinds.add("BS")
-            texts.append(b64encode(_bytes_of(element, path)).decode("ascii"))
+            data = _bytes_of(element, path)
+            size += len(data)
+            texts.append(b64encode(data).decode("ascii"))
         else:
-            data = boto3_binary(element)
-            if data is None:
+            wrapped = boto3_binary(element)
+            if wrapped is None:
                 raise AttributeTypeError(f"sets may hold strings, numbers or binaries, not {_qualname(element)}", path)
             kinds.add("BS")
-            texts.append(b64encode(data).decode("ascii"))
+            size += len(wrapped)
+            texts.append(b64encode(wrapped).decode("ascii"))
     if len(kinds) > 1:
         raise AttributeTypeError("a set must hold one kind: all strings, all numbers or all binaries", path)
     (tag,) = kinds
+    count = sum(map(len, texts)) if tag == "SS" else len(texts) if tag == "NS" else size
+    if count > _SMALL:
+        _spend(budget, count, path)
     if len(set(texts)) != len(texts):
         raise AttributeValueError(f"{tag} elements collide once encoded (e.g. 0.1 and Decimal('0.1'))", path)
     if tag == "NS":

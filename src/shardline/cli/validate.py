@@ -44,7 +44,7 @@ def validate(files: tuple[str, ...], strict: bool, as_json: bool) -> int:
             # Bounded: a file larger than the limit (or /dev/zero) is refused after limit + 1 bytes.
             event, size = read_json(source, limit=EVENT_LIMIT)
         except CLIError as exc:
-            reason = printable(str(exc)).removeprefix(f"{name}: ")
+            reason = printable(str(exc)).removeprefix(f"{name}: ").removeprefix(f"{name} ")
             report[name] = [{"path": "", "message": reason, "strict_only": False}]
             total += 1
             continue

@@ -264,7 +264,7 @@ def test_validate_reports_unreadable_files_and_goes_on(tmp_path: Path) -> None:
     result = run("validate", "broken.json", "missing.json", str(FIXTURES / "sam-dynamodb-update.json"), cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("broken.json: broken.json is not valid JSON: ")
+    assert lines[0].startswith("broken.json: is not valid JSON: ")  # the file is named once
     assert lines[1] == "missing.json: no such file"
     assert lines[2].endswith("sam-dynamodb-update.json: valid")
 

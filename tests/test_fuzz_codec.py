@@ -111,6 +111,9 @@ def nested(value: Any, depth: int) -> Any:
 
 
 odd_values = st.one_of(
+    # Plain values most of the time: a shared value that reaches the bounds takes a good part of a second.
+    python_values,
+    python_values,
     python_values,
     # Up to 2**22 values once expanded: well past every bound, yet printable should hypothesis report one.
     st.builds(shared, python_values, st.integers(1, 22), st.just(2)),

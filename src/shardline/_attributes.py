@@ -75,7 +75,7 @@ _TAG_LIST: Final = ", ".join(TYPE_TAGS)
 # value that shares one list between several places (a DAG, small in memory), which would otherwise expand
 # to exponentially more work than its size: every visit of a value is a counted list element or map entry,
 # and a value not counted for itself (ASCII text, a number, a small binary or set) costs constant work.
-_MAX_ENTRIES: Final = ITEM_SIZE_LIMIT
+_BUDGET: Final = ITEM_SIZE_LIMIT
 _SMALL: Final = 64
 
 
@@ -372,13 +372,8 @@ def boto3_binary(value: object) -> bytes | None:
 # --------------------------------------------------------------------------------------------------
 # Fast decoding. Every function raises *something* on malformed input; the caller turns that into a
 # precise AttributeValueError through _explain(). `depth` is the level of the value being decoded;
-# `budget` is a one-element list holding how many more bytes the value may be counted for (_MAX_ENTRIES).
+# `budget` is a one-element list holding how many more bytes the value may be counted for (_BUDGET).
 # The careful walk counts exactly the same amounts, so both refuse the same values.
-
-
-def new_budget() -> list[int]:
-    """A fresh count of the bytes one item (or one value) may take."""
-    return [_MAX_ENTRIES]
 
 
 def _spend_text(text: str, budget: list[int]) -> None:
@@ -406,7 +401,7 @@ def _decode(av: dict[str, Any], depth: int, budget: list[int]) -> Any:
 
 def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int, budget: list[int]) -> dict[str, Any]:
     """Decode ``(name, AttributeValue)`` pairs at nesting level ``depth`` into a new dict on the fast path,
-    counting against ``budget`` (:func:`new_budget`; one for all the calls that decode one item).
+    counting against ``budget`` (``[_BUDGET]``, one for all the calls that decode one item).
 
     The hot loop of every image and map: S and N, by far the most common types, and M are handled
     without a dispatch.
@@ -564,7 +559,7 @@ _DECODERS: Final[dict[str, Any]] = {
 def decode_attribute(av: Any, parent: str, name: str) -> Any:
     """Decode the AttributeValue of attribute ``name``; errors carry the path ``parent.name``."""
     try:
-        return _decode(av, 1, [_MAX_ENTRIES])
+        return _decode(av, 1, [_BUDGET])
     except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
         cause = exc
     return _explain(av, join_path(parent, name), cause)  # outside the handler: no chained fast-path error
@@ -573,7 +568,7 @@ def decode_attribute(av: Any, parent: str, name: str) -> Any:
 def explain_pairs(pairs: Iterable[tuple[Any, Any]], parent: str) -> NoReturn:
     """Raise the precise error for ``(name, AttributeValue)`` pairs that failed :func:`decode_pairs` with
     one budget: the careful walk over them with one budget too, errors under ``parent``."""
-    budget = [_MAX_ENTRIES]
+    budget = [_BUDGET]
     for name, av in pairs:
         _walk_name(name, parent)
         _walk(av, join_path(parent, name), 1, budget)
@@ -581,7 +576,7 @@ def explain_pairs(pairs: Iterable[tuple[Any, Any]], parent: str) -> NoReturn:
 
 
 def _explain(av: Any, path: str, cause: BaseException | None = None) -> NoReturn:
-    _walk(av, path, 1, [_MAX_ENTRIES])
+    _walk(av, path, 1, [_BUDGET])
     # The walk found nothing: the fast path and the walk disagree, which is a bug in shardline.
     raise AttributeValueError(f"malformed AttributeValue ({type(cause).__name__})", path) from cause
 
@@ -735,7 +730,7 @@ def _walk_item(image: Any, path: str) -> int:
             f"expected an item (an object of attribute names to AttributeValues), got {_type_name(image)}",
             path,
         )
-    budget = [_MAX_ENTRIES]
+    budget = [_BUDGET]
     size = 0
     for name, av in image.items():
         size += _walk_name(name, path) + _walk(av, join_path(path, name), 1, budget)
@@ -822,7 +817,7 @@ def deserialize(av: Mapping[str, Any], *, int_if_integral: bool = False) -> Any:
     (Decimal('2.50'), 2)
     """
     try:
-        value = _decode(av, 1, [_MAX_ENTRIES])  # type: ignore[arg-type]
+        value = _decode(av, 1, [_BUDGET])  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
         cause = exc
     else:
@@ -842,7 +837,7 @@ def deserialize_item(image: Mapping[str, Any], *, int_if_integral: bool = False)
         names = "".join(image)  # every name is a string
         if not names.isascii():
             names.encode()  # and UTF-8 text
-        item = decode_pairs(image.items(), 1, [_MAX_ENTRIES])
+        item = decode_pairs(image.items(), 1, [_BUDGET])
     except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
         cause = exc
     else:
@@ -929,7 +924,7 @@ def _base64_size(text: str) -> int:
 
 def attribute_size(av: Mapping[str, Any]) -> int:
     """DynamoDB's size in bytes of one AttributeValue (its name not included)."""
-    return _walk(av, "", 1, [_MAX_ENTRIES])
+    return _walk(av, "", 1, [_BUDGET])
 
 
 def validate_item(image: Mapping[str, Any], *, key_schema: Mapping[str, str] | None = None) -> None:
@@ -977,7 +972,7 @@ def _key_problem(image: Mapping[str, Any], position: int, name: str, declared: s
     av = image.get(name)
     if av is None:
         raise AttributeValueError(f"the item lacks its {role} attribute", path)
-    _walk(av, path, 1, [_MAX_ENTRIES])  # a valid AttributeValue, or its error
+    _walk(av, path, 1, [_BUDGET])  # a valid AttributeValue, or its error
     ((tag, value),) = av.items()
     if tag != declared:
         raise AttributeValueError(f"the {role} must be of type {declared} (key schema), got {tag}", path)
@@ -1027,7 +1022,7 @@ def serialize(value: Any, *, allow_floats: bool = False) -> dict[str, Any]:
     >>> serialize({"qty": 3, "price": Decimal("9.90"), "tags": {"b", "a"}})
     {'M': {'qty': {'N': '3'}, 'price': {'N': '9.9'}, 'tags': {'SS': ['a', 'b']}}}
     """
-    return _encode(value, "", 1, allow_floats, [_MAX_ENTRIES])
+    return _encode(value, "", 1, allow_floats, [_BUDGET])
 
 
 def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> dict[str, dict[str, Any]]:
@@ -1038,7 +1033,7 @@ def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> di
     """
     if not isinstance(item, Mapping):
         raise AttributeTypeError(f"an item must be a mapping of attribute names to values, got {_type_name(item)}")
-    budget = [_MAX_ENTRIES]
+    budget = [_BUDGET]
     image: dict[str, dict[str, Any]] = {}
     for key, value in item.items():
         name = str.__str__(key) if isinstance(key, str) else key
@@ -1063,7 +1058,7 @@ _SUPPORTED: Final = "use str, int, Decimal, bytes, bool, None, a mapping, a list
 
 
 def _encode(value: Any, path: str, depth: int, allow_floats: bool, budget: list[int]) -> dict[str, Any]:
-    # Counted against ``budget`` exactly as decoding counts the result (see _MAX_ENTRIES), so that what one
+    # Counted against ``budget`` exactly as decoding counts the result (see _BUDGET), so that what one
     # accepts the other accepts too.
     kind = type(value)
     if kind is str:

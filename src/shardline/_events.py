@@ -24,15 +24,14 @@ from enum import Enum
 from typing import Any, Final, NoReturn, TypeVar, final, overload
 
 from ._attributes import (
+    _BUDGET,
     _DECODERS,
-    _MAX_ENTRIES,
     _binary,
     _number,
     _walk_name,
     decode_attribute,
     decode_pairs,
     explain_pairs,
-    new_budget,
 )
 from ._attributes import _type_name as _kind
 from ._exceptions import AttributeValueError, EventShapeError, JSONInputError
@@ -172,7 +171,7 @@ class _LazyImage(Image):
             elif tag == "N":
                 value = _number(value)
             else:
-                value = _DECODERS[tag](value, 1, new_budget())
+                value = _DECODERS[tag](value, 1, [_BUDGET])
             if not name:
                 raise ValueError
             if not name.isascii():
@@ -207,7 +206,7 @@ class _LazyImage(Image):
                 names = "".join(raw)  # every name is a string
                 if not names.isascii():
                     names.encode()  # and UTF-8 text
-                values = decode_pairs(raw.items(), 1, [_MAX_ENTRIES])
+                values = decode_pairs(raw.items(), 1, [_BUDGET])
             except Exception:  # noqa: BLE001 - explained below, outside the handler, with the image still lazy
                 values = None
             if values is None:
@@ -221,7 +220,7 @@ class _LazyImage(Image):
                 names = "".join(raw)
                 if not names.isascii():
                     names.encode()
-                decoded = decode_pairs(((name, av) for name, av in raw.items() if name not in stored), 1, new_budget())
+                decoded = decode_pairs(((name, av) for name, av in raw.items() if name not in stored), 1, [_BUDGET])
                 values = {name: stored[name] if name in stored else decoded[name] for name in raw}
             except Exception:  # noqa: BLE001 - explained below, outside the handler
                 values = None

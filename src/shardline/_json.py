@@ -19,7 +19,7 @@ from typing import Any
 from ._attributes import boto3_binary, join_path, plain_text
 from ._exceptions import AttributeTypeError, AttributeValueError, JSONInputError
 
-__all__ = ["json_dumps", "json_loads"]
+__all__ = ["deeper_than", "json_dumps", "json_loads"]
 
 _MARK = "\x00shardline-number:"
 
@@ -113,6 +113,22 @@ def _position(text: str, token: str) -> tuple[int, int]:
             break
     line = text.count("\n", 0, index) + 1
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether dicts and lists nest more than ``limit`` levels deep in ``value``, found without recursion.
+
+    >>> deeper_than({"a": [[1]]}, 3), deeper_than({"a": [[1]]}, 2)
+    (False, True)
+    """
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def json_dumps(obj: Any, *, default: Callable[[Any], Any] | None = None, **kwargs: Any) -> str:

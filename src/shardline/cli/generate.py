@@ -16,7 +16,7 @@ import click
 
 from shardline._attributes import TYPE_TAGS
 from shardline._exceptions import AttributeValueError, JSONInputError, ShardlineError
-from shardline._json import json_dumps, json_loads
+from shardline._json import deeper_than, json_dumps, json_loads
 from shardline.testing._builder import EventBuilder, check_stream_location, iter_items
 from shardline.testing._sam import SAM_CHANGES, sam_sample_event
 
@@ -348,7 +348,7 @@ def _parse_change(line: str, where: str) -> dict[str, Any]:
         raise CLIError(f"{where}: {exc.reason}") from None
     if not isinstance(change, dict):
         raise CLIError(f'{where}: a change is an object like {{"put": {{...}}}}, got {_describe(change)}')
-    if _deeper_than(change, _MAX_CHANGE_DEPTH):
+    if deeper_than(change, _MAX_CHANGE_DEPTH):
         raise CLIError(
             f"{where}: the change is nested more than {_MAX_CHANGE_DEPTH} levels deep; DynamoDB items nest at most"
             " 32 levels"
@@ -357,18 +357,6 @@ def _parse_change(line: str, where: str) -> dict[str, Any]:
     if values and all(isinstance(v, dict) and len(v) == 1 and next(iter(v)) in TYPE_TAGS for v in values):
         raise CLIError(f'{where}: write items in plain JSON ({{"Id": 1}}), not DynamoDB\'s typed JSON')
     return change
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests objects and arrays more than ``limit`` levels deep (without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
-        if children and depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
 
 
 def _items(change: dict[str, Any]) -> list[Any]:

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Final, final
 
 from shardline._exceptions import JSONInputError, ShardlineError, describe_exception
-from shardline._json import json_loads
+from shardline._json import deeper_than, json_loads
 from shardline.local._settings import InvalidParameterValueError, MappingSettings
 
 __all__ = [
@@ -321,7 +321,7 @@ def _parse(file: Path) -> dict[str, Any]:
     document = _parse_json(text, file) if file.suffix.lower() == ".json" else _parse_yaml(text, file)
     if not isinstance(document, dict):
         raise TemplateError(["a template is a mapping of sections (Parameters, Globals, Resources...)"], file)
-    if _deeper_than(document, MAX_TEMPLATE_DEPTH):
+    if deeper_than(document, MAX_TEMPLATE_DEPTH):
         raise TemplateError([_TOO_DEEP], file)
     return document
 
@@ -349,18 +349,6 @@ def _read(file: Path) -> bytes:
             file,
         )
     return data
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether mappings and lists nest more than ``limit`` levels deep in ``value`` (found without recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        children = current.values() if isinstance(current, dict) else current if isinstance(current, list) else ()
-        if children and depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
 
 
 def _parse_json(text: str, file: Path) -> Any:

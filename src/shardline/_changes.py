@@ -4,12 +4,12 @@ The event builder (``shardline.testing``) and the embedded store (``shardline.lo
 stream records here, so they cannot disagree about an event name, an image or a ``SizeBytes``:
 
 - :func:`key_image` and :func:`item_image` turn plain Python keys and items into typed images, enforcing
-  the key schema (SPEC section 2);
+  the key schema (AWS docs);
 - :func:`parse_update` and :func:`apply_update` are UpdateItem's ``SET`` and ``REMOVE`` of top-level
   attributes;
-- :func:`event_name` says which record a change writes, if any (SPEC section 4: none for a write that
+- :func:`event_name` says which record a change writes, if any (AWS docs: none for a write that
   changes nothing);
-- :func:`stream_record` builds the record as Lambda delivers it (SPEC sections 1 and 3).
+- :func:`stream_record` builds the record as Lambda delivers it (AWS docs).
 
 ``schema`` arguments are key schemas already checked (``{"pk": "S", "sk": "N"}``, partition key first).
 Typed images are in event JSON form (binaries as base64 text) and normalised by the codec (``1.50`` is
@@ -49,7 +49,7 @@ VIEW_TYPES: Final = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"
 NEW_VIEWS: Final = frozenset({"NEW_IMAGE", "NEW_AND_OLD_IMAGES"})
 #: View types whose records carry the item as it was before the change (MODIFY and REMOVE).
 OLD_VIEWS: Final = frozenset({"OLD_IMAGE", "NEW_AND_OLD_IMAGES"})
-#: The ``userIdentity`` of a Time to Live delete, and of nothing else (SPEC section 1).
+#: The ``userIdentity`` of a Time to Live delete, and of nothing else (AWS docs).
 TTL_IDENTITY: Final = {"type": "Service", "principalId": TTL_PRINCIPAL}
 
 #: An item's key, typed and normalised: ``(("S", "order#1"), ("N", "3"))``. ``3`` and ``Decimal("3.0")``
@@ -188,7 +188,7 @@ def event_name(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> 
     """The stream record a change writes: INSERT, MODIFY, REMOVE, or ``None`` when nothing changed.
 
     DynamoDB writes no record for a put or an update that leaves the item as it was, nor for a delete of
-    a missing item (SPEC section 4).
+    a missing item (AWS docs).
 
     >>> event_name(None, {"pk": {"S": "a"}}), event_name({"pk": {"S": "a"}}, {"pk": {"S": "a"}})
     ('INSERT', None)
@@ -216,11 +216,11 @@ def stream_record(
     new_size: int | None = None,
     old_size: int | None = None,
 ) -> dict[str, Any]:
-    """One stream record as Lambda delivers it, fields in AWS's order (SPEC section 1).
+    """One stream record as Lambda delivers it, fields in AWS's order (AWS docs).
 
     ``keys``, ``new`` and ``old`` are typed images made by the codec's ``serialize_item`` (or read back
     from such images). The record carries the images ``view_type`` calls for; ``SizeBytes`` counts exactly
-    what it carries (SPEC section 3); ``ApproximateCreationDateTime`` is ``created_ms`` in whole seconds.
+    what it carries (AWS docs); ``ApproximateCreationDateTime`` is ``created_ms`` in whole seconds.
     Give ``new_size``/``old_size`` when the images' sizes are known, to save walking them again. The
     images are put in the record as they are, not copied.
 

@@ -19,7 +19,7 @@ from ._local import open_store, state_option, table_of
 if TYPE_CHECKING:
     from shardline.local import Stream
 
-# Lambda polls each shard about four times a second (SPEC section 5); --follow polls at least that often.
+# Lambda polls each shard about four times a second (AWS docs); --follow polls at least that often.
 POLL_SECONDS: Final = 0.2
 
 EPILOG = """\b
@@ -121,7 +121,7 @@ class _Tail:
             shard_id = shard["ShardId"]
             parent = shard.get("ParentShardId")
             if shard_id in self._done or (parent in listed and parent not in self._done):
-                continue  # parents are read to their end first (SPEC section 4)
+                continue  # parents are read to their end first (AWS docs)
             closed = "EndingSequenceNumber" in shard["SequenceNumberRange"]
             if shard_id not in self._iterators:
                 if self._first and self._latest and closed:

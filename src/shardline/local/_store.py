@@ -377,7 +377,7 @@ class Table:
     Items are plain Python values (``str``, ``int``/``Decimal``, ``bytes``, ``bool``, ``None``, sets,
     dicts, lists) checked with DynamoDB's rules; what comes back is decoded the same way (numbers as exact
     ``Decimal``). Each write returns the stream record it wrote, or ``None`` when it changed nothing and
-    therefore wrote none (SPEC section 4).
+    therefore wrote none (AWS docs).
 
     >>> from shardline.testing import VirtualClock
     >>> store = Store(":memory:", clock=VirtualClock())
@@ -550,7 +550,7 @@ class Table:
 
     def expire_ttl(self, now: datetime | str | int | None = None) -> list[dict[str, Any]]:
         """Delete the items whose TTL attribute is in the past, as DynamoDB's Time to Live does, and return
-        their REMOVE records, which carry the DynamoDB service's ``userIdentity`` (SPEC section 1).
+        their REMOVE records, which carry the DynamoDB service's ``userIdentity`` (AWS docs).
 
         ``now`` (epoch milliseconds, a datetime or ISO-8601 text) defaults to the store's clock. An item
         expires when its TTL attribute is a Number of epoch seconds before ``now``; like DynamoDB, values

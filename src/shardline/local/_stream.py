@@ -1,6 +1,6 @@
 """A table's stream, read as DynamoDB Streams is: describe the shards, get an iterator, get records.
 
-Positions and their rules (SPEC section 4 and the DynamoDB Streams API reference):
+Positions and their rules (the DynamoDB Streams guide and the DynamoDB Streams API reference):
 
 - an iterator is a position in one shard, "after sequence number p", and the time it was issued; it
   expires 15 minutes later (:class:`ExpiredIteratorError`);

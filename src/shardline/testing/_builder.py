@@ -2,7 +2,7 @@
 
 :class:`EventBuilder` keeps the items of one table in memory. Each write (put, update, delete, a Time to
 Live delete) is compared with the item it replaces and, when it changes something, recorded as the stream
-record DynamoDB would write (SPEC sections 1, 3 and 4): the right event name, the images the stream's view
+record DynamoDB would write (AWS docs): the right event name, the images the stream's view
 type carries, an exact ``SizeBytes``, increasing sequence numbers and the clock's time. ``build()`` turns
 the recorded changes into a Lambda event, as DynamoDB Streams delivers it or wrapped by Kinesis Data
 Streams for DynamoDB, and ``build_window()`` into a tumbling-window invoke.
@@ -450,7 +450,7 @@ class EventBuilder:
         record = change.record
         stream = record["dynamodb"]
         # The Kinesis form: milliseconds, a UUID event ID, the table's name, no eventVersion,
-        # eventSourceARN, SequenceNumber or StreamViewType (SPEC section 1, "Kinesis Data Streams").
+        # eventSourceARN, SequenceNumber or StreamViewType (AWS docs, "Kinesis Data Streams for DynamoDB").
         dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": change.ms, "Keys": stream["Keys"]}
         for field in ("NewImage", "OldImage"):
             if field in stream:

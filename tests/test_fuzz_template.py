@@ -23,6 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shardline import ShardlineError
+from shardline.local import Store
+from shardline.local._runner import create_tables
 from shardline.local._settings import MappingSettings
 from shardline.local._template import _MAX_PROBLEMS, Template, TemplateError, load_template
 
@@ -199,7 +201,9 @@ RESOURCE = st.fixed_dictionaries(
         "Properties": st.dictionaries(
             st.sampled_from(["Handler", "Runtime", "CodeUri", "Events", "TableName", "KeySchema", "Timeout",
                              "AttributeDefinitions", "StreamSpecification", "Environment", "MemorySize",
-                             "EventSourceArn", "FunctionName", "StartingPosition", "BatchSize"]),
+                             "EventSourceArn", "FunctionName", "StartingPosition", "BatchSize",
+                             "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode",
+                             "ProvisionedThroughput", "Tags", "TableClass", "DeletionProtectionEnabled"]),
             VALUES,
             max_size=6,
         ),
@@ -227,3 +231,129 @@ def test_fuzz_random_documents(
     else:
         path.write_text(json.dumps(document), encoding="ascii")
     returns_or_raises_shardline_error(lambda: check(path))
+
+
+# -- a table's indexes, billing and settings (what the endpoint describes) -----------------------------------
+
+KEY_NAMES = st.sampled_from(["pk", "sk", "status", "placed", ""])
+KEY_ELEMENT = st.fixed_dictionaries({"AttributeName": KEY_NAMES, "KeyType": st.sampled_from(["HASH", "RANGE", "X"])})
+
+
+def keys(*names: str) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "KeyType": kind} for name, kind in zip(names, ("HASH", "RANGE"), strict=False)]
+
+
+def mostly(valid: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Well formed nine times in ten (so that indexes are often accepted, and created), anything otherwise."""
+    return st.one_of(*[valid] * 9, odd)
+
+
+KEY_SCHEMAS = mostly(
+    st.sampled_from([keys("status"), keys("status", "placed"), keys("pk", "placed"), keys("placed")]),
+    st.one_of(st.lists(KEY_ELEMENT, max_size=3), VALUES),
+)
+PROJECTIONS = mostly(
+    st.sampled_from(
+        [
+            {"ProjectionType": "ALL"},
+            {"ProjectionType": "KEYS_ONLY"},
+            {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["a"]},
+        ]
+    ),
+    st.one_of(
+        st.fixed_dictionaries(
+            {"ProjectionType": st.sampled_from(["ALL", "INCLUDE", "NONE"])},
+            optional={"NonKeyAttributes": st.one_of(st.lists(st.sampled_from(["a", "b", ""]), max_size=3), VALUES)},
+        ),
+        VALUES,
+    ),
+)
+INDEX = mostly(
+    st.fixed_dictionaries(
+        {
+            "IndexName": mostly(st.sampled_from(["by-status", "latest", "by-placed", "by-pk"]), VALUES),
+            "KeySchema": KEY_SCHEMAS,
+            "Projection": PROJECTIONS,
+        },
+        optional={
+            "ProvisionedThroughput": st.one_of(
+                st.fixed_dictionaries(
+                    {"ReadCapacityUnits": st.integers(-1, 5), "WriteCapacityUnits": st.integers(0, 5)}
+                ),
+                VALUES,
+            )
+        },
+    ),
+    VALUES,
+)
+
+
+VALID_INDEX = st.fixed_dictionaries(
+    {
+        "IndexName": st.sampled_from(["by-status", "latest", "by-placed", "by-pk"]),
+        "KeySchema": st.sampled_from([keys("status"), keys("status", "placed"), keys("pk", "placed"), keys("placed")]),
+        "Projection": st.sampled_from(
+            [
+                {"ProjectionType": "ALL"},
+                {"ProjectionType": "KEYS_ONLY"},
+                {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["a", "b"]},
+            ]
+        ),
+    }
+)
+SETTINGS = st.dictionaries(
+    st.sampled_from(["BillingMode", "ProvisionedThroughput", "Tags", "TableClass", "DeletionProtectionEnabled"]),
+    st.one_of(VALUES, st.sampled_from(["PAY_PER_REQUEST", "PROVISIONED", "STANDARD"])),
+    max_size=3,
+)
+
+
+def indexed_table(projects: dict[str, Path], global_indexes: Any, local_indexes: Any, settings: Any) -> Path:
+    named = {
+        element.get("AttributeName")
+        for index in (*global_indexes, *local_indexes)
+        if isinstance(index, dict) and isinstance(index.get("KeySchema"), list)
+        for element in index["KeySchema"]
+        if isinstance(element, dict)
+    }
+    table = {
+        "TableName": "orders",
+        "AttributeDefinitions": [  # the key attributes, and those the indexes name (DynamoDB refuses others)
+            {"AttributeName": name, "AttributeType": kind}
+            for name, kind in (("pk", "S"), ("sk", "N"), ("status", "S"), ("placed", "N"))
+            if name in ("pk", "sk") or name in named
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": global_indexes,
+        "LocalSecondaryIndexes": local_indexes,
+        **settings,
+    }
+    path = projects["orders"].with_name("indexes.json")
+    document = {"Resources": {"Orders": {"Type": "AWS::DynamoDB::Table", "Properties": table}}}
+    path.write_text(json.dumps(document), encoding="ascii")
+    return path
+
+
+@FUZZ
+@given(st.lists(INDEX, max_size=2), st.lists(INDEX, max_size=2), SETTINGS)
+def test_fuzz_table_indexes_and_settings(
+    projects: dict[str, Path], global_indexes: list[Any], local_indexes: list[Any], settings: dict[str, Any]
+) -> None:
+    path = indexed_table(projects, global_indexes, local_indexes, settings)
+    returns_or_raises_shardline_error(lambda: check(path))
+
+
+@FUZZ
+@given(st.lists(VALID_INDEX, max_size=3), st.lists(VALID_INDEX, max_size=2), SETTINGS)
+def test_fuzz_the_store_takes_the_tables_the_reader_accepts(
+    projects: dict[str, Path], global_indexes: list[Any], local_indexes: list[Any], settings: dict[str, Any]
+) -> None:
+    template = check(indexed_table(projects, global_indexes, local_indexes, settings))
+    if template is None:
+        return
+    (spec,) = template.tables.values()
+    with Store(":memory:") as store:
+        create_tables(template, store)  # as `run` and `serve --template` do: never refused by the store
+        created = store.table("orders")
+        assert (created.global_indexes, created.local_indexes) == (spec.global_indexes, spec.local_indexes)
+        assert created.extra == spec.extra

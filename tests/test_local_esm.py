@@ -985,3 +985,28 @@ def test_stop_ends_a_run_until_idle_in_a_backoff() -> None:
         pipeline.run_until_idle(stop=lambda: len(pipeline.invocations) >= 1)
         assert len(pipeline.invocations) == 1
         assert time.monotonic() - started < 0.9  # the one-second backoff was not waited out
+
+
+def test_a_table_without_a_stream_cannot_be_mapped(store: Store) -> None:
+    orders(store, stream_enabled=False)
+    with pytest.raises(InvalidParameterValueError, match=r"^table 'Orders' has no stream to map: enable it"):
+        Pipeline(store).add_mapping("Orders", Recorder())
+
+
+def test_a_mapping_stays_on_its_stream_when_the_table_gets_a_new_one(store: Store) -> None:
+    # Lambda maps a stream ARN, not a table: a stream disabled and enabled again is a new stream, with a new ARN,
+    # which the old mapping does not read.
+    table = orders(store)
+    first_arn = table.stream_arn
+    recorder = Recorder()
+    pipeline = Pipeline(store)
+    pipeline.add_mapping("Orders", recorder, batch_size=10)
+    table.put_item({"pk": "order#1", "n": 1})
+    pipeline.run_until_idle()
+    table.update(stream_enabled=False)
+    table.update(stream_enabled=True, stream_view_type="NEW_AND_OLD_IMAGES")
+    assert table.stream_arn != first_arn
+    table.put_item({"pk": "order#2", "n": 2})
+    pipeline.run_until_idle()
+    assert recorder.deliveries() == [[1]]
+    assert {record["eventSourceARN"] for event in recorder.events for record in event["Records"]} == {first_arn}

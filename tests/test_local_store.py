@@ -564,7 +564,7 @@ def test_a_newer_state_format_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA user_version=99")
     connection.close()
-    with pytest.raises(StoreError, match=r"was written by a newer shardline \(state format 99; this one reads 1\)"):
+    with pytest.raises(StoreError, match=r"was written by a newer shardline \(state format 99; this one reads 2\)"):
         Store(path)
 
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from shardline import FilterCriteria
+from shardline.local import IndexSpec
 from shardline.local._settings import MappingSettings
 from shardline.local._template import (
     MAX_TEMPLATE_BYTES,
@@ -55,6 +56,7 @@ def test_orders_globals_parameters_environment_and_a_sam_event() -> None:
             key_schema={"pk": "S", "sk": "S"},
             stream_view_type="NEW_AND_OLD_IMAGES",
             ttl_attribute="expiresAt",
+            extra={"attribute_definitions": {"pk": "S", "sk": "S"}, "billing_mode": "PAY_PER_REQUEST"},
         )
     }
     assert template.functions == {
@@ -133,8 +135,22 @@ def test_inventory_yaml_filter_patterns_become_json_text() -> None:
     template = load_template(TEMPLATES / "inventory" / "template.yml")
     folder = (TEMPLATES / "inventory").resolve()
     assert template.tables == {
-        "Stock": TableSpec("Stock", "inventory-Stock", {"sku": "S", "warehouse": "N"}, "NEW_IMAGE", None),
-        "Reservations": TableSpec("Reservations", "reservations", {"id": "B"}, "KEYS_ONLY", None),  # TTL disabled
+        "Stock": TableSpec(
+            "Stock",
+            "inventory-Stock",
+            {"sku": "S", "warehouse": "N"},
+            "NEW_IMAGE",
+            None,
+            extra={"attribute_definitions": {"sku": "S", "warehouse": "N"}},
+        ),
+        "Reservations": TableSpec(  # TTL disabled
+            "Reservations",
+            "reservations",
+            {"id": "B"},
+            "KEYS_ONLY",
+            None,
+            extra={"attribute_definitions": {"id": "B"}},
+        ),
     }
     function = template.functions["InventoryFunction"]
     assert function.code_dir == folder  # no CodeUri: the template's folder
@@ -235,7 +251,14 @@ def test_esm_with_an_override_that_picks_another_mapping_entry() -> None:
 def test_json_template() -> None:
     template = load_template(TEMPLATES / "json-app" / "template.json")
     assert template.tables == {
-        "Profiles": TableSpec("Profiles", "profiles-table", {"userId": "S"}, "NEW_AND_OLD_IMAGES", "deleteAt")
+        "Profiles": TableSpec(
+            "Profiles",
+            "profiles-table",
+            {"userId": "S"},
+            "NEW_AND_OLD_IMAGES",
+            "deleteAt",
+            extra={"attribute_definitions": {"userId": "S"}},
+        )
     }
     assert template.functions == {
         "SyncFunction": FunctionSpec(
@@ -268,8 +291,23 @@ def test_json_template() -> None:
 def test_mixed_application_reports_what_does_not_run() -> None:
     template = load_template(TEMPLATES / "mixed" / "template.yaml")
     assert template.tables == {
-        "Sessions": TableSpec("Sessions", "mixed-Sessions", {"sessionId": "S"}, None, None),
-        "Events": TableSpec("Events", "events", {"id": "S"}, "NEW_AND_OLD_IMAGES", None),
+        "Sessions": TableSpec(
+            "Sessions",
+            "mixed-Sessions",
+            {"sessionId": "S"},
+            None,
+            None,
+            extra={"attribute_definitions": {"sessionId": "S"}, "billing_mode": "PAY_PER_REQUEST"},
+        ),
+        "Events": TableSpec(
+            "Events",
+            "events",
+            {"id": "S"},
+            "NEW_AND_OLD_IMAGES",
+            None,
+            global_indexes=(IndexSpec("by-kind", {"kind": "S"}, "ALL"),),
+            extra={"attribute_definitions": {"id": "S", "kind": "S"}},
+        ),
     }
     assert list(template.functions) == ["StreamConsumer"]
     assert template.functions["StreamConsumer"].environment == {"SESSIONS": "mixed-Sessions"}
@@ -280,8 +318,6 @@ def test_mixed_application_reports_what_does_not_run() -> None:
     assert template.warnings == [
         "Resources.Payments: AWS::Serverless::Application is a nested stack, which shardline does not load: its"
         " tables and functions do not run locally",
-        "Resources.Events.Properties.GlobalSecondaryIndexes: secondary indexes are not created locally; the table"
-        " is created without them",
         "Resources.StreamConsumer.Properties.Events.Changes.Properties.MetricsConfig: MetricsConfig is not emulated"
         " locally and is ignored",
         "Resources.StreamConsumer.Properties.Events.Nightly.Type: Schedule events are not run locally; shardline"
@@ -1136,3 +1172,235 @@ def test_a_path_the_system_cannot_open_is_a_template_error(tmp_path: Path) -> No
         load_template(tmp_path / "a\x00b.yaml")
     with pytest.raises(TemplateError, match=r"not a folder"):
         find_template(str(tmp_path / "a\x00b"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables as the endpoint serves them: secondary indexes, billing, streams (issue 13)
+
+ORDER_KEYS = """\
+AttributeDefinitions:
+  - {AttributeName: pk, AttributeType: S}
+  - {AttributeName: sk, AttributeType: N}
+  - {AttributeName: status, AttributeType: S}
+  - {AttributeName: placed, AttributeType: N}
+KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: sk, KeyType: RANGE}]
+"""
+
+
+def table_only(folder: Path, properties: str, *, head: str = "") -> Path:
+    """A template with one table, ``Orders`` ("orders"), and the given properties."""
+    body = textwrap.indent(textwrap.dedent(properties), " " * 6)
+    return write(
+        folder,
+        f"{head}Resources:\n  Orders:\n    Type: AWS::DynamoDB::Table\n    Properties:\n"
+        f"      TableName: orders\n{body}",
+    )
+
+
+def test_indexes_billing_and_throughput_are_read(tmp_path: Path) -> None:
+    path = table_only(
+        tmp_path,
+        ORDER_KEYS
+        + """\
+BillingMode: PROVISIONED
+ProvisionedThroughput: {ReadCapacityUnits: 5, WriteCapacityUnits: !Ref Units}
+Tags: [{Key: team, Value: billing}]
+TableClass: STANDARD_INFREQUENT_ACCESS
+DeletionProtectionEnabled: true
+GlobalSecondaryIndexes:
+  - IndexName: by-status
+    KeySchema: [{AttributeName: status, KeyType: HASH}, {AttributeName: placed, KeyType: RANGE}]
+    Projection: {ProjectionType: INCLUDE, NonKeyAttributes: [total, customer]}
+    ProvisionedThroughput: {ReadCapacityUnits: 2, WriteCapacityUnits: 1}
+  - IndexName: by-placed
+    KeySchema: [{AttributeName: placed, KeyType: HASH}]
+    Projection: {ProjectionType: KEYS_ONLY}
+LocalSecondaryIndexes:
+  - IndexName: latest
+    KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: placed, KeyType: RANGE}]
+    Projection: {ProjectionType: ALL}
+""",
+        head="Parameters:\n  Units: {Type: Number, Default: 3}\n",
+    )
+    (spec,) = load_template(path).tables.values()
+    assert spec == TableSpec(
+        "Orders",
+        "orders",
+        {"pk": "S", "sk": "N"},
+        None,  # no StreamSpecification: no stream, as on AWS
+        None,
+        global_indexes=(
+            IndexSpec("by-status", {"status": "S", "placed": "N"}, "INCLUDE", ("total", "customer")),
+            IndexSpec("by-placed", {"placed": "N"}, "KEYS_ONLY"),
+        ),
+        local_indexes=(IndexSpec("latest", {"pk": "S", "placed": "N"}, "ALL"),),
+        extra={
+            "attribute_definitions": {"pk": "S", "sk": "N", "status": "S", "placed": "N"},
+            "billing_mode": "PROVISIONED",
+            "throughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 3},
+            "index_throughput": {"by-status": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 1}},
+            "tags": {"team": "billing"},
+            "table_class": "STANDARD_INFREQUENT_ACCESS",
+            "deletion_protection": True,
+        },
+    )
+
+
+def test_a_simple_table_is_on_demand_unless_given_throughput(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Plain:\n    Type: AWS::Serverless::SimpleTable\n"
+        "  Sized:\n    Type: AWS::Serverless::SimpleTable\n    Properties:\n"
+        "      PrimaryKey: {Name: n, Type: Number}\n"
+        "      ProvisionedThroughput: {ReadCapacityUnits: 4, WriteCapacityUnits: 2}\n",
+    )
+    tables = load_template(path).tables
+    assert tables["Plain"].extra == {"attribute_definitions": {"id": "S"}, "billing_mode": "PAY_PER_REQUEST"}
+    assert tables["Sized"].extra == {
+        "attribute_definitions": {"n": "N"},
+        "billing_mode": "PROVISIONED",
+        "throughput": {"ReadCapacityUnits": 4, "WriteCapacityUnits": 2},
+    }
+
+
+GSI = "GlobalSecondaryIndexes:\n  - IndexName: by-status\n    KeySchema: [{AttributeName: status, KeyType: HASH}]\n"
+TABLE = "Resources.Orders.Properties"
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        pytest.param(
+            ORDER_KEYS.replace(", {AttributeName: sk, KeyType: RANGE}", "")
+            .replace("  - {AttributeName: sk, AttributeType: N}\n", "")
+            .replace("  - {AttributeName: status, AttributeType: S}\n", "")
+            + "LocalSecondaryIndexes:\n  - IndexName: latest\n"
+            "    KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: placed, KeyType: RANGE}]\n"
+            "    Projection: {ProjectionType: ALL}\n",
+            [
+                f"{TABLE}.LocalSecondaryIndexes[0]: a local secondary index needs a table with a sort key (it is"
+                " another sort key on the same partition); use a global secondary index"
+            ],
+            id="lsi-without-a-table-sort-key",
+        ),
+        pytest.param(
+            ORDER_KEYS + "LocalSecondaryIndexes:\n  - IndexName: latest\n"
+            "    KeySchema: [{AttributeName: status, KeyType: HASH}, {AttributeName: placed, KeyType: RANGE}]\n"
+            "    Projection: {ProjectionType: ALL}\n",
+            [
+                f"{TABLE}.LocalSecondaryIndexes[0].KeySchema: a local secondary index has the table's partition key"
+                " (pk, HASH) and a sort key of its own (RANGE)"
+            ],
+            id="lsi-with-another-partition-key",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: placed, AttributeType: N}\n", "")
+            + GSI
+            + "    Projection: {ProjectionType: INCLUDE}\n",
+            [
+                f"{TABLE}.GlobalSecondaryIndexes[0].Projection.NonKeyAttributes: ProjectionType INCLUDE needs"
+                " NonKeyAttributes: a list of 1 to 20 attribute names"
+            ],
+            id="include-without-attributes",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: placed, AttributeType: N}\n", "")
+            + GSI
+            + "    Projection: {ProjectionType: ALL, NonKeyAttributes: [total]}\n",
+            [
+                f"{TABLE}.GlobalSecondaryIndexes[0].Projection.NonKeyAttributes: NonKeyAttributes go with"
+                " ProjectionType INCLUDE, not ALL"
+            ],
+            id="attributes-without-include",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: placed, AttributeType: N}\n", "") + GSI,
+            [
+                f"{TABLE}.GlobalSecondaryIndexes[0].Projection: Projection is required: {{ProjectionType: ALL}},"
+                " KEYS_ONLY or INCLUDE"
+            ],
+            id="no-projection",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: status, AttributeType: S}\n", "").replace(
+                "  - {AttributeName: placed, AttributeType: N}\n", ""
+            )
+            + GSI
+            + "    Projection: {ProjectionType: ALL}\n",
+            [
+                f"{TABLE}.GlobalSecondaryIndexes[0].KeySchema[0].AttributeName: status is not in"
+                " AttributeDefinitions; add {AttributeName: status, AttributeType: S|N|B}"
+            ],
+            id="index-key-not-defined",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: placed, AttributeType: N}\n", "")
+            + GSI
+            + "    Projection: {ProjectionType: ALL}\n"
+            + "  - IndexName: by-status\n    KeySchema: [{AttributeName: status, KeyType: HASH}]\n"
+            "    Projection: {ProjectionType: ALL}\n",
+            [
+                f"{TABLE}.GlobalSecondaryIndexes[1].IndexName: by-status is the name of another index"
+                f" ({TABLE}.GlobalSecondaryIndexes[0]); index names are unique within a table"
+            ],
+            id="duplicate-index-name",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: placed, AttributeType: N}\n", "")
+            + "GlobalSecondaryIndexes:\n  - IndexName: s\n    KeySchema: [{AttributeName: status, KeyType: HASH}]\n"
+            "    Projection: {ProjectionType: ALL}\n",
+            [
+                f"{TABLE}.GlobalSecondaryIndexes[0].IndexName: 's' is not an index name: 3 to 255 letters, digits, '_',"
+                " '-' or '.'"
+            ],
+            id="index-name",
+        ),
+        pytest.param(
+            ORDER_KEYS,
+            [
+                f"{TABLE}.AttributeDefinitions: status, placed are defined but no key schema uses them; DynamoDB"
+                " refuses attribute definitions that are not keys of the table or an index (define only key"
+                " attributes)"
+            ],
+            id="unused-definitions",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: status, AttributeType: S}\n", "").replace(
+                "  - {AttributeName: placed, AttributeType: N}\n", ""
+            )
+            + "StreamSpecification: {StreamEnabled: false, StreamViewType: NEW_IMAGE}\n",
+            [
+                f"{TABLE}.StreamSpecification.StreamEnabled: CloudFormation's StreamSpecification has no"
+                " StreamEnabled: remove the StreamSpecification for a table without a stream, or keep only"
+                " StreamViewType"
+            ],
+            id="stream-enabled",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: status, AttributeType: S}\n", "").replace(
+                "  - {AttributeName: placed, AttributeType: N}\n", ""
+            )
+            + "BillingMode: PAY_PER_REQUEST\nProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}\n",
+            [
+                f"{TABLE}.ProvisionedThroughput: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified"
+                " when BillingMode is PAY_PER_REQUEST (DynamoDB refuses it): remove ProvisionedThroughput"
+            ],
+            id="on-demand-with-throughput",
+        ),
+        pytest.param(
+            ORDER_KEYS.replace("  - {AttributeName: status, AttributeType: S}\n", "").replace(
+                "  - {AttributeName: placed, AttributeType: N}\n", ""
+            )
+            + "BillingMode: ON_DEMAND\nProvisionedThroughput: {ReadCapacityUnits: 0, WriteCapacityUnits: 1}\n",
+            [
+                f"{TABLE}.BillingMode: the text 'ON_DEMAND' is not PROVISIONED or PAY_PER_REQUEST",
+                f"{TABLE}.ProvisionedThroughput.ReadCapacityUnits: the number 0: ReadCapacityUnits is a whole number"
+                " of at least 1",
+            ],
+            id="billing-values",
+        ),
+    ],
+)
+def test_index_and_billing_mistakes_are_problems(tmp_path: Path, properties: str, expected: list[str]) -> None:
+    assert problems_of(table_only(tmp_path, properties)) == expected

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from decimal import Decimal
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from shardline import StreamEvent, batch_handler
 from shardline.testing import EventBuilder, LambdaContext, VirtualClock
+from shardline.testing.pytest_plugin import LocalEndpoint
 
 
 def test_the_plugin_is_registered_through_an_entry_point() -> None:
@@ -35,3 +43,47 @@ def test_the_docstring_example_works(event_builder: EventBuilder, lambda_context
     event_builder.put({"Id": 1, "status": "PAID"})
     assert lambda_handler(event_builder.build(), lambda_context) == {"batchItemFailures": []}
     assert seen == ["INSERT NEW", "MODIFY PAID"]
+
+
+def test_the_endpoint_fixture_serves_a_fresh_store(shardline_endpoint: LocalEndpoint, tmp_path: Path) -> None:
+    pytest.importorskip("boto3")
+    assert shardline_endpoint.url == f"http://127.0.0.1:{shardline_endpoint.endpoint.port}"
+    assert Path(shardline_endpoint.store.path) == tmp_path / "shardline-endpoint.db"
+    assert shardline_endpoint.store.tables() == []
+    shardline_endpoint.store.create_table("orders", key_schema={"pk": "S"})
+    client = shardline_endpoint.client()
+    client.put_item(TableName="orders", Item={"pk": {"S": "order#1"}, "total": {"N": "12.50"}})
+    assert shardline_endpoint.store.table("orders").get_item({"pk": "order#1"}) == {
+        "pk": "order#1",
+        "total": Decimal("12.5"),
+    }
+    table = shardline_endpoint.resource().Table("orders")
+    assert table.get_item(Key={"pk": "order#1"})["Item"] == {"pk": "order#1", "total": Decimal("12.5")}
+    streams = shardline_endpoint.client("dynamodbstreams")
+    (stream,) = streams.list_streams(TableName="orders")["Streams"]
+    assert stream["StreamArn"] == shardline_endpoint.store.table("orders").stream_arn
+
+
+def test_the_docstring_example_of_the_endpoint_fixture(
+    shardline_endpoint: LocalEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    boto3 = pytest.importorskip("boto3")
+
+    def save_order(order: dict[str, Any]) -> None:  # an app's code: its own client, configured by the environment
+        boto3.resource("dynamodb").Table("orders").put_item(Item=order)
+
+    shardline_endpoint.store.create_table("orders", key_schema={"pk": "S"})
+    for name, value in shardline_endpoint.environment.items():
+        monkeypatch.setenv(name, value)
+    save_order({"pk": "order#1"})
+    assert shardline_endpoint.store.table("orders").get_item({"pk": "order#1"}) == {"pk": "order#1"}
+
+
+def test_the_plugin_loads_without_boto3_and_without_the_store() -> None:
+    code = (
+        "import sys; sys.modules['boto3'] = None\n"
+        "import shardline.testing.pytest_plugin\n"
+        "print(sorted(name for name in ('boto3', 'sqlite3', 'shardline.local') if sys.modules.get(name)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr

@@ -12,6 +12,7 @@ from .filter import filter_command
 from .generate import generate
 from .invoke import invoke
 from .run import run
+from .serve import serve
 from .stream import stream
 from .table import table
 from .validate import validate
@@ -20,6 +21,7 @@ EPILOG = """\b
 Examples:
   shardline demo                                  the whole pipeline in a minute, with a poison record
   shardline run                                   your template.yaml's stream mappings, locally
+  shardline serve                                 the local tables as a DynamoDB endpoint (port 8000)
   shardline generate > event.json                 SAM's sample DynamoDB stream event
   shardline generate --count 50 --batch-size 20   realistic events for 50 new items
   shardline validate event.json --strict          check an event against AWS's rules
@@ -58,4 +60,5 @@ app.add_command(invoke)
 app.add_command(table)
 app.add_command(stream)
 app.add_command(run)
+app.add_command(serve)
 app.add_command(demo)

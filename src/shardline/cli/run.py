@@ -19,13 +19,16 @@ from shardline._exceptions import ShardlineError
 
 from ._io import CLIError, parse_json, read_text
 from ._local import open_store, state_option
+from .serve import client_url, endpoint_options, serving
 
 EPILOG = """\b
 Examples:
   shardline run                                   template.yaml in this folder, every stream mapping
   shardline run --template infra/template.yaml --function OrdersFunction
   shardline run --env-vars env.json --parameter-overrides Stage=dev
+  shardline run --port 0                          the DynamoDB endpoint on a free port (printed)
   shardline table put Orders '{"pk": "order#1", "status": "NEW"}'    (in another terminal)
+  AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 python app.py      (your app, in another terminal)
 
 \b
 Reads AWS::Serverless::Function resources with DynamoDB events, AWS::Lambda::EventSourceMapping and
@@ -34,6 +37,12 @@ semantics (batching, filters, partial batch responses, retries, bisect, record a
 destinations); invokes each function under AWS's runtime interface client (awslambdaric) in a warm
 process. Writes from other processes to the same --state reach the mappings within milliseconds.
 Checkpoints are durable: stop and start again, nothing is skipped or replayed.
+
+\b
+It also serves the tables as a DynamoDB and DynamoDB Streams endpoint on 127.0.0.1:8000 (--port,
+--host, --no-endpoint; see `shardline serve --help`). The functions get AWS_ENDPOINT_URL_DYNAMODB and
+AWS_ENDPOINT_URL_DYNAMODBSTREAMS pointing at it (and a region and dummy credentials when they have
+none), so their boto3 clients write to the local tables; the template's Environment and --env-vars win.
 
 \b
 Exit status: 0; 1 for an error, or with --until-idle when a record went to the on-failure destination
@@ -62,7 +71,11 @@ processes stopped, the summary printed).
     help="Stop once every mapping has caught up; exit 1 if a record went to the destination (scripts, CI).",
 )
 @click.option("--plain", is_flag=True, help="Plain log lines even on a terminal.")
+@endpoint_options
+@click.option("--no-endpoint", is_flag=True, help="Do not serve the DynamoDB endpoint.")
+@click.pass_context
 def run(
+    ctx: click.Context,
     template_path: str | None,
     function: str | None,
     state: str,
@@ -72,16 +85,23 @@ def run(
     endpoint_url: str | None,
     until_idle: bool,
     plain: bool,
+    host: str,
+    port: int,
+    no_endpoint: bool,
 ) -> int:
     """Run the stream mappings of a SAM template against the local tables."""
     from shardline.local._template import TemplateError, find_template, load_template
 
-    overrides = {}
-    for text in parameter_overrides:
-        name, sep, value = text.partition("=")
-        if not sep or not name:
-            raise click.UsageError(f"--parameter-overrides {text!r}: expected KEY=VALUE")
-        overrides[name] = value
+    if no_endpoint:
+        given = [
+            f"--{name}"
+            for name in ("host", "port")
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if given:
+            verb = "configure" if len(given) > 1 else "configures"
+            raise click.UsageError(f"{' and '.join(given)} {verb} the endpoint, which --no-endpoint turns off")
+    overrides = parse_overrides(parameter_overrides)
     variables = _env_vars(env_vars) if env_vars else None
     try:
         path = Path(template_path) if template_path else find_template(".")
@@ -95,7 +115,17 @@ def run(
     stop = StopSignals()
     with stop:
         try:
-            with open_store(state) as store, _function_output(log_path if live else None) as output:
+            with (
+                open_store(state) as store,
+                _endpoint(
+                    store,
+                    host=host,
+                    port=port,
+                    enabled=not no_endpoint,
+                    fallback=ctx.get_parameter_source("port") is click.core.ParameterSource.DEFAULT,
+                ) as dynamodb_endpoint,
+                _function_output(log_path if live else None) as output,
+            ):
                 return _serve(
                     template,
                     store,
@@ -108,6 +138,7 @@ def run(
                     until_idle=until_idle,
                     live=live,
                     log_path=log_path,
+                    dynamodb_endpoint=dynamodb_endpoint,
                 )
         except KeyboardInterrupt:  # before the mappings ran: nothing was started, nothing to save
             click.echo(f"stopped by {stop.name}", err=True)
@@ -127,6 +158,7 @@ def _serve(
     until_idle: bool,
     live: bool,
     log_path: Path,
+    dynamodb_endpoint: str | None = None,
 ) -> int:
     from shardline.local._runner import build_pipeline
 
@@ -142,19 +174,27 @@ def _serve(
             endpoint_url=endpoint_url,
             output=output,
             history=_HISTORY,
+            dynamodb_endpoint=dynamodb_endpoint,
         )
     except ShardlineError as exc:  # a template the store cannot hold, a Handler that is not there
         raise CLIError(str(exc)) from None
     width = shutil.get_terminal_size().columns
     for mapping in pipeline.mappings:
         click.echo(_describe_mapping(mapping, width), err=True)
+    if dynamodb_endpoint is not None:
+        click.echo(
+            f"endpoint: DynamoDB and DynamoDB Streams at {dynamodb_endpoint}; the functions get"
+            f" AWS_ENDPOINT_URL_DYNAMODB, your app: AWS_ENDPOINT_URL_DYNAMODB={dynamodb_endpoint} python app.py",
+            err=True,
+        )
     failure: ShardlineError | None = None
     interrupted = False
     dashboard: Any = None
     try:
         dashboard = Dashboard(pipeline, live=live, critical=stop.deferred)
         if live:
-            dashboard.title = f"shardline run: Ctrl-C to stop (function output: {log_path})"
+            serving_at = f"DynamoDB at {dynamodb_endpoint}; " if dynamodb_endpoint else ""
+            dashboard.title = f"shardline run: {serving_at}Ctrl-C to stop (function output: {log_path})"
         if until_idle:
             pipeline.run_until_idle(stop=stop.requested)
         else:
@@ -199,6 +239,31 @@ def _serve(
 
 #: What a serving pipeline keeps of its invocations and destination records (the counts are kept in full).
 _HISTORY = 1000
+
+
+def parse_overrides(parameter_overrides: tuple[str, ...]) -> dict[str, str]:
+    """``--parameter-overrides KEY=VALUE ...`` as a dict; anything else is a usage error."""
+    overrides = {}
+    for text in parameter_overrides:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"--parameter-overrides {text!r}: expected KEY=VALUE")
+        overrides[name] = value
+    return overrides
+
+
+@contextlib.contextmanager
+def _endpoint(store: Any, *, host: str, port: int, enabled: bool, fallback: bool) -> Iterator[str | None]:
+    """The DynamoDB endpoint over the store the mappings read, for the whole run; its URL (None when off).
+
+    On the default port, a port in use is a warning and a free port is used (the functions are told where);
+    a port given with --port must be free.
+    """
+    if not enabled:
+        yield None
+        return
+    with serving(store, host=host, port=port, fallback=fallback) as endpoint:
+        yield client_url(endpoint)  # announced once the pipeline is built: a template error comes alone
 
 
 @contextlib.contextmanager

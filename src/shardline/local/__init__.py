@@ -42,7 +42,10 @@ from ._settings import MappingSettings as MappingSettings
 from ._settings import ResourceConflictError as ResourceConflictError
 from ._store import DEFAULT_RETENTION_MS as DEFAULT_RETENTION_MS
 from ._store import DEFAULT_ROLLOVER_MS as DEFAULT_ROLLOVER_MS
+from ._store import IndexSpec as IndexSpec
+from ._store import Page as Page
 from ._store import Store as Store
+from ._store import StoredItem as StoredItem
 from ._store import Table as Table
 from ._stream import ITERATOR_LIFETIME_MS as ITERATOR_LIFETIME_MS
 from ._stream import ITERATOR_TYPES as ITERATOR_TYPES
@@ -54,6 +57,10 @@ from ._template import Template as Template
 from ._template import TemplateError as TemplateError
 from ._template import find_template as find_template
 from ._template import load_template as load_template
+from .endpoint import DynamoDBError as DynamoDBError
+from .endpoint import Endpoint as Endpoint
+from .endpoint import EndpointError as EndpointError
+from .endpoint import serve as serve
 
 __all__ = [
     "DEFAULT_RETENTION_MS",
@@ -65,11 +72,15 @@ __all__ = [
     "DeliveryTimeoutError",
     "Destination",
     "DestinationError",
+    "DynamoDBError",
+    "Endpoint",
+    "EndpointError",
     "EventSourceMapping",
     "ExpiredIteratorError",
     "FunctionError",
     "FunctionSpec",
     "InProcessInvoker",
+    "IndexSpec",
     "InvalidParameterValueError",
     "Invocation",
     "InvocationRecord",
@@ -77,6 +88,7 @@ __all__ = [
     "JsonLinesDestination",
     "MappingSettings",
     "MappingSpec",
+    "Page",
     "Pipeline",
     "ResourceConflictError",
     "ResourceNotFoundError",
@@ -85,6 +97,7 @@ __all__ = [
     "Store",
     "StoreDestination",
     "StoreError",
+    "StoredItem",
     "Stream",
     "Table",
     "TableExistsError",
@@ -95,4 +108,5 @@ __all__ = [
     "ValidationError",
     "find_template",
     "load_template",
+    "serve",
 ]

@@ -7,13 +7,19 @@ a process killed mid-commit leaves frames without a commit frame, which the next
 ``fsync=True`` (``PRAGMA synchronous=FULL``) the log is also flushed to the disk at every commit, which
 makes a commit survive a power cut too.
 
-Schema (every time an integer of epoch milliseconds, every sequence number an integer offset)::
+Schema, version 2 (every time an integer of epoch milliseconds, every sequence number an integer offset)::
 
     counters  one row: the last sequence number handed out, the latest time written
     tables    name, key schema, view type, TTL attribute, shard count, rollover and retention periods,
-              stream ARN, region, and how far records were last trimmed
-    items     (table_no, pk, sk) -> typed image (JSON), its size, its TTL expiry in ms
-    shards    per table: slot (hash bucket), shard ID, parent, creation, sequence range, trimmed point
+              the latest stream (number and ARN) and whether it is enabled, the secondary indexes, the
+              endpoint's metadata (``extra``), region and account, a version counted up by every change
+              of these settings, and how far records were last trimmed
+    streams   per table: every stream it had (ARN, view type, creation, when it was disabled)
+    items     (table_no, partition key hash, partition key text, sort key order bytes) -> typed image
+              (JSON), its size, its TTL expiry in ms
+    index_entries  (table_no, index, index partition hash and text, index sort key order bytes, the
+              table key's order bytes) -> the item's row key: one row per item in each index
+    shards    per stream: slot (hash bucket), shard ID, parent, creation, sequence range, trimmed point
     records   seq (global, the rowid) -> shard, creation time, the record's JSON
     state     (namespace, key) -> text, for other components (the event source mapping's checkpoints)
 
@@ -37,9 +43,9 @@ from typing import Any, Final, NoReturn
 
 from shardline.local._errors import ArgumentTypeError, StoreError, ValidationError
 
-__all__ = ["INT64_MAX", "SEQUENCE_BASE", "Database", "check_text", "sequence_text"]
+__all__ = ["INT64_MAX", "SCHEMA_V1", "SEQUENCE_BASE", "Database", "check_text", "sequence_text"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 # Sequence numbers: one counter for the whole database, so every record (and every shard's starting number)
 # has its own. DynamoDB Streams' numbers are 21 to 40 digits and only compare within a shard; adding a
 # 27-digit base keeps ours that long for the first 9 * 10**26 records while int() still orders them.
@@ -60,7 +66,8 @@ _IOERR: Final = 10
 _PERM: Final = 3
 _CONSTRAINT: Final = 19
 
-_SCHEMA: Final = """
+# Version 1 (shardline 0.x before secondary indexes): kept to test the upgrade, which rebuilds on top of it.
+SCHEMA_V1: Final = """
 CREATE TABLE counters (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     last_seq INTEGER NOT NULL,
@@ -116,6 +123,59 @@ CREATE TABLE state (
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+"""
+
+# Version 2: what version 1 becomes (each statement is a step of the upgrade too, run on a version 1 file).
+# The items' rows are keyed by the partition key's hash (Scan order and segments) and its text, and by the
+# sort key's order bytes (shardline.local._indexes.order_bytes), so that SQLite's order is DynamoDB's.
+_UPGRADE_V2: Final = """
+ALTER TABLE tables ADD COLUMN stream_enabled INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tables ADD COLUMN stream_no INTEGER;
+ALTER TABLE tables ADD COLUMN indexes TEXT NOT NULL DEFAULT '[[],[]]';
+ALTER TABLE tables ADD COLUMN extra TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE tables ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tables ADD COLUMN account TEXT NOT NULL DEFAULT '';
+CREATE TABLE streams (
+    stream_no INTEGER PRIMARY KEY AUTOINCREMENT,
+    table_no INTEGER NOT NULL,
+    arn TEXT NOT NULL UNIQUE,
+    view_type TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    disabled_ms INTEGER
+);
+CREATE INDEX streams_by_table ON streams (table_no, created_ms);
+INSERT INTO streams (table_no, arn, view_type, created_ms)
+    SELECT table_no, stream_arn, view_type, created_ms FROM tables;
+UPDATE tables SET stream_no = (SELECT s.stream_no FROM streams s WHERE s.table_no = tables.table_no),
+    account = substr(stream_arn, length('arn:aws:dynamodb:' || region || ':') + 1, 12);
+ALTER TABLE shards ADD COLUMN stream_no INTEGER;
+UPDATE shards SET stream_no = (SELECT t.stream_no FROM tables t WHERE t.table_no = shards.table_no);
+CREATE INDEX shards_by_stream ON shards (stream_no, created_ms);
+DROP INDEX items_by_expiry;
+ALTER TABLE items RENAME TO items_v1;
+CREATE TABLE items (
+    table_no INTEGER NOT NULL,
+    hash INTEGER NOT NULL,
+    pk TEXT NOT NULL,
+    sk BLOB NOT NULL,
+    image TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    expires_ms INTEGER,
+    PRIMARY KEY (table_no, hash, pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX items_by_expiry ON items (table_no, expires_ms) WHERE expires_ms IS NOT NULL;
+CREATE TABLE index_entries (
+    table_no INTEGER NOT NULL,
+    index_name TEXT NOT NULL,
+    ihash INTEGER NOT NULL,
+    ipk TEXT NOT NULL,
+    isk BLOB NOT NULL,
+    pko BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    hash INTEGER NOT NULL,
+    pk TEXT NOT NULL,
+    PRIMARY KEY (table_no, index_name, ihash, ipk, isk, pko, sk)
 ) WITHOUT ROWID;
 """
 
@@ -214,10 +274,9 @@ class Database:
                         f"{self.name} is an SQLite database of another application, not shardline state; "
                         "give --state (or Store) a new path"
                     )
-                # Statement by statement: executescript() would commit the open transaction first.
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
+                _run_script(connection, SCHEMA_V1)
+                _run_script(connection, _UPGRADE_V2)
+                connection.execute("DROP TABLE items_v1")
                 connection.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             elif application != APPLICATION_ID:
@@ -227,6 +286,45 @@ class Database:
                     f"{self.name} was written by a newer shardline (state format {version}; this one reads "
                     f"{SCHEMA_VERSION}): upgrade shardline"
                 )
+            elif version == 1:
+                self._upgrade_v1(connection)
+
+    def _upgrade_v1(self, connection: sqlite3.Connection) -> None:
+        """Turn a version 1 file into a version 2 one, in the transaction that opens it: a crash leaves it
+        version 1, untouched. Items get their new row keys; every table keeps its stream (now the first
+        stream of the table) and gets no indexes."""
+        from shardline.local._indexes import order_bytes, partition_hash
+
+        _run_script(connection, _UPGRADE_V2)
+        key_types: dict[int, tuple[str, str | None]] = {}
+        for row in connection.execute("SELECT table_no, key_schema FROM tables").fetchall():
+            table_no, schema = self.check_row(row, "is", "a row of the tables table")
+            pairs = self.decode_json(schema, "a key schema")
+            if (
+                not isinstance(pairs, list)
+                or not 1 <= len(pairs) <= 2
+                or not all(isinstance(pair, list) and len(pair) == 2 and pair[1] in ("S", "N", "B") for pair in pairs)
+            ):
+                raise self.damaged("a key schema is not one shardline writes")
+            key_types[table_no] = (pairs[0][1], pairs[1][1] if len(pairs) == 2 else None)
+        rows = connection.execute("SELECT table_no, pk, sk, image, size, expires_ms FROM items_v1")
+        converted = []
+        for row in rows.fetchall():
+            table_no, pk, sk, image, size, expires = self.check_row(row, "isssiI", "an item")
+            if table_no not in key_types:
+                continue  # an item of no table: nothing could read it
+            partition_type, sort_type = key_types[table_no]
+            try:
+                sort = order_bytes(sort_type, sk) if sort_type is not None else b""
+            except (ValueError, ArithmeticError):  # binascii.Error, decimal.InvalidOperation
+                raise self.damaged(f"a sort key of table number {table_no} is not a {sort_type} value") from None
+            converted.append((table_no, partition_hash(partition_type, pk), pk, sort, image, size, expires))
+        connection.executemany(
+            "INSERT INTO items (table_no, hash, pk, sk, image, size, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            converted,
+        )
+        connection.execute("DROP TABLE items_v1")
+        connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -322,14 +420,14 @@ class Database:
 
     def check_row(self, row: Sequence[Any] | None, kinds: str, what: str) -> tuple[Any, ...]:
         """``row`` as a tuple, after checking each column's type: ``i`` an integer, ``s`` text, ``I`` and
-        ``S`` the same or NULL, ``.`` anything. A damaged file can hold a value of any type in any column
+        ``S`` the same or NULL, ``b`` a BLOB, ``.`` anything. A damaged file can hold a value of any type in any column
         (SQLite's columns are typed by affinity, not enforced), which would otherwise fail far away."""
         if row is None or len(row) != len(kinds):
             raise self.damaged(f"{what} is missing")
         for value, kind in zip(row, kinds, strict=True):
             if kind == ".":
                 continue
-            expected = int if kind in "iI" else str
+            expected = int if kind in "iI" else bytes if kind == "b" else str
             if type(value) is not expected and not (value is None and kind in "IS"):
                 raise self.damaged(f"{what} holds {type(value).__name__} where {expected.__name__} belongs")
         return tuple(row)
@@ -469,6 +567,13 @@ _DECODER: Final = json.JSONDecoder(parse_constant=_not_json)
 def sequence_text(seq: int) -> str:
     """The ``SequenceNumber`` of counter value ``seq``."""
     return str(SEQUENCE_BASE + seq)
+
+
+def _run_script(connection: sqlite3.Connection, script: str) -> None:
+    # Statement by statement: executescript() would commit the open transaction first.
+    for statement in script.split(";\n"):
+        if statement.strip():
+            connection.execute(statement)
 
 
 def _identity(connection: sqlite3.Connection) -> tuple[int, int]:

@@ -82,7 +82,7 @@ class StreamTable(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def stream_arn(self) -> str: ...
+    def stream_arn(self) -> str | None: ...
     @property
     def key_schema(self) -> Mapping[str, str]: ...
     @property
@@ -207,6 +207,10 @@ class EventSourceMapping:
     ) -> None:
         self.name = name
         self.table = table
+        # A mapping reads the stream it was created on, by ARN, as on AWS: if the table's stream is disabled and
+        # enabled again, the new stream (a new ARN) needs a new mapping (Lambda's CreateEventSourceMapping).
+        self.stream: Any = table.stream
+        self.stream_arn: str = self.stream.stream_arn
         self.invoker = invoker
         self.settings = settings
         self.destination = destination
@@ -316,6 +320,10 @@ class Pipeline:
                 f" {', '.join(sorted(MappingSettings.__slots__))}"
             )
         resolved = self.store.table(table) if isinstance(table, str) else table
+        if resolved.stream_arn is None:
+            raise InvalidParameterValueError(
+                f"table {resolved.name!r} has no stream to map: enable it (StreamSpecification, StreamEnabled: true)"
+            )
         invoker: Invoker
         if hasattr(handler, "invoke") and hasattr(handler, "function_arn"):
             invoker = handler  # type: ignore[assignment]
@@ -326,7 +334,7 @@ class Pipeline:
         options = MappingSettings(**settings)
         mapping_name = name or f"{resolved.name}-{invoker.function_name}"
         for other in self._mappings.values():
-            if other.invoker.function_arn == invoker.function_arn and other.table.stream_arn == resolved.stream_arn:
+            if other.invoker.function_arn == invoker.function_arn and other.stream_arn == resolved.stream_arn:
                 raise ResourceConflictError(
                     f"An event source mapping for function {invoker.function_name} and stream {resolved.stream_arn}"
                     f" already exists ({other.name})"
@@ -475,7 +483,7 @@ class Pipeline:
         if recent and not force and not isinstance(self.clock, VirtualClock):
             return  # on the wall clock, shard lists are refreshed a few times a second, as Lambda does
         mapping._described_ms = now
-        description = mapping.table.stream.describe_stream()
+        description = mapping.stream.describe_stream()
         for info in description["Shards"]:
             shard_id = info["ShardId"]
             closed = "EndingSequenceNumber" in info.get("SequenceNumberRange", {})
@@ -534,7 +542,7 @@ class Pipeline:
         namespace = self._namespace(mapping)
         if self.store.get_state(namespace, "started") is not None:
             return  # resumed: LATEST applies to the mapping's creation only
-        stream = mapping.table.stream
+        stream = mapping.stream
         with self.store.transaction():
             for shard in mapping._shards.values():
                 last = _last_sequence(stream, shard.shard_id)
@@ -555,7 +563,7 @@ class Pipeline:
         lengths = [len(lane.queue) for lane in shard.lanes]
         if min(lengths) >= mapping.settings.batch_size + _FETCH_LIMIT or max(lengths) >= _BACKLOG_LIMIT:
             return False
-        stream = mapping.table.stream
+        stream = mapping.stream
         try:
             if shard.fetched_to is None:
                 iterator = stream.get_shard_iterator(shard.shard_id, "TRIM_HORIZON")
@@ -829,7 +837,7 @@ class Pipeline:
             event["window"] = {"start": iso_z(start), "end": iso_z(start + window_s * 1000)}
             event["state"] = lane.window_state
             event["shardId"] = shard.shard_id
-            event["eventSourceARN"] = mapping.table.stream_arn
+            event["eventSourceARN"] = mapping.stream_arn
             event["isFinalInvokeForWindow"] = final
             event["isWindowTerminatedEarly"] = (
                 final and shard.exhausted and self.clock.now_ms() < start + window_s * 1000
@@ -863,7 +871,7 @@ class Pipeline:
             "approximateArrivalOfFirstRecord": iso_z(entries[0].created_ms),
             "approximateArrivalOfLastRecord": iso_z(entries[-1].created_ms),
             "batchSize": len(entries),
-            "streamArn": mapping.table.stream_arn,
+            "streamArn": mapping.stream_arn,
         }
         sent = record
         if getattr(mapping.destination, "wants_payload", False):

@@ -1,6 +1,12 @@
 """From a SAM template to a running local pipeline: tables created, mappings added, functions invoked.
 
-``shardline run`` and ``shardline demo`` are thin shells around :func:`build_pipeline`.
+``shardline run`` and ``shardline demo`` are thin shells around :func:`build_pipeline`; ``shardline serve
+--template`` uses :func:`create_tables` alone.
+
+When ``run`` serves the DynamoDB endpoint, its functions are pointed at it with botocore's service-specific
+endpoint variables, ``AWS_ENDPOINT_URL_DYNAMODB`` and ``AWS_ENDPOINT_URL_DYNAMODBSTREAMS`` (AWS SDKs and Tools
+reference guide, "Service-specific endpoints"), so a handler's unchanged ``boto3.client("dynamodb")`` writes
+to the local tables while its clients of other services keep their usual endpoints.
 """
 
 from __future__ import annotations
@@ -11,15 +17,16 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from shardline._handlers import HandlerLoadError, load_handler, sam_environment
+from shardline.local._errors import TableExistsError
 from shardline.local._esm import Pipeline
 from shardline.local._invoker import FunctionOutput, InProcessInvoker, Invoker
 from shardline.local._template import FunctionSpec, Template, TemplateError
 from shardline.testing._clock import Clock
 
-__all__ = ["build_pipeline", "environment_for"]
+__all__ = ["ENDPOINT_VARIABLES", "build_pipeline", "create_tables", "endpoint_environment", "environment_for"]
 
 
 def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) -> dict[str, str]:
@@ -34,6 +41,76 @@ def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) 
     return environment
 
 
+#: botocore reads these per service: set, they send DynamoDB and DynamoDB Streams clients to the local endpoint.
+ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODBSTREAMS")
+#: Credentials for a function that has none: botocore signs every request, and the local endpoint accepts any
+#: signature without checking it (as DynamoDB Local does), so these only have to exist.
+DUMMY_CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "shardline-local", "AWS_SECRET_ACCESS_KEY": "shardline-local"}
+_CREDENTIAL_SOURCES: Final = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+
+
+def endpoint_environment(
+    url: str, *, explicit: Mapping[str, str], host: Mapping[str, str], region: str | None
+) -> dict[str, str]:
+    """The variables that point a function's boto3 at the local endpoint ``url``, minus those ``explicit``
+    (the template's Environment and ``--env-vars``) sets itself, which always win.
+
+    Both endpoint variables are set (a value in the developer's shell does not reach a Lambda function either).
+    ``region`` goes to ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` where ``host`` (the environment the function
+    starts from) has none; None when the invoker sets them already. Dummy credentials are added only when
+    neither ``host`` nor ``explicit`` has ``AWS_ACCESS_KEY_ID`` or ``AWS_PROFILE``: a developer's real
+    credentials stay in force for the function's clients of other services.
+
+    >>> endpoint_environment("http://127.0.0.1:8000", explicit={}, host={"AWS_PROFILE": "dev"}, region=None)
+    {'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:8000', 'AWS_ENDPOINT_URL_DYNAMODBSTREAMS': 'http://127.0.0.1:8000'}
+    """
+    added = dict.fromkeys(ENDPOINT_VARIABLES, url)
+    if region is not None:
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            if name not in host:
+                added[name] = region
+    if not any(name in host or name in explicit for name in _CREDENTIAL_SOURCES):
+        added.update(DUMMY_CREDENTIALS)
+    return {name: value for name, value in added.items() if name not in explicit}
+
+
+def create_tables(template: Template, store: Any) -> None:
+    """Create the template's tables in ``store`` (keys, stream, Time to Live, secondary indexes, and what
+    DescribeTable shows), or check that an existing table of the same name has the same key.
+
+    A table without a StreamSpecification gets no stream, as on AWS. Another process creating the same table
+    at the same moment (``shardline serve`` and ``run`` on one state file) is fine.
+    """
+    for spec in template.tables.values():
+        try:
+            table = store.table(spec.table_name) if spec.table_name in _names(store) else None
+            if table is None:
+                store.create_table(
+                    spec.table_name,
+                    key_schema=spec.key_schema,
+                    stream_view_type=spec.stream_view_type or "NEW_AND_OLD_IMAGES",
+                    stream_enabled=spec.stream_view_type is not None,
+                    ttl_attribute=spec.ttl_attribute,
+                    global_indexes=spec.global_indexes,
+                    local_indexes=spec.local_indexes,
+                    extra=spec.extra,
+                )
+                continue
+        except TableExistsError:  # created by another process since we looked
+            table = store.table(spec.table_name)
+        if dict(table.key_schema) != dict(spec.key_schema):
+            raise TemplateError(
+                [
+                    f"Resources.{spec.logical_id}: the local table {spec.table_name} has the key {table.key_schema},"
+                    f" the template says {spec.key_schema}; use another --state or delete the table"
+                ]
+            )
+
+
+def _names(store: Any) -> set[str]:
+    return {table.name for table in store.tables()}
+
+
 def build_pipeline(
     template: Template,
     store: Any,
@@ -45,9 +122,15 @@ def build_pipeline(
     endpoint_url: str | None = None,
     output: TextIO | None = None,
     history: int | None = None,
+    dynamodb_endpoint: str | None = None,
 ) -> tuple[Pipeline, list[Invoker]]:
     """Create the template's tables in ``store`` (or check the existing ones) and a Pipeline running every
     mapping (of ``only_function`` when given) with the Lambda runtime invoker or in-process.
+
+    ``dynamodb_endpoint`` (the URL of the endpoint serving ``store``) is given to every function through
+    :func:`endpoint_environment`. A runtime process gets the variables in its own environment. In-process
+    functions share this process's ``os.environ``: the variables are set there (as the template's variables
+    are), so they also reach everything else this process runs.
 
     Every function's handler is found before anything runs: a Handler whose module is not in its CodeUri
     is a :class:`TemplateError` now, not an init error when the first record arrives. The functions' own
@@ -60,21 +143,17 @@ def build_pipeline(
     mappings = [m for m in template.mappings if only_function is None or m.function == only_function]
     if not mappings:
         raise TemplateError(["no DynamoDB stream mapping to run: the template has no function with a DynamoDB event"])
-    existing = {table.name: table for table in store.tables()}
-    for spec in template.tables.values():
-        table = existing.get(spec.table_name)
-        if table is None:
-            store.create_table(
-                spec.table_name,
-                key_schema=spec.key_schema,
-                stream_view_type=spec.stream_view_type or "NEW_AND_OLD_IMAGES",
-                ttl_attribute=spec.ttl_attribute,
-            )
-        elif dict(table.key_schema) != dict(spec.key_schema):
+    create_tables(template, store)
+    for mapping in mappings:
+        spec = template.tables[mapping.table]
+        if not getattr(store.table(spec.table_name), "stream_enabled", True):
             raise TemplateError(
                 [
-                    f"Resources.{spec.logical_id}: the local table {spec.table_name} has the key {table.key_schema},"
-                    f" the template says {spec.key_schema}; use another --state or delete the table"
+                    f"Resources.{spec.logical_id}: the local table {spec.table_name} has no stream enabled (it was"
+                    " created or changed without one, through the endpoint?), so mapping"
+                    f" {mapping.logical_id} has nothing to read; enable it (aws dynamodb update-table"
+                    f" --table-name {spec.table_name} --stream-specification"
+                    " StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES) or delete the table"
                 ]
             )
     for name in dict.fromkeys(mapping.function for mapping in mappings):
@@ -85,7 +164,18 @@ def build_pipeline(
     for mapping in mappings:
         function = template.functions[mapping.function]
         if mapping.function not in invokers:
-            invokers[mapping.function] = _invoker(function, environment_for(function, env_vars), invoker, clock, output)
+            environment = environment_for(function, env_vars)
+            if dynamodb_endpoint is not None:
+                environment.update(
+                    endpoint_environment(
+                        dynamodb_endpoint,
+                        explicit=environment,
+                        host=os.environ,
+                        # The runtime invoker sets the region as Lambda does; in-process, this process has to.
+                        region=None if invoker == "runtime" else getattr(store, "region", "us-east-1"),
+                    )
+                )
+            invokers[mapping.function] = _invoker(function, environment, invoker, clock, output)
         pipeline.add_mapping(
             template.tables[mapping.table].table_name,
             invokers[mapping.function],

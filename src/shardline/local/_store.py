@@ -13,9 +13,11 @@ two processes with different clocks share the file.
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 import re
+from base64 import b64decode, b64encode
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,7 +25,16 @@ from decimal import Decimal
 from hashlib import blake2b
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, final
 
-from shardline._attributes import _check_key_schema, _type_name, deserialize_item, item_size
+from shardline._attributes import (
+    _check_key_schema,
+    _type_name,
+    attribute_size,
+    check_item_limits,
+    deserialize_item,
+    encoded_item_size,
+    format_number,
+    item_size,
+)
 from shardline._changes import (
     VIEW_TYPES,
     ModelKey,
@@ -37,13 +48,23 @@ from shardline._changes import (
     parse_update,
     stream_record,
 )
-from shardline._exceptions import AttributeTypeError, AttributeValueError
+from shardline._exceptions import AttributeTypeError, AttributeValueError, ShardlineError
 from shardline.local._db import INT64_MAX, Database, check_text, sequence_text
 from shardline.local._errors import (
     ArgumentTypeError,
     ResourceNotFoundError,
     TableExistsError,
     ValidationError,
+)
+from shardline.local._indexes import (
+    CompiledIndex,
+    IndexSpec,
+    check_indexes,
+    compile_index,
+    index_key_problem,
+    order_bytes,
+    partition_hash,
+    prefix_end,
 )
 from shardline.local._stream import Stream
 from shardline.testing._clock import Clock, SystemClock, to_datetime, to_ms
@@ -52,7 +73,7 @@ if TYPE_CHECKING:
     import sqlite3
     from types import TracebackType
 
-__all__ = ["DEFAULT_RETENTION_MS", "DEFAULT_ROLLOVER_MS", "Store", "Table"]
+__all__ = ["DEFAULT_RETENTION_MS", "DEFAULT_ROLLOVER_MS", "IndexSpec", "Page", "Store", "StoredItem", "Table"]
 
 _HOUR_MS: Final = 3_600_000
 #: How long a shard stays open before it rolls over into a child (DynamoDB: about 4 hours, undocumented).
@@ -81,25 +102,65 @@ _REGION: Final = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 _ACTIONS: Final = ("put", "update", "delete")
 _UPDATE_FIELDS: Final = frozenset({"key", "set", "remove"})
 
-_SELECT_ITEM: Final = "SELECT image, size FROM items WHERE table_no = ? AND pk = ? AND sk = ?"
+_SELECT_ITEM: Final = "SELECT image, size FROM items WHERE table_no = ? AND hash = ? AND pk = ? AND sk = ?"
 _UPSERT_ITEM: Final = (
-    "INSERT OR REPLACE INTO items (table_no, pk, sk, image, size, expires_ms) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT OR REPLACE INTO items (table_no, hash, pk, sk, image, size, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_DELETE_ITEM: Final = "DELETE FROM items WHERE table_no = ? AND pk = ? AND sk = ?"
+_DELETE_ITEM: Final = "DELETE FROM items WHERE table_no = ? AND hash = ? AND pk = ? AND sk = ?"
 _INSERT_RECORD: Final = "INSERT INTO records (seq, shard_no, created_ms, body) VALUES (?, ?, ?, ?)"
+_INSERT_ENTRY: Final = (
+    "INSERT OR REPLACE INTO index_entries (table_no, index_name, ihash, ipk, isk, pko, sk, hash, pk)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_DELETE_ENTRY: Final = (
+    "DELETE FROM index_entries WHERE table_no = ? AND index_name = ? AND ihash = ? AND ipk = ? AND isk = ?"
+    " AND pko = ? AND sk = ?"
+)
+#: A Query or Scan page stops once the items read reach 1 MB (DynamoDB API reference, Query and Scan).
+PAGE_BYTES: Final = 1_048_576
+# Scan's TotalSegments: 1 to 1,000,000 (DynamoDB API reference, Scan).
+_MAX_SEGMENTS: Final = 1_000_000
+_HASH_SPACE: Final = 2**32
+_SORT_OPERATORS: Final = frozenset({"=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"})
+_BAD_START_KEY: Final = "The provided starting key is invalid: The provided key element does not match the schema"
+_START_KEY_OUTSIDE: Final = "The provided starting key does not match the range key predicate"
+_UNSET: Final[Any] = object()
 _PREFETCH_CHUNK: Final = 400  # pairs of parameters per query: well under SQLite's limit of 999 in old builds
 
 
+# An item's row key: the partition key's hash and text, and the sort key's order bytes (b"" without one).
+_Ref = tuple[int, str, bytes]
+
+
 class _Op(NamedTuple):
-    """One prepared change: its kind, the item's key, and the image, its size and JSON text (put), or the key
-    image and the update (update)."""
+    """One prepared change: its kind, the item's key and row key, and the image, its size and JSON text (put),
+    or the key image and the update (update)."""
 
     kind: str
     key: ModelKey
+    ref: _Ref
     image: dict[str, Any] | None = None
     size: int = 0
     update: Update | None = None
     text: str | None = None
+
+
+@final
+class StoredItem(NamedTuple):
+    """An item as read: its typed image (numbers as text, binaries as base64) and its size in bytes as
+    DynamoDB counts it (of the projected image, on an index)."""
+
+    image: dict[str, Any]
+    size: int
+
+
+@final
+class Page(NamedTuple):
+    """One page of a Query or Scan: the items, and the typed key to resume after (DynamoDB's
+    ``LastEvaluatedKey``), or None when the page reached the end."""
+
+    items: list[StoredItem]
+    last_evaluated_key: dict[str, Any] | None
 
 
 @final
@@ -193,6 +254,10 @@ class Store:
         shard_count: int = 1,
         shard_rollover_ms: int = DEFAULT_ROLLOVER_MS,
         retention_ms: int = DEFAULT_RETENTION_MS,
+        stream_enabled: bool = True,
+        global_indexes: Sequence[IndexSpec] = (),
+        local_indexes: Sequence[IndexSpec] = (),
+        extra: Mapping[str, Any] | None = None,
     ) -> Table:
         """Create a table with a stream, and return it.
 
@@ -201,27 +266,35 @@ class Store:
         in epoch seconds (Time to Live; see :meth:`Table.expire_ttl`). The stream starts with
         ``shard_count`` shards; an item's changes all go to the shard its partition key hashes to. Each
         shard closes after ``shard_rollover_ms`` of clock time and a child shard takes over; records are
-        kept for ``retention_ms``.
+        kept for ``retention_ms``. ``stream_enabled=False`` creates the table without a stream (its writes
+        produce no records until :meth:`Table.update` enables one).
+
+        ``global_indexes`` and ``local_indexes`` are :class:`IndexSpec` of the table's secondary indexes,
+        checked as DynamoDB's CreateTable checks them (at most 20 global and 5 local ones, a local index
+        shares the table's partition key and has a sort key, names unique, INCLUDE with non-key attributes
+        and the others without, at most 100 projected non-key attributes in all). ``extra`` is JSON
+        metadata kept with the table and returned by :attr:`Table.extra` (the endpoint keeps the billing
+        mode, attribute definitions and tags there).
+
+        >>> with Store(":memory:") as store:
+        ...     table = store.create_table("Orders", key_schema={"pk": "S"},
+        ...                                global_indexes=[IndexSpec("byStatus", {"status": "S"})])
+        ...     [index.name for index in table.global_indexes]
+        ['byStatus']
         """
         name = _check_table_name(name)
         schema = dict(_check_key_schema(key_schema))
         for attribute in schema:
             _check_schema_name(attribute, "key_schema: a key attribute name")
-        # DynamoDB's CreateTable answers a StreamViewType it does not know with a ValidationException.
-        if not isinstance(stream_view_type, str) or str.__str__(stream_view_type) not in VIEW_TYPES:
-            raise ValidationError(
-                f"stream_view_type {stream_view_type!r}: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES"
-            )
-        view_type = str.__str__(stream_view_type)
-        if ttl_attribute is not None and (not isinstance(ttl_attribute, str) or not ttl_attribute):
-            raise ValidationError(f"ttl_attribute must be a non-empty attribute name or None, got {ttl_attribute!r}")
-        if ttl_attribute is not None:
-            ttl_attribute = _check_schema_name(ttl_attribute, "ttl_attribute")
-        if ttl_attribute in schema:
-            raise ValidationError(f"ttl_attribute {ttl_attribute!r} is a key attribute; TTL needs a Number attribute")
+        view_type = _check_view_type(stream_view_type)
+        ttl_attribute = _check_ttl_attribute(ttl_attribute, schema)
         _check_count("shard_count", shard_count, 1, _MAX_SHARDS)
         _check_count("shard_rollover_ms", shard_rollover_ms, 1, _INT64_MAX)
         _check_count("retention_ms", retention_ms, 1, _INT64_MAX)
+        if not isinstance(stream_enabled, bool):
+            raise ArgumentTypeError(f"stream_enabled must be True or False, got {type(stream_enabled).__name__}")
+        globals_, locals_ = check_indexes(schema, global_indexes, local_indexes)
+        extra_text = _extra_text(extra)
         db = self._db
         with db.write() as connection:
             if connection.execute("SELECT 1 FROM tables WHERE name = ?", (name,)).fetchone():
@@ -230,12 +303,10 @@ class Store:
                 connection.execute("SELECT last_seq, last_ms FROM counters").fetchone(), "ii", "the counters row"
             )
             now = self._now_ms(last_ms)
-            created = to_datetime(now)
-            label = f"{created:%Y-%m-%dT%H:%M:%S}.{created.microsecond // 1000:03d}"
-            arn = f"arn:aws:dynamodb:{self._region}:{self._account_id}:table/{name}/stream/{label}"
             cursor = connection.execute(
                 "INSERT INTO tables (name, key_schema, view_type, ttl_attribute, shard_count, rollover_ms,"
-                " retention_ms, created_ms, stream_arn, region, trimmed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " retention_ms, created_ms, stream_arn, region, trimmed_ms, stream_enabled, indexes, extra, account)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, 0, ?, ?, ?)",
                 (
                     name,
                     json.dumps(list(schema.items())),
@@ -245,16 +316,25 @@ class Store:
                     shard_rollover_ms,
                     retention_ms,
                     now,
-                    arn,
                     self._region,
                     now - retention_ms,
+                    _indexes_text(globals_, locals_),
+                    extra_text,
+                    self._account_id,
                 ),
             )
             table_no = cursor.lastrowid
             assert table_no is not None
-            for slot in range(shard_count):
-                last_seq += 1
-                _insert_shard(connection, table_no, arn, slot=slot, parent=None, created_ms=now, start_seq=last_seq)
+            if stream_enabled:
+                last_seq = _start_stream(
+                    connection,
+                    table_no,
+                    f"arn:aws:dynamodb:{self._region}:{self._account_id}:table/{name}/stream/",
+                    view_type=view_type,
+                    shard_count=shard_count,
+                    now=now,
+                    last_seq=last_seq,
+                )
             connection.execute("UPDATE counters SET last_seq = ?, last_ms = ?", (last_seq, now))
         return self.table(name)
 
@@ -290,8 +370,54 @@ class Store:
                 "DELETE FROM records WHERE shard_no IN (SELECT shard_no FROM shards WHERE table_no = ?)", (table_no,)
             )
             connection.execute("DELETE FROM shards WHERE table_no = ?", (table_no,))
+            connection.execute("DELETE FROM streams WHERE table_no = ?", (table_no,))
+            connection.execute("DELETE FROM index_entries WHERE table_no = ?", (table_no,))
             connection.execute("DELETE FROM items WHERE table_no = ?", (table_no,))
             connection.execute("DELETE FROM tables WHERE table_no = ?", (table_no,))
+
+    # -- streams --------------------------------------------------------------------------------------
+
+    def streams(self, table_name: str | None = None) -> list[tuple[str, str, str]]:
+        """``(table name, stream ARN, stream label)`` of every stream (of ``table_name``'s only, if given),
+        by table name and then oldest first: the latest stream of each table, and the earlier ones whose
+        records are still within the retention period (DynamoDB Streams' ListStreams lists a disabled stream
+        for 24 hours)."""
+        if table_name is not None:
+            table_name = _check_table_name(table_name)
+        db = self._db
+        with db.read() as connection:
+            last_ms = self._last_ms(connection)
+            rows = connection.execute(
+                "SELECT t.name, s.arn FROM streams s JOIN tables t ON t.table_no = s.table_no"
+                " WHERE (? IS NULL OR t.name = ?) AND (s.stream_no = t.stream_no OR s.disabled_ms IS NULL"
+                " OR s.disabled_ms + t.retention_ms > ?) ORDER BY t.name, s.created_ms, s.stream_no",
+                (table_name, table_name, self._now_ms(last_ms)),
+            ).fetchall()
+        listed = []
+        for row in rows:
+            name, arn = db.check_row(row, "ss", "a stream")
+            listed.append((name, arn, arn.rpartition("/")[2]))
+        return listed
+
+    def stream_by_arn(self, arn: str) -> Stream:
+        """The stream with ARN ``arn``: the latest stream of its table, or an earlier one (disabled) whose
+        records are still within the retention period; :class:`ResourceNotFoundError` otherwise."""
+        arn = check_text(arn, "a stream ARN")
+        db = self._db
+        with db.read() as connection:
+            now = self._now_ms(self._last_ms(connection))
+            row = connection.execute(
+                f"SELECT s.stream_no, s.arn, s.view_type, s.disabled_ms, {_TABLE_COLUMNS_T}"
+                " FROM streams s JOIN tables t ON t.table_no = s.table_no WHERE s.arn = ?",
+                (arn,),
+            ).fetchone()
+        if row is None:
+            raise ResourceNotFoundError(f"Requested resource not found: Stream: {arn} not found")
+        stream_no, stream_arn, view_type, disabled_ms = db.check_row(row[:4], "issI", f"stream {arn}")
+        table = Table(self, row[4:])
+        if stream_no != table._stream_no and disabled_ms is not None and disabled_ms + table.retention_ms <= now:
+            raise ResourceNotFoundError(f"Requested resource not found: Stream: {arn} not found")
+        return table._stream_of(stream_no, stream_arn, _check_stored_view(db, view_type))
 
     # -- state for other components -------------------------------------------------------------------
 
@@ -350,6 +476,12 @@ class Store:
     def _database(self) -> Database:
         return self._db
 
+    def _last_ms(self, connection: sqlite3.Connection) -> int:
+        (last_ms,) = self._db.check_row(
+            connection.execute("SELECT last_ms FROM counters").fetchone(), "i", "the counters row"
+        )
+        return int(last_ms)
+
     def _now_ms(self, last_ms: int) -> int:
         """The clock's time, or the latest time written (``last_ms``) if the clock is behind it."""
         reading = self.clock.now_ms()
@@ -364,10 +496,28 @@ class Store:
         return max(int(reading), last_ms)
 
 
-_TABLE_COLUMNS: Final = (
-    "table_no, name, key_schema, view_type, ttl_attribute, shard_count, rollover_ms, retention_ms, created_ms,"
-    " stream_arn, region"
+_TABLE_COLUMN_NAMES: Final = (
+    "table_no",
+    "name",
+    "key_schema",
+    "view_type",
+    "ttl_attribute",
+    "shard_count",
+    "rollover_ms",
+    "retention_ms",
+    "created_ms",
+    "stream_arn",
+    "region",
+    "account",
+    "stream_enabled",
+    "stream_no",
+    "indexes",
+    "extra",
+    "version",
 )
+_TABLE_COLUMNS: Final = ", ".join(_TABLE_COLUMN_NAMES)
+_TABLE_COLUMNS_T: Final = ", ".join(f"t.{column}" for column in _TABLE_COLUMN_NAMES)
+_TABLE_KINDS: Final = "isssSiiiisssiIssi"
 
 
 @final
@@ -389,30 +539,66 @@ class Table:
     >>> table.get_item({"pk": "order#1", "sk": 1})
     {'pk': 'order#1', 'sk': Decimal('1'), 'qty': Decimal('3')}
     >>> store.close()
+
+    The typed methods (:meth:`read_item`, :meth:`write_images`, :meth:`query_page`, :meth:`scan_page`) work
+    on typed AttributeValue images, as the DynamoDB endpoint does. A table's settings (stream, TTL
+    attribute, indexes) are those of its last :meth:`update`; a ``Table`` object notices a change made
+    through another object or process at its next write or page read.
     """
 
     __slots__ = (
+        "_account",
+        "_extra",
+        "_indexes",
         "_layouts",
         "_no",
         "_region",
         "_schema",
+        "_sort_type",
         "_store",
         "_stream",
+        "_stream_no",
+        "_version",
         "created_ms",
+        "global_indexes",
+        "local_indexes",
         "name",
         "retention_ms",
         "shard_count",
         "shard_rollover_ms",
         "stream_arn",
+        "stream_enabled",
         "stream_view_type",
         "ttl_attribute",
     )
 
     def __init__(self, store: Store, row: Sequence[Any]) -> None:
-        db = store._database
-        (no, name, schema, view_type, ttl_attribute, shards, rollover, retention, created, arn, region) = db.check_row(
-            row, "isssSiiiiss", "a row of the tables table"
-        )
+        self._store = store
+        self._stream: Stream | None = None
+        self._load(row)
+
+    def _load(self, row: Sequence[Any]) -> None:
+        """Take the settings of the table's row (at creation, and again whenever its version changed)."""
+        db = self._store._database
+        (
+            no,
+            name,
+            schema,
+            view_type,
+            ttl_attribute,
+            shards,
+            rollover,
+            retention,
+            created,
+            arn,
+            region,
+            account,
+            enabled,
+            stream_no,
+            indexes,
+            extra,
+            version,
+        ) = db.check_row(row, _TABLE_KINDS, "a row of the tables table")
         where = f"the row of table {name!r}"
         pairs = db.decode_json(schema, f"the key schema in {where}")
         try:
@@ -427,14 +613,21 @@ class Table:
             or rollover < 1
             or retention < 1
             or len(checked) != len(pairs)
+            or enabled not in (0, 1)
+            or (enabled and (stream_no is None or not arn))
         ):
             raise db.damaged(f"{where} holds settings shardline never writes")
-        self._store = store
+        globals_, locals_ = _stored_indexes(db, indexes, checked, where)
+        stored_extra = db.decode_json(extra, f"the metadata in {where}")
+        if not isinstance(stored_extra, dict):
+            raise db.damaged(f"the metadata in {where} is not an object")
         self._no: int = no
         #: The table's name.
         self.name: str = name
         self._schema: dict[str, str] = checked
-        #: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES: which images the records carry.
+        self._sort_type: str | None = list(checked.values())[1] if len(checked) == 2 else None
+        #: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES: which images the records of the latest stream
+        #: carry.
         self.stream_view_type: str = view_type
         #: The Number attribute holding an item's expiry in epoch seconds, or None.
         self.ttl_attribute: str | None = ttl_attribute
@@ -442,12 +635,23 @@ class Table:
         self.shard_count: int = shards
         self.shard_rollover_ms: int = rollover
         self.retention_ms: int = retention
-        #: When the table (and its stream) was created, in epoch milliseconds.
+        #: When the table was created, in epoch milliseconds.
         self.created_ms: int = created
-        #: ``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<creation time>``: every record's eventSourceARN.
-        self.stream_arn: str = arn
+        #: ``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<creation time>``: the table's latest
+        #: stream (the current one, or the last one after the stream was disabled: DynamoDB's
+        #: LatestStreamArn); None for a table that never had a stream.
+        self.stream_arn: str | None = arn or None
+        #: Whether writes put records on the stream (DynamoDB's StreamSpecification.StreamEnabled).
+        self.stream_enabled: bool = bool(enabled)
+        #: The table's global and local secondary indexes.
+        self.global_indexes: tuple[IndexSpec, ...] = tuple(index.spec for index in globals_)
+        self.local_indexes: tuple[IndexSpec, ...] = tuple(index.spec for index in locals_)
+        self._indexes: dict[str, CompiledIndex] = {index.name: index for index in (*globals_, *locals_)}
+        self._extra: dict[str, Any] = stored_extra
+        self._stream_no: int | None = stream_no
         self._region: str = region
-        self._stream: Stream | None = None
+        self._account: str = account
+        self._version: int = version
         self._layouts: dict[tuple[str, bool], str] = {}  # the JSON layout of each kind of record
 
     @property
@@ -456,16 +660,38 @@ class Table:
         return dict(self._schema)
 
     @property
+    def extra(self) -> dict[str, Any]:
+        """A copy of the JSON metadata given to ``create_table`` or the last :meth:`update` that set it."""
+        copied: dict[str, Any] = json.loads(_encode_json(self._extra))
+        return copied
+
+    @property
+    def table_arn(self) -> str:
+        """``arn:aws:dynamodb:<region>:<account>:table/<name>``."""
+        return f"arn:aws:dynamodb:{self._region}:{self._account}:table/{self.name}"
+
+    @property
     def stream(self) -> Stream:
-        """The table's stream, read like DynamoDB Streams: ``describe_stream``, ``get_shard_iterator``,
-        ``get_records``."""
-        if self._stream is None:
-            self._stream = Stream(self)
-        return self._stream
+        """The table's latest stream, read like DynamoDB Streams: ``describe_stream``, ``get_shard_iterator``,
+        ``get_records``. :class:`ResourceNotFoundError` for a table that never had a stream."""
+        stream = self._stream
+        if stream is None or stream._no != self._stream_no:
+            if self._stream_no is None or self.stream_arn is None:
+                raise ResourceNotFoundError(
+                    f"table {self.name!r} has no stream: it was created with the stream disabled"
+                )
+            stream = self._stream = self._stream_of(self._stream_no, self.stream_arn, self.stream_view_type)
+        return stream
+
+    def _stream_of(self, stream_no: int, arn: str, view_type: str) -> Stream:
+        if self._stream is not None and self._stream._no == stream_no:
+            return self._stream
+        return Stream(self, stream_no, arn, view_type)
 
     def __repr__(self) -> str:
         keys = ", ".join(f"{name} {kind}" for name, kind in self._schema.items())
-        return f"<Table {self.name!r} ({keys}) {self.stream_view_type}>"
+        stream = self.stream_view_type if self.stream_enabled else "stream disabled"
+        return f"<Table {self.name!r} ({keys}) {stream}>"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Table):
@@ -475,11 +701,147 @@ class Table:
     def __hash__(self) -> int:
         return hash((id(self._store), self._no))
 
+    # -- settings -------------------------------------------------------------------------------------
+
+    def update(
+        self,
+        *,
+        stream_enabled: bool | None = None,
+        stream_view_type: str | None = None,
+        ttl_attribute: str | None = _UNSET,
+        add_global_indexes: Sequence[IndexSpec] = (),
+        remove_global_indexes: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> Table:
+        """Change the table's settings in one commit, as DynamoDB's UpdateTable and UpdateTimeToLive do, and
+        return the table (this object, refreshed).
+
+        ``stream_enabled=False`` disables the stream: its open shards close, and writes produce no records.
+        ``stream_enabled=True`` starts a new stream (a new ARN and label, new shards) with
+        ``stream_view_type`` (default: the last stream's); the old stream stays readable until its records
+        pass the retention period. Enabling an enabled stream (DynamoDB cannot change a view type in place)
+        or disabling a disabled one is a :class:`ValidationError` with DynamoDB's words.
+
+        ``ttl_attribute`` sets (or with None, clears) the TTL attribute. ``add_global_indexes`` creates
+        indexes, filled from the items the table holds (those whose index key attributes have the wrong
+        type or are empty are left out, as DynamoDB's index creation leaves them);
+        ``remove_global_indexes`` deletes indexes by name. ``extra`` replaces the table's metadata.
+
+        >>> with Store(":memory:") as store:
+        ...     table = store.create_table("Orders", key_schema={"pk": "S"})
+        ...     first = table.stream_arn
+        ...     _ = table.update(stream_enabled=False)
+        ...     table.update(stream_enabled=True, stream_view_type="KEYS_ONLY").stream_arn != first
+        True
+        """
+        if stream_enabled is not None and not isinstance(stream_enabled, bool):
+            raise ArgumentTypeError(f"stream_enabled must be True, False or None, got {type(stream_enabled).__name__}")
+        view_type = None if stream_view_type is None else _check_view_type(stream_view_type)
+        if view_type is not None and stream_enabled is not True:
+            if stream_enabled is False:
+                raise ValidationError(
+                    "One or more parameter values were invalid: If stream is being disabled, then UpdateViewType "
+                    "must not be specified"
+                )
+            raise ValidationError(
+                "stream_view_type is given with stream_enabled=True only: a stream's view type cannot change in "
+                "place (disable the stream, then enable a new one)"
+            )
+        removed = _remove_index_names(remove_global_indexes)
+        extra_text = None if extra is None else _extra_text(extra)
+        db = self._store._database
+        with self._writer() as writer:  # loads the table's latest settings first
+            connection = writer.connection
+            if ttl_attribute is not _UNSET:
+                ttl_attribute = _check_ttl_attribute(ttl_attribute, self._schema)
+            globals_ = [index for index in self._indexes.values() if not index.local]
+            for name in removed:
+                if name not in {index.name for index in globals_}:
+                    raise ResourceNotFoundError(
+                        f"Requested resource not found: Index: {name} is not a global secondary index of table "
+                        f"{self.name}"
+                    )
+            kept = [index.spec for index in globals_ if index.name not in removed]
+            added, _ = check_indexes(
+                self._schema,
+                add_global_indexes,
+                (),
+                existing_global=kept,
+                existing_local=self.local_indexes,
+                where="globalSecondaryIndexUpdates",
+                argument="add_global_indexes",
+            )
+            for spec in added:
+                if spec.name in removed:
+                    raise ValidationError(
+                        "One or more parameter values were invalid: Only one global secondary index update per "
+                        f"index is allowed simultaneously. Index: {spec.name}"
+                    )
+            if stream_enabled is True:
+                if self.stream_enabled:
+                    raise ValidationError(f"Table already has an enabled stream: TableName: {self.name}")
+                writer.seq = _start_stream(
+                    connection,
+                    self._no,
+                    f"arn:aws:dynamodb:{self._region}:{self._account}:table/{self.name}/stream/",
+                    view_type=view_type or self.stream_view_type,
+                    shard_count=self.shard_count,
+                    now=writer.now,
+                    last_seq=writer.seq,
+                )
+            elif stream_enabled is False:
+                if not self.stream_enabled:
+                    raise ValidationError(f"Table has no stream to disable: TableName: {self.name}")
+                connection.execute(
+                    "UPDATE shards SET end_seq = ?, closed_ms = ? WHERE table_no = ? AND end_seq IS NULL",
+                    (writer.seq, writer.now, self._no),
+                )
+                connection.execute(
+                    "UPDATE streams SET disabled_ms = ? WHERE stream_no = ?", (writer.now, self._stream_no)
+                )
+                connection.execute("UPDATE tables SET stream_enabled = 0 WHERE table_no = ?", (self._no,))
+            if ttl_attribute is not _UNSET and ttl_attribute != self.ttl_attribute:
+                connection.execute("UPDATE tables SET ttl_attribute = ? WHERE table_no = ?", (ttl_attribute, self._no))
+                _recompute_expiry(db, connection, self, ttl_attribute)
+            for name in removed:
+                connection.execute("DELETE FROM index_entries WHERE table_no = ? AND index_name = ?", (self._no, name))
+            if removed or added:
+                compiled = [compile_index(spec, self._schema, local=False) for spec in added]
+                _backfill(db, connection, self, compiled)
+                connection.execute(
+                    "UPDATE tables SET indexes = ? WHERE table_no = ?",
+                    (_indexes_text((*kept, *added), self.local_indexes), self._no),
+                )
+            if extra_text is not None:
+                connection.execute("UPDATE tables SET extra = ? WHERE table_no = ?", (extra_text, self._no))
+            connection.execute("UPDATE tables SET version = version + 1 WHERE table_no = ?", (self._no,))
+            self._refresh(connection)
+        return self
+
+    def item_count(self) -> int:
+        """How many items the table holds."""
+        return self._totals()[0]
+
+    def size_bytes(self) -> int:
+        """The sum of the items' sizes, in bytes as DynamoDB counts them (DescribeTable's TableSizeBytes)."""
+        return self._totals()[1]
+
+    def _totals(self) -> tuple[int, int]:
+        db = self._store._database
+        with db.read() as connection:
+            self._check_exists(connection)
+            row = connection.execute(
+                "SELECT count(*), coalesce(sum(size), 0) FROM items WHERE table_no = ?", (self._no,)
+            ).fetchone()
+        count, size = db.check_row(row, "ii", f"the totals of table {self.name!r}")
+        return int(count), int(size)
+
     # -- writes ---------------------------------------------------------------------------------------
 
     def put_item(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
         """PutItem: store ``item``, replacing the item with its key. Returns the INSERT or MODIFY record,
-        or ``None`` when the stored item was equal (numbers by value, sets in any order)."""
+        or ``None`` when the stored item was equal (numbers by value, sets in any order) or the stream is
+        disabled."""
         op = self._put_op(item)
         with self._writer() as writer:
             return writer.apply(op)
@@ -503,7 +865,7 @@ class Table:
 
     def delete_item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """DeleteItem: the REMOVE record, or ``None`` when there was no such item (and so no record)."""
-        op = _Op("delete", self._key(key))
+        op = self._delete_op(self._key(key))
         with self._writer() as writer:
             return writer.apply(op)
 
@@ -516,7 +878,7 @@ class Table:
         is no limit of 25 requests, and the batch is atomic: every change is committed or none.
         """
         ops = [self._put_op(item) for item in _iterable(puts, "batch_write: puts", "items")]
-        ops.extend(_Op("delete", self._key(key)) for key in _iterable(deletes, "batch_write: deletes", "keys"))
+        ops.extend(self._delete_op(self._key(key)) for key in _iterable(deletes, "batch_write: deletes", "keys"))
         _check_distinct(ops, self._schema, "batch_write: the batch writes item {key} twice; DynamoDB refuses that")
         with self._writer() as writer:
             writer.prefetch(ops)
@@ -548,6 +910,41 @@ class Table:
             writer.prefetch(ops)
             return [record for record in map(writer.apply, ops) if record is not None]
 
+    def write_images(
+        self, changes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None]]
+    ) -> list[dict[str, Any] | None]:
+        """Write typed images in one commit: each change is ``(key, image)``, the typed key and the item's new
+        typed image, or ``(key, None)`` to delete it. Returns, for each change, the stream record it wrote,
+        or None when it changed nothing or the stream is disabled.
+
+        Each image is checked as DynamoDB checks a PutItem's item (every AttributeValue, the 400 KB limit,
+        the key attributes' types and sizes, the index key attributes' types); it must hold the change's key.
+        Two changes to one item are a :class:`ValidationError`. Inside :meth:`Store.transaction`, a
+        :meth:`read_item` and the ``write_images`` that follows are atomic.
+
+        >>> with Store(":memory:") as store:
+        ...     table = store.create_table("Orders", key_schema={"pk": "S"})
+        ...     [r and r["eventName"] for r in table.write_images([({"pk": {"S": "a"}}, {"pk": {"S": "a"}})])]
+        ['INSERT']
+        """
+        if isinstance(changes, (str, bytes, Mapping)) or not isinstance(changes, Iterable):
+            raise ArgumentTypeError(f"write_images takes a list of (key, image) pairs, got {_type_name(changes)}")
+        ops = []
+        for index, change in enumerate(changes):
+            if not isinstance(change, tuple) or len(change) != 2:
+                raise ArgumentTypeError(f"write_images: change [{index}] must be a (key, image or None) pair")
+            key, image = change
+            model, ref = self._typed_key(key)
+            if image is None:
+                ops.append(_Op("delete", model, ref))
+                continue
+            ops.append(self._image_op(image, model, ref))
+        _check_distinct(ops, self._schema, "write_images: two changes to item {key}; DynamoDB refuses that")
+        with self._writer() as writer:
+            if len(ops) > 1:
+                writer.prefetch(ops)
+            return [writer.apply(op) for op in ops]
+
     def expire_ttl(self, now: datetime | str | int | None = None) -> list[dict[str, Any]]:
         """Delete the items whose TTL attribute is in the past, as DynamoDB's Time to Live does, and return
         their REMOVE records, which carry the DynamoDB service's ``userIdentity`` (AWS docs).
@@ -555,77 +952,369 @@ class Table:
         ``now`` (epoch milliseconds, a datetime or ISO-8601 text) defaults to the store's clock. An item
         expires when its TTL attribute is a Number of epoch seconds before ``now``; like DynamoDB, values
         that are not Numbers, and expiries more than five years before ``now``, are ignored. DynamoDB deletes
-        expired items in the background, within days; this deletes them when called.
+        expired items in the background, within days; this deletes them when called. With the stream
+        disabled, the items are deleted and no records are returned.
         """
-        if self.ttl_attribute is None:
-            return []
-        schema = list(self._schema.values())
         given = None if now is None else _time_ms(now)
         db = self._store._database
         with self._writer() as writer:
+            if self.ttl_attribute is None:
+                return []
             cutoff = writer.now if given is None else given
             rows = writer.connection.execute(
-                "SELECT pk, sk FROM items WHERE table_no = ? AND expires_ms < ? AND expires_ms >= ?"
-                " ORDER BY expires_ms, pk, sk",
+                "SELECT hash, pk, sk, image FROM items WHERE table_no = ? AND expires_ms < ? AND expires_ms >= ?"
+                " ORDER BY expires_ms, hash, pk, sk",
                 (self._no, cutoff, cutoff - _TTL_IGNORED_BEFORE_MS),
             ).fetchall()
             records = []
             for row in rows:
-                pk, sk = db.check_row(row, "ss", f"an item of table {self.name!r}")
-                key: ModelKey = ((schema[0], pk), (schema[1], sk)) if len(schema) == 2 else ((schema[0], pk),)
-                record = writer.apply(_Op("delete", key), ttl=True)
-                if record is None:  # the expiry index names an item the table does not hold
-                    raise db.damaged(f"the TTL index of table {self.name!r} does not match its items")
-                records.append(record)
+                hash_, pk, sk, image = db.check_row(row, "isb.", f"an item of table {self.name!r}")
+                key = self._stored_key(image)
+                record = writer.apply(_Op("delete", key, (hash_, pk, sk)), ttl=True)
+                if record is not None:
+                    records.append(record)
             return records
 
     # -- reads ----------------------------------------------------------------------------------------
 
     def get_item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """The item with ``key`` (plain values, numbers as Decimal), or ``None``."""
-        pk, sk = _item_key(self._key(key))
+        ref = _ref(self._key(key), self._sort_type)
         with self._store._database.read() as connection:
             self._check_exists(connection)
-            row = connection.execute(_SELECT_ITEM, (self._no, pk, sk)).fetchone()
+            row = connection.execute(_SELECT_ITEM, (self._no, *ref)).fetchone()
         return None if row is None else self._stored_item(row[0])
 
+    def read_item(self, key: Mapping[str, Any]) -> StoredItem | None:
+        """The item with the typed ``key`` (``{"pk": {"S": "a"}}``) as stored, with its size; or None.
+
+        >>> with Store(":memory:") as store:
+        ...     table = store.create_table("Orders", key_schema={"pk": "S"})
+        ...     _ = table.put_item({"pk": "a", "n": 1})
+        ...     table.read_item({"pk": {"S": "a"}})
+        StoredItem(image={'pk': {'S': 'a'}, 'n': {'N': '1'}}, size=6)
+        """
+        _, ref = self._typed_key(key)
+        db = self._store._database
+        with db.statement() as connection:
+            row = connection.execute(_SELECT_ITEM, (self._no, *ref)).fetchone()
+            if row is None:
+                self._check_exists(connection)
+                return None
+        return self._stored(row[0], row[1])
+
     def scan(self) -> list[dict[str, Any]]:
-        """Every item, ordered by key text (DynamoDB's Scan order is its hash order: do not rely on any)."""
+        """Every item, in the table's Scan order (by partition key hash: do not rely on any order)."""
         with self._store._database.read() as connection:
             self._check_exists(connection)
             rows = connection.execute(
-                "SELECT image FROM items WHERE table_no = ? ORDER BY pk, sk", (self._no,)
+                "SELECT image FROM items WHERE table_no = ? ORDER BY hash, pk, sk", (self._no,)
             ).fetchall()
         return [self._stored_item(image) for (image,) in rows]
 
     def query(self, partition_value: Any) -> list[dict[str, Any]]:
         """The items whose partition key is ``partition_value``, in sort key order as DynamoDB sorts
         (numbers by value, strings and binaries by their bytes)."""
-        ((name, kind), *rest) = self._schema.items()
+        ((name, kind), *_) = self._schema.items()
         typed = key_image({name: partition_value}, {name: kind})
-        ((_, pk),) = model_key(typed, {name: kind})
-        db = self._store._database
-        with db.read() as connection:
+        ((tag, text),) = model_key(typed, {name: kind})
+        with self._store._database.read() as connection:
             self._check_exists(connection)
-            rows = [
-                db.check_row(row, "ss", f"an item of table {self.name!r}")
-                for row in connection.execute(
-                    "SELECT sk, image FROM items WHERE table_no = ? AND pk = ?", (self._no, pk)
-                ).fetchall()
-            ]
-        if rest:
-            try:
-                rows.sort(key=lambda row: _sort_value(rest[0][1], row[0]))
-            except (ValueError, ArithmeticError):  # binascii.Error, decimal.InvalidOperation
-                raise db.damaged(f"a sort key of table {self.name!r} is not a {rest[0][1]} value") from None
-        return [self._stored_item(image) for _, image in rows]
+            rows = connection.execute(
+                "SELECT image FROM items WHERE table_no = ? AND hash = ? AND pk = ? ORDER BY sk",
+                (self._no, partition_hash(tag, text), text),
+            ).fetchall()
+        return [self._stored_item(image) for (image,) in rows]
+
+    def query_page(
+        self,
+        partition: Mapping[str, Any],
+        *,
+        index: str | None = None,
+        sort: tuple[Any, ...] | None = None,
+        forward: bool = True,
+        exclusive_start_key: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        byte_limit: int = PAGE_BYTES,
+    ) -> Page:
+        """One page of a Query: the items (of the table, or of ``index``) whose partition key is the typed
+        value ``partition`` (``{"S": "a"}``), in DynamoDB's order of the sort key (numbers by value, strings
+        by UTF-8 bytes, binaries by unsigned bytes; on an index, items with equal index keys by the table's
+        key), backwards if ``forward`` is False.
+
+        ``sort`` narrows the sort key: ``("=", v)``, ``("<", v)``, ``("<=", v)``, ``(">", v)``, ``(">=", v)``,
+        ``("BETWEEN", low, high)`` or ``("begins_with", v)`` with typed values of the sort key's type.
+        ``exclusive_start_key`` (a page's ``last_evaluated_key``) resumes strictly after that key in the
+        direction read. The page ends after ``limit`` items, or with the item that brings the items read to
+        ``byte_limit`` bytes; either way it carries a ``last_evaluated_key``, even when no item follows (the
+        DynamoDB API reference, Query: "If DynamoDB processes the number of items up to the limit ..., it stops
+        the operation and returns ... a key in LastEvaluatedKey"; the DynamoDB developer guide, "Paginating
+        table query results": a LastEvaluatedKey "does not necessarily mean that there is more data"). The item
+        that crosses 1 MB is part of the page: the API reference, Scan, says the operation stops once "the
+        total size of scanned items exceeds" the limit, so that item was read.
+
+        Index pages hold the items as the index projects them, sized as projected.
+        """
+        compiled = self._index(index)
+        _check_page_limits(limit, byte_limit)
+        if not isinstance(forward, bool):
+            raise ArgumentTypeError(f"forward must be True or False, got {type(forward).__name__}")
+        if compiled is None:
+            partition_type = next(iter(self._schema.values()))
+            sort_name, sort_type = (list(self._schema.items())[1]) if self._sort_type else (None, None)
+        else:
+            partition_type = compiled.partition_type
+            sort_name, sort_type = compiled.sort_name, compiled.sort_type
+        text = _typed_value(partition, partition_type, "the partition key value")
+        ihash = partition_hash(partition_type, text)
+        bounds = _sort_bounds(sort, sort_type, sort_name)
+        start = None
+        if exclusive_start_key is not None:
+            start = self._start_key(exclusive_start_key, compiled)
+            if start[0] != ihash or start[1] != text or not _within(start[2], bounds):
+                raise ValidationError(_START_KEY_OUTSIDE)
+        if compiled is None:
+            sql = "SELECT i.sk, i.image, i.size FROM items i WHERE i.table_no = ? AND i.hash = ? AND i.pk = ?"
+            params: list[Any] = [self._no, ihash, text]
+            order_columns = "i.sk"
+            start_values: tuple[Any, ...] = () if start is None else (start[2],)
+        else:
+            sql = (
+                "SELECT e.isk, i.image, i.size FROM index_entries e JOIN items i ON i.table_no = e.table_no"
+                " AND i.hash = e.hash AND i.pk = e.pk AND i.sk = e.sk"
+                " WHERE e.table_no = ? AND e.index_name = ? AND e.ihash = ? AND e.ipk = ?"
+            )
+            params = [self._no, compiled.name, ihash, text]
+            order_columns = "e.isk, e.pko, e.sk"
+            start_values = () if start is None else start[2:]
+        column = order_columns.split(",")[0]
+        if bounds is None:
+            return Page([], None)
+        low, low_inclusive, high, high_inclusive = bounds
+        if low is not None:
+            sql += f" AND {column} {'>=' if low_inclusive else '>'} ?"
+            params.append(low)
+        if high is not None:
+            sql += f" AND {column} {'<=' if high_inclusive else '<'} ?"
+            params.append(high)
+        return self._page(
+            sql,
+            params,
+            order_columns=order_columns,
+            start_values=start_values,
+            forward=forward,
+            compiled=compiled,
+            limit=limit,
+            byte_limit=byte_limit,
+        )
+
+    def scan_page(
+        self,
+        *,
+        index: str | None = None,
+        segment: int = 0,
+        total_segments: int = 1,
+        exclusive_start_key: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        byte_limit: int = PAGE_BYTES,
+    ) -> Page:
+        """One page of a Scan of the table or of ``index``: the items of segment ``segment`` of
+        ``total_segments`` (a parallel scan's segments partition the items by a hash of their partition
+        key), in a stable order, resuming strictly after ``exclusive_start_key``. Pages end as
+        :meth:`query_page`'s do.
+        """
+        compiled = self._index(index)
+        _check_page_limits(limit, byte_limit)
+        _check_count("total_segments", total_segments, 1, _MAX_SEGMENTS)
+        _check_count("segment", segment, 0, _MAX_SEGMENTS - 1)
+        if segment >= total_segments:
+            raise ValidationError(
+                f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: "
+                f"{segment} is not less than TotalSegments: {total_segments}"
+            )
+        low = -(-segment * _HASH_SPACE // total_segments)
+        high = -(-(segment + 1) * _HASH_SPACE // total_segments)
+        start_values: tuple[Any, ...] = ()
+        if compiled is None:
+            sql = "SELECT i.sk, i.image, i.size FROM items i WHERE i.table_no = ? AND i.hash >= ? AND i.hash < ?"
+            params: list[Any] = [self._no, low, high]
+            order_columns = "i.hash, i.pk, i.sk"
+        else:
+            sql = (
+                "SELECT e.isk, i.image, i.size FROM index_entries e JOIN items i ON i.table_no = e.table_no"
+                " AND i.hash = e.hash AND i.pk = e.pk AND i.sk = e.sk"
+                " WHERE e.table_no = ? AND e.index_name = ? AND e.ihash >= ? AND e.ihash < ?"
+            )
+            params = [self._no, compiled.name, low, high]
+            order_columns = "e.ihash, e.ipk, e.isk, e.pko, e.sk"
+        if exclusive_start_key is not None:
+            start = self._start_key(exclusive_start_key, compiled)
+            if not low <= start[0] < high:
+                raise ValidationError(
+                    "The provided Exclusive start key does not map to the provided Segment and TotalSegments values."
+                )
+            start_values = start if compiled is not None else (start[0], start[1], start[2])
+        return self._page(
+            sql,
+            params,
+            order_columns=order_columns,
+            start_values=start_values,
+            forward=True,
+            compiled=compiled,
+            limit=limit,
+            byte_limit=byte_limit,
+        )
 
     # -- internals ------------------------------------------------------------------------------------
+
+    def _page(
+        self,
+        sql: str,
+        params: list[Any],
+        *,
+        order_columns: str,
+        start_values: tuple[Any, ...],
+        forward: bool,
+        compiled: CompiledIndex | None,
+        limit: int | None,
+        byte_limit: int,
+    ) -> Page:
+        """Read a page: rows in ``order_columns`` order after ``start_values``, until ``limit`` items or
+        ``byte_limit`` bytes."""
+        direction = "" if forward else " DESC"
+        if start_values:
+            marks = ", ".join("?" * len(start_values))
+            sql += f" AND ({order_columns}) {'>' if forward else '<'} ({marks})"
+            params.extend(start_values)
+        sql += " ORDER BY " + ", ".join(column + direction for column in order_columns.split(", "))
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        db = self._store._database
+        items: list[StoredItem] = []
+        total = 0
+        cut = False
+        with db.read() as connection:
+            self._check_exists(connection)
+            cursor = connection.execute(sql, params)
+            for row in cursor:
+                item = self._stored(row[1], row[2])
+                if compiled is not None and compiled.kept is not None:
+                    image = compiled.project(item.image)
+                    item = StoredItem(image, encoded_item_size(image))
+                items.append(item)
+                total += item.size
+                if total >= byte_limit or (limit is not None and len(items) >= limit):
+                    cut = True
+                    break
+        if not cut or not items:
+            return Page(items, None)
+        return Page(items, self._last_key(items[-1].image, compiled))
+
+    def _last_key(self, image: Mapping[str, Any], compiled: CompiledIndex | None) -> dict[str, Any]:
+        names = list(self._schema)
+        if compiled is not None:
+            names.extend(name for name in compiled.spec.key_schema if name not in names)
+        try:
+            return {name: dict(image[name]) for name in names}
+        except KeyError:
+            raise self._store._database.damaged(
+                f"an item of table {self.name!r} lacks a key attribute of its index entry"
+            ) from None
+
+    def _index(self, index: object) -> CompiledIndex | None:
+        if index is None:
+            return None
+        if not isinstance(index, str):
+            raise ArgumentTypeError(f"index must be an index name (str) or None, got {type(index).__name__}")
+        self._refresh_if_changed()
+        compiled = self._indexes.get(index)
+        if compiled is None:
+            shown = index if index.isprintable() else repr(index)
+            raise ValidationError(f"The table does not have the specified index: {shown}")
+        return compiled
+
+    def _start_key(self, key: object, compiled: CompiledIndex | None) -> tuple[Any, ...]:
+        """The row position of an ExclusiveStartKey: (hash, pk text, sk bytes) of the table, or (ihash, ipk,
+        isk, pko, sk) of an index."""
+        if not isinstance(key, Mapping):
+            raise ArgumentTypeError(f"exclusive_start_key must be a typed key (a mapping), got {_type_name(key)}")
+        wanted = dict(self._schema)
+        if compiled is not None:
+            wanted.update(compiled.spec.key_schema)
+        if len(key) != len(wanted) or any(name not in key for name in wanted):
+            raise ValidationError(_BAD_START_KEY)
+        texts = {}
+        for name, kind in wanted.items():
+            av = key[name]
+            if not isinstance(av, Mapping) or len(av) != 1 or kind not in av:
+                raise ValidationError(_BAD_START_KEY)
+            texts[name] = _typed_value(av, kind, f"exclusive_start_key {name}")
+        (partition_name, partition_type), *rest = self._schema.items()
+        pk = texts[partition_name]
+        sk = order_bytes(rest[0][1], texts[rest[0][0]]) if rest else b""
+        if compiled is None:
+            return (partition_hash(partition_type, pk), pk, sk)
+        ipk = texts[compiled.partition_name]
+        isk = b""
+        if compiled.sort_name is not None and compiled.sort_type is not None:
+            isk = order_bytes(compiled.sort_type, texts[compiled.sort_name])
+        return (partition_hash(compiled.partition_type, ipk), ipk, isk, order_bytes(partition_type, pk), sk)
+
+    def _typed_key(self, key: object) -> tuple[ModelKey, _Ref]:
+        """The model key and row key of a typed key image, checked as DynamoDB checks a request's Key (the
+        key attributes exactly, of the schema's types, not empty, within the size limits) and refusing
+        values not in DynamoDB's normalised form (the endpoint normalises what it receives)."""
+        if not isinstance(key, Mapping):
+            raise ArgumentTypeError(f"a key must be a typed key image (a mapping), got {_type_name(key)}")
+        schema = self._schema
+        if len(key) != len(schema):
+            raise ValidationError("The provided key element does not match the schema")
+        parts = []
+        for position, (name, kind) in enumerate(schema.items()):
+            av = key.get(name) if name in key else None
+            if not isinstance(av, Mapping) or len(av) != 1 or kind not in av:
+                raise ValidationError("The provided key element does not match the schema")
+            text = av[kind]
+            # The usual keys need no more than this: short ASCII text, or a plain integer in normalised form.
+            if type(text) is not str or not (
+                (kind == "S" and text.isascii() and 0 < len(text) <= (2048 if position == 0 else 1024))
+                or (kind == "N" and text.isdigit() and len(text) <= 38 and (text[0] != "0" or text == "0"))
+            ):
+                text = _typed_value(av, kind, name)
+                check_item_limits({name: {kind: text}}, 0, ((name, kind),))  # not empty, at most 2048 bytes
+                if position == 1:
+                    _check_sort_key_size(name, kind, text)
+            parts.append((kind, text))
+        model: ModelKey = tuple(parts)
+        return model, _ref(model, self._sort_type)
+
+    def _image_op(self, image: object, model: ModelKey, ref: _Ref) -> _Op:
+        if not isinstance(image, Mapping):
+            raise ArgumentTypeError(f"an image must be a typed item (a mapping), got {_type_name(image)}")
+        size = item_size(image)  # every AttributeValue checked, with its path in the error
+        check_item_limits(image, size, self._schema.items())
+        for name, (tag, text) in zip(self._schema, model, strict=True):
+            av = image[name]
+            if av.get(tag) != text:
+                raise ValidationError(
+                    f"the image's key attribute {name} differs from the change's key; an image holds its own key"
+                )
+        copied = dict(image)
+        try:
+            text = _encode_json(copied)
+        except (TypeError, ValueError):
+            raise ArgumentTypeError("an image is made of dicts, lists, str and bool, as JSON is") from None
+        return _Op("put", model, ref, copied, size, None, text)
 
     def _put_op(self, item: Mapping[str, Any]) -> _Op:
         # The codec refuses what DynamoDB would (text with a lone surrogate included) before SQLite sees it.
         image, size = item_image(item, self._schema)
-        return _Op("put", model_key(image, self._schema), image, size, None, _encode_json(image))
+        model = model_key(image, self._schema)
+        return _Op("put", model, _ref(model, self._sort_type), image, size, None, _encode_json(image))
+
+    def _delete_op(self, model: ModelKey) -> _Op:
+        return _Op("delete", model, _ref(model, self._sort_type))
 
     def _key(self, key: Mapping[str, Any]) -> ModelKey:
         """The model key of a plain key, checked as DynamoDB checks a request's Key."""
@@ -650,7 +1339,7 @@ class Table:
                 f"one of these paths; path one: [{overlap[0]}], path two: [{overlap[0]}]"
             )
         update = parse_update(set, names, self._schema)
-        return _Op("update", model, keys_of(model, self._schema), 0, update)
+        return _Op("update", model, _ref(model, self._sort_type), keys_of(model, self._schema), 0, update)
 
     def _stored_item(self, text: object) -> dict[str, Any]:
         """An item as read back from the file; a damaged one is a StoreError, not a codec error."""
@@ -662,6 +1351,28 @@ class Table:
             return deserialize_item(image)
         except AttributeValueError as exc:
             raise db.damaged(f"an item of table {self.name!r} is not one shardline writes: {exc}") from None
+
+    def _stored(self, text: object, size: object) -> StoredItem:
+        """A typed item and its size as read back from the file."""
+        db = self._store._database
+        what = f"an item of table {self.name!r}"
+        image = db.decode_json(text, what)
+        if not isinstance(image, dict) or type(size) is not int:
+            raise db.damaged(f"{what} is not one shardline writes")
+        return StoredItem(image, size)
+
+    def _stored_key(self, text: object) -> ModelKey:
+        """The model key of an item read back from the file."""
+        image = self._stored(text, 0).image
+        try:
+            model = model_key(image, self._schema)
+            if not all(type(part) is str for _, part in model) or [tag for tag, _ in model] != list(
+                self._schema.values()
+            ):
+                raise TypeError
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise self._store._database.damaged(f"an item of table {self.name!r} lacks its key") from None
+        return model
 
     def _action_op(self, action: object, index: int) -> _Op:
         where = f"transact_write: action [{index}]"
@@ -675,7 +1386,7 @@ class Table:
         if kind == "put":
             return self._put_op(body)
         if kind == "delete":
-            return _Op("delete", self._key(body))
+            return self._delete_op(self._key(body))
         unknown = sorted(str(name) for name in body if name not in _UPDATE_FIELDS)
         if unknown:
             raise ValidationError(f"{where}: unknown update field {unknown[0]!r}; expected key, set and remove")
@@ -691,8 +1402,22 @@ class Table:
             writer.flush()
 
     def _check_exists(self, connection: sqlite3.Connection) -> None:
-        if connection.execute("SELECT 1 FROM tables WHERE table_no = ?", (self._no,)).fetchone() is None:
+        """Raise if the table was deleted; take its settings again if they changed since they were read."""
+        row = connection.execute("SELECT version FROM tables WHERE table_no = ?", (self._no,)).fetchone()
+        if row is None:
             raise self._gone()
+        if row[0] != self._version:
+            self._refresh(connection)
+
+    def _refresh(self, connection: sqlite3.Connection) -> None:
+        row = connection.execute(f"SELECT {_TABLE_COLUMNS} FROM tables WHERE table_no = ?", (self._no,)).fetchone()
+        if row is None:
+            raise self._gone()
+        self._load(row)
+
+    def _refresh_if_changed(self) -> None:
+        with self._store._database.statement() as connection:
+            self._check_exists(connection)
 
     def _gone(self) -> ResourceNotFoundError:
         return ResourceNotFoundError(f"table {self.name!r} was deleted from {self._store.path}")
@@ -721,25 +1446,29 @@ class _Writer:
     """One write transaction on one table: the time, the sequence counter, the open shards, and the
     changes and records to commit. Rolls shards over and trims old records first, when they are due."""
 
-    __slots__ = ("_db", "_items", "_records", "_shards", "_stored", "_table", "connection", "now", "seq")
+    __slots__ = ("_db", "_items", "_olds", "_records", "_shards", "_stored", "_table", "connection", "now", "seq")
 
     def __init__(self, table: Table, connection: sqlite3.Connection, *, force_trim: bool) -> None:
         self._table = table
         self.connection = connection
         self._db = db = table._store._database
         row = connection.execute(
-            "SELECT t.trimmed_ms, c.last_seq, c.last_ms FROM tables t, counters c WHERE t.table_no = ?", (table._no,)
+            "SELECT t.trimmed_ms, t.version, c.last_seq, c.last_ms FROM tables t, counters c WHERE t.table_no = ?",
+            (table._no,),
         ).fetchone()
         if row is None:
             raise table._gone()
-        trimmed_ms, self.seq, last_ms = db.check_row(row, "iii", "the counters row")
+        trimmed_ms, version, self.seq, last_ms = db.check_row(row, "iiii", "the counters row")
+        if version != table._version:  # settings changed through another Table object or process
+            table._refresh(connection)
         if not 0 <= self.seq <= INT64_MAX // 2:  # half of SQLite's range: room for any write's records
             raise db.damaged(f"the sequence counter is {self.seq}")
         self.now: int = table._store._now_ms(last_ms)
-        # (pk, sk) -> the item's image (None: deleted), size, key and JSON text, as this transaction leaves it
-        self._items: dict[tuple[str, str], tuple[dict[str, Any] | None, int, ModelKey, str | None]] = {}
+        # row key -> the item's image (None: deleted), size, key and JSON text, as this transaction leaves it
+        self._items: dict[_Ref, tuple[dict[str, Any] | None, int, ModelKey, str | None]] = {}
+        self._olds: dict[_Ref, dict[str, Any] | None] = {}  # the items as the transaction found them (indexes)
         self._records: list[tuple[int, int, int, str]] = []
-        self._stored: dict[tuple[str, str], tuple[str, int] | None] = {}  # prefetched rows (None: no item)
+        self._stored: dict[_Ref, tuple[str, int] | None] = {}  # prefetched rows (None: no item)
         self._shards = self._open_shards()
         rollover = table.shard_rollover_ms
         if any(created + rollover <= self.now for _, created, _ in self._shards.values()):
@@ -758,9 +1487,10 @@ class _Writer:
         for row in rows:
             slot, shard_no, created, shard_id = db.check_row(row, "iiis", f"a shard of table {table.name!r}")
             shards[slot] = (shard_no, created, shard_id)
-        # Each slot has exactly one open shard from the table's creation on: a rollover closes one and opens
-        # its child in the same transaction.
-        if len(rows) != table.shard_count or set(shards) != set(range(table.shard_count)):
+        # Each slot has exactly one open shard while the stream is enabled: a rollover closes one and opens
+        # its child in the same transaction; disabling the stream closes them all.
+        count = table.shard_count if table.stream_enabled else 0
+        if len(rows) != count or set(shards) != set(range(count)):
             raise db.damaged(f"the open shards of table {table.name!r} do not match its shard count")
         return shards
 
@@ -789,9 +1519,12 @@ class _Writer:
                 start = created + generation * rollover
                 last = generation == periods
                 self.seq += 1
+                assert table.stream_arn is not None  # open shards: a stream
+                assert table._stream_no is not None
                 parent = _insert_shard(
                     connection,
                     table._no,
+                    table._stream_no,
                     table.stream_arn,
                     slot=slot,
                     parent=parent,
@@ -840,22 +1573,22 @@ class _Writer:
 
     def prefetch(self, ops: Sequence[_Op]) -> None:
         """Read the stored items a batch changes with a query per few hundred items, not one per item."""
-        wanted = [ref for ref in {_item_key(op.key) for op in ops} if ref not in self._items]
+        wanted = [ref for ref in {op.ref for op in ops} if ref not in self._items]
         connection, table_no = self.connection, self._table._no
         for first in range(0, len(wanted), _PREFETCH_CHUNK):
             chunk = wanted[first : first + _PREFETCH_CHUNK]
-            values = ", ".join(["(?, ?)"] * len(chunk))
+            values = ", ".join(["(?, ?, ?)"] * len(chunk))
             rows = connection.execute(
-                f"SELECT i.pk, i.sk, i.image, i.size FROM (VALUES {values}) AS v JOIN items AS i"
-                " ON i.table_no = ? AND i.pk = v.column1 AND i.sk = v.column2",
-                (*(text for ref in chunk for text in ref), table_no),
+                f"SELECT i.hash, i.pk, i.sk, i.image, i.size FROM (VALUES {values}) AS v JOIN items AS i"
+                " ON i.table_no = ? AND i.hash = v.column1 AND i.pk = v.column2 AND i.sk = v.column3",
+                (*(value for ref in chunk for value in ref), table_no),
             )
             for row in rows:  # the image and its size are checked when used (_old)
-                pk, sk, image, size = self._db.check_row(row, "ss..", f"an item of table {self._table.name!r}")
-                self._stored[pk, sk] = (image, size)
+                hash_, pk, sk, image, size = self._db.check_row(row, "isb..", f"an item of table {self._table.name!r}")
+                self._stored[hash_, pk, sk] = (image, size)
             self._stored.update((ref, None) for ref in chunk if ref not in self._stored)
 
-    def _old(self, ref: tuple[str, str]) -> tuple[dict[str, Any] | None, int, str | None]:
+    def _old(self, ref: _Ref) -> tuple[dict[str, Any] | None, int, str | None]:
         """The item stored under ``ref`` (as written earlier in this transaction, or in the database):
         its image, size and JSON text."""
         pending = self._items.get(ref)
@@ -875,9 +1608,10 @@ class _Writer:
         return image, size, text
 
     def apply(self, op: _Op, *, ttl: bool = False) -> dict[str, Any] | None:
-        """Apply one change; return the record it wrote, or None when it changed nothing."""
+        """Apply one change; return the record it wrote, or None when it changed nothing (or the stream is
+        disabled)."""
         table = self._table
-        ref = _item_key(op.key)
+        ref = op.ref
         old, old_size, old_text = self._old(ref)
         if op.kind == "put":
             new, new_size, new_text = op.image, op.size, op.text
@@ -893,11 +1627,21 @@ class _Writer:
         name = event_name(old, new)
         if name is None:
             return None
+        if new is not None and table._indexes:
+            for index in table._indexes.values():
+                problem = index_key_problem(index, new)
+                if problem is not None:
+                    raise ValidationError(problem)
         if new is not None and new_text is None:
             new_text = _encode_json(new)
+        if ref not in self._olds:
+            self._olds[ref] = old
         self._items[ref] = (new, new_size, op.key, new_text)
+        if not table.stream_enabled:
+            return None
         self.seq += 1
         keys = keys_of(op.key, table._schema)
+        assert table.stream_arn is not None  # an enabled stream has its ARN
         record = stream_record(
             name,
             keys,
@@ -931,28 +1675,79 @@ class _Writer:
             raise self._db.damaged(f"an item of table {self._table.name!r} is not one shardline writes")
 
     def flush(self) -> None:
-        connection, table_no = self.connection, self._table._no
-        ttl_attribute = self._table.ttl_attribute
+        table = self._table
+        connection, table_no = self.connection, table._no
+        ttl_attribute = table.ttl_attribute
         upserts = []
         deletes = []
-        for (pk, sk), (image, size, _, text) in self._items.items():
+        for ref, (image, size, _, text) in self._items.items():
             if image is None:
-                deletes.append((table_no, pk, sk))
+                deletes.append((table_no, *ref))
             else:
                 expires = _expiry_ms(image.get(ttl_attribute)) if ttl_attribute is not None else None
-                upserts.append((table_no, pk, sk, text, size, expires))
+                upserts.append((table_no, *ref, text, size, expires))
         if deletes:
             connection.executemany(_DELETE_ITEM, deletes)
         if upserts:
             connection.executemany(_UPSERT_ITEM, upserts)
+        if table._indexes and self._items:
+            self._flush_indexes()
         if self._records:
             connection.executemany(_INSERT_RECORD, self._records)
         connection.execute("UPDATE counters SET last_seq = ?, last_ms = ?", (self.seq, self.now))
+
+    def _flush_indexes(self) -> None:
+        """Keep every index's entries in step with the items this transaction changed."""
+        table = self._table
+        removed = []
+        added = []
+        partition_type = next(iter(table._schema.values()))
+        for ref, (image, _, _, _) in self._items.items():
+            old = self._olds.get(ref)
+            pko = order_bytes(partition_type, ref[1])
+            for index in table._indexes.values():
+                before = _entry(index, old)
+                after = _entry(index, image)
+                if before == after:
+                    continue
+                if before is not None:
+                    removed.append((table._no, index.name, *before, pko, ref[2]))
+                if after is not None:
+                    added.append((table._no, index.name, *after, pko, ref[2], ref[0], ref[1]))
+        if removed:
+            self.connection.executemany(_DELETE_ENTRY, removed)
+        if added:
+            self.connection.executemany(_INSERT_ENTRY, added)
+
+
+def _entry(index: CompiledIndex, image: Mapping[str, Any] | None) -> tuple[int, str, bytes] | None:
+    """An item's place in an index: its index partition hash and text and its index sort key's order bytes;
+    None when the item is not in the index (it lacks a key attribute of the index, or has one of another
+    type: a sparse index)."""
+    if image is None:
+        return None
+    av = image.get(index.partition_name)
+    if av is None or len(av) != 1:
+        return None
+    text = av.get(index.partition_type)
+    if not isinstance(text, str) or not text:
+        return None
+    sort = b""
+    if index.sort_name is not None and index.sort_type is not None:
+        sort_av = image.get(index.sort_name)
+        if sort_av is None or len(sort_av) != 1:
+            return None
+        sort_text = sort_av.get(index.sort_type)
+        if not isinstance(sort_text, str) or not sort_text:
+            return None
+        sort = order_bytes(index.sort_type, sort_text)
+    return (partition_hash(index.partition_type, text), text, sort)
 
 
 def _insert_shard(
     connection: sqlite3.Connection,
     table_no: int,
+    stream_no: int,
     stream_arn: str,
     *,
     slot: int,
@@ -966,9 +1761,19 @@ def _insert_shard(
     digest = blake2b(f"{stream_arn}|{slot}|{start_seq}".encode(), digest_size=4).hexdigest()
     shard_id = f"shardId-{created_ms:020d}-{digest}"
     connection.execute(
-        "INSERT INTO shards (table_no, slot, shard_id, parent_id, created_ms, start_seq, end_seq, closed_ms)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (table_no, slot, shard_id, parent, created_ms, start_seq, None if closed_ms is None else start_seq, closed_ms),
+        "INSERT INTO shards (table_no, stream_no, slot, shard_id, parent_id, created_ms, start_seq, end_seq,"
+        " closed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            table_no,
+            stream_no,
+            slot,
+            shard_id,
+            parent,
+            created_ms,
+            start_seq,
+            None if closed_ms is None else start_seq,
+            closed_ms,
+        ),
     )
     return shard_id
 
@@ -989,6 +1794,7 @@ def _record_layout(table: Table, name: str, ttl: bool) -> str:
         "MODIFY": ({}, {}),
         "REMOVE": (None, {}),
     }[name]
+    assert table.stream_arn is not None  # records are written while a stream is enabled
     record = stream_record(
         name,
         {},
@@ -1026,9 +1832,10 @@ def _record_text(layout: str, record: dict[str, Any], keys: str, new: str | None
     }
 
 
-def _item_key(key: ModelKey) -> tuple[str, str]:
-    """The item's row key: the partition and sort key texts ("" without a sort key; keys are never empty)."""
-    return (key[0][1], key[1][1] if len(key) > 1 else "")
+def _ref(key: ModelKey, sort_type: str | None) -> _Ref:
+    """The item's row key: its partition key's hash and text, and its sort key's order bytes."""
+    tag, text = key[0]
+    return (partition_hash(tag, text), text, order_bytes(key[1][0], key[1][1]) if sort_type is not None else b"")
 
 
 def _slot(key: ModelKey, shard_count: int) -> int:
@@ -1038,16 +1845,6 @@ def _slot(key: ModelKey, shard_count: int) -> int:
     tag, text = key[0]
     digest = blake2b(f"{tag}:{text}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") % shard_count
-
-
-def _sort_value(kind: str, text: str) -> Any:
-    if kind == "N":
-        return Decimal(text)
-    if kind == "S":
-        return text.encode("utf-8", "surrogatepass")
-    from base64 import b64decode
-
-    return b64decode(text)
 
 
 def _expiry_ms(av: Mapping[str, Any] | None) -> int | None:
@@ -1065,13 +1862,268 @@ def _expiry_ms(av: Mapping[str, Any] | None) -> int | None:
 
 
 def _check_distinct(ops: Sequence[_Op], schema: Mapping[str, str], message: str) -> None:
-    seen: set[tuple[str, str]] = set()
+    seen: set[_Ref] = set()
     for op in ops:
-        ref = _item_key(op.key)
+        ref = op.ref
         if ref in seen:
             shown = ", ".join(f"{name}={text!r}" for name, (_, text) in zip(schema, op.key, strict=True))
             raise ValidationError(message.format(key=f"({shown})"))
         seen.add(ref)
+
+
+# -- settings ---------------------------------------------------------------------------------------------
+
+
+def _start_stream(
+    connection: sqlite3.Connection,
+    table_no: int,
+    arn_prefix: str,
+    *,
+    view_type: str,
+    shard_count: int,
+    now: int,
+    last_seq: int,
+) -> int:
+    """Start a new stream for the table, make it the table's latest, and return the sequence counter after
+    its shards' starting numbers."""
+    # The label is the stream's creation time (DynamoDB's StreamLabel); a stream enabled again within the
+    # same millisecond takes the next one, so that every stream of a table has its own ARN.
+    label_ms = now
+    while True:
+        created = to_datetime(label_ms)
+        arn = f"{arn_prefix}{created:%Y-%m-%dT%H:%M:%S}.{created.microsecond // 1000:03d}"
+        if connection.execute("SELECT 1 FROM streams WHERE arn = ?", (arn,)).fetchone() is None:
+            break
+        label_ms += 1
+    cursor = connection.execute(
+        "INSERT INTO streams (table_no, arn, view_type, created_ms) VALUES (?, ?, ?, ?)",
+        (table_no, arn, view_type, now),
+    )
+    stream_no = cursor.lastrowid
+    assert stream_no is not None
+    for slot in range(shard_count):
+        last_seq += 1
+        _insert_shard(connection, table_no, stream_no, arn, slot=slot, parent=None, created_ms=now, start_seq=last_seq)
+    connection.execute(
+        "UPDATE tables SET stream_enabled = 1, stream_no = ?, stream_arn = ?, view_type = ? WHERE table_no = ?",
+        (stream_no, arn, view_type, table_no),
+    )
+    return last_seq
+
+
+def _check_view_type(view_type: object) -> str:
+    # DynamoDB's CreateTable answers a StreamViewType it does not know with a ValidationException.
+    if not isinstance(view_type, str) or str.__str__(view_type) not in VIEW_TYPES:
+        raise ValidationError(
+            f"stream_view_type {view_type!r}: expected KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES"
+        )
+    return str.__str__(view_type)
+
+
+def _check_stored_view(db: Database, view_type: object) -> str:
+    if not isinstance(view_type, str) or view_type not in VIEW_TYPES:
+        raise db.damaged("a stream's view type is not one shardline writes")
+    return view_type
+
+
+def _check_ttl_attribute(ttl_attribute: object, schema: Mapping[str, str]) -> str | None:
+    if ttl_attribute is None:
+        return None
+    if not isinstance(ttl_attribute, str) or not ttl_attribute:
+        raise ValidationError(f"ttl_attribute must be a non-empty attribute name or None, got {ttl_attribute!r}")
+    checked = _check_schema_name(ttl_attribute, "ttl_attribute")
+    if checked in schema:
+        raise ValidationError(f"ttl_attribute {checked!r} is a key attribute; TTL needs a Number attribute")
+    return checked
+
+
+def _extra_text(extra: object) -> str:
+    """``extra`` as the JSON text stored with the table."""
+    if extra is None:
+        return "{}"
+    if not isinstance(extra, Mapping):
+        raise ArgumentTypeError(f"extra must be a mapping (JSON object) or None, got {_type_name(extra)}")
+    try:
+        text = json.dumps(dict(extra), separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ArgumentTypeError(
+            f"extra must be JSON: str keys, and str, int, float, bool, None, lists, dicts ({exc})"
+        ) from None
+    check_text(text, "extra")
+    return text
+
+
+def _indexes_text(globals_: Sequence[IndexSpec], locals_: Sequence[IndexSpec]) -> str:
+    def spec_json(spec: IndexSpec) -> list[Any]:
+        return [spec.name, list(spec.key_schema.items()), spec.projection, list(spec.non_key_attributes)]
+
+    return json.dumps([[spec_json(spec) for spec in globals_], [spec_json(spec) for spec in locals_]])
+
+
+def _stored_indexes(
+    db: Database, text: object, schema: Mapping[str, str], where: str
+) -> tuple[list[CompiledIndex], list[CompiledIndex]]:
+    """A table's indexes as read back from its row."""
+    value = db.decode_json(text, f"the indexes in {where}")
+    compiled: tuple[list[CompiledIndex], list[CompiledIndex]] = ([], [])
+    try:
+        globals_, locals_ = value
+        for target, specs, local in ((compiled[0], globals_, False), (compiled[1], locals_, True)):
+            for name, pairs, projection, attributes in specs:
+                spec = IndexSpec(name, dict(pairs), projection, tuple(attributes))
+                target.append(compile_index(spec, schema, local=local))
+        check_indexes(schema, [index.spec for index in compiled[0]], [index.spec for index in compiled[1]])
+    except (ValueError, TypeError, ShardlineError):
+        raise db.damaged(f"the indexes in {where} are not ones shardline writes") from None
+    return compiled
+
+
+def _remove_index_names(names: object) -> list[str]:
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise ArgumentTypeError(f"remove_global_indexes must be a sequence of index names, got {_type_name(names)}")
+    checked = []
+    for name in names:
+        if not isinstance(name, str):
+            raise ArgumentTypeError(f"index names are text (str), got {_type_name(name)}")
+        checked.append(str.__str__(name))
+    if len(set(checked)) != len(checked):
+        twice = next(name for position, name in enumerate(checked) if name in checked[:position])
+        raise ValidationError(
+            "One or more parameter values were invalid: Only one global secondary index update per index is "
+            f"allowed simultaneously. Index: {twice}"
+        )
+    return checked
+
+
+def _recompute_expiry(db: Database, connection: sqlite3.Connection, table: Table, ttl_attribute: str | None) -> None:
+    """Each item's TTL expiry under a new TTL attribute."""
+    rows = connection.execute("SELECT hash, pk, sk, image FROM items WHERE table_no = ?", (table._no,)).fetchall()
+    updates = []
+    for row in rows:
+        hash_, pk, sk, text = db.check_row(row, "isb.", f"an item of table {table.name!r}")
+        expires = None
+        if ttl_attribute is not None:
+            image = table._stored(text, 0).image
+            av = image.get(ttl_attribute)
+            expires = _expiry_ms(av) if isinstance(av, dict) and isinstance(av.get("N"), str) else None
+        updates.append((expires, table._no, hash_, pk, sk))
+    connection.executemany(
+        "UPDATE items SET expires_ms = ? WHERE table_no = ? AND hash = ? AND pk = ? AND sk = ?", updates
+    )
+
+
+def _backfill(db: Database, connection: sqlite3.Connection, table: Table, indexes: Sequence[CompiledIndex]) -> None:
+    """Fill new indexes from the items the table holds. Items whose index key attributes DynamoDB would refuse
+    (of another type, or empty) are left out, as DynamoDB's online index creation leaves them out."""
+    if not indexes:
+        return
+    partition_type = next(iter(table._schema.values()))
+    rows = connection.execute("SELECT hash, pk, sk, image FROM items WHERE table_no = ?", (table._no,)).fetchall()
+    entries = []
+    for row in rows:
+        hash_, pk, sk, text = db.check_row(row, "isb.", f"an item of table {table.name!r}")
+        image = table._stored(text, 0).image
+        pko = order_bytes(partition_type, pk)
+        for index in indexes:
+            try:
+                entry = _entry(index, image)
+            except (ValueError, ArithmeticError):  # a damaged number or binary: not an entry
+                entry = None
+            if entry is not None:
+                entries.append((table._no, index.name, *entry, pko, sk, hash_, pk))
+    connection.executemany(_INSERT_ENTRY, entries)
+
+
+# -- typed values and pages ---------------------------------------------------------------------------------
+
+
+def _typed_value(av: object, kind: str, what: str) -> str:
+    """The text of a typed key value of type ``kind`` (``{"N": "5"}``), valid and in DynamoDB's normalised
+    form (numbers as format_number writes them, binaries in standard base64)."""
+    if not isinstance(av, Mapping) or len(av) != 1:
+        raise ArgumentTypeError(f'{what} must be a typed value such as {{"{kind}": ...}}, got {_type_name(av)}')
+    ((tag, text),) = av.items()
+    if tag != kind:
+        raise ValidationError(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type"
+        )
+    attribute_size(av)  # a valid AttributeValue, or the codec's error
+    text = str.__str__(text)
+    if tag == "N":
+        normal = format_number(Decimal(text))
+        if normal != text:
+            raise ValidationError(f"{what}: the number {text} is not in DynamoDB's normalised form {normal}")
+    elif tag == "B":
+        try:
+            normal = b64encode(b64decode(text)).decode("ascii")
+        except (ValueError, binascii.Error):
+            normal = ""
+        if normal != text:
+            raise ValidationError(f"{what}: the binary is not standard base64 text")
+    return text
+
+
+# (low, low inclusive, high, high inclusive) on the order bytes of a sort key; None: nothing can match.
+_Bounds = tuple[bytes | None, bool, bytes | None, bool]
+
+
+def _sort_bounds(sort: object, sort_type: str | None, sort_name: str | None) -> _Bounds | None:
+    """A Query's sort key condition as a range of order bytes (DynamoDB API reference, Query,
+    KeyConditionExpression)."""
+    if sort is None:
+        return (None, True, None, True)
+    if sort_type is None or sort_name is None:
+        raise ValidationError("Query key condition not supported: the table or index has no sort key")
+    if not isinstance(sort, tuple) or not sort or not isinstance(sort[0], str) or sort[0] not in _SORT_OPERATORS:
+        raise ValidationError(
+            "sort must be (operator, value...) with operator =, <, <=, >, >=, BETWEEN or begins_with, got "
+            f"{_type_name(sort)}"
+        )
+    operator, *values = sort
+    if len(values) != (2 if operator == "BETWEEN" else 1):
+        raise ValidationError(f"the sort condition {operator} takes {2 if operator == 'BETWEEN' else 1} value(s)")
+    orders = [order_bytes(sort_type, _typed_value(value, sort_type, f"the {sort_name} value")) for value in values]
+    first = orders[0]
+    if operator == "=":
+        return (first, True, first, True)
+    if operator == "<":
+        return (None, True, first, False)
+    if operator == "<=":
+        return (None, True, first, True)
+    if operator == ">":
+        return (first, False, None, True)
+    if operator == ">=":
+        return (first, True, None, True)
+    if operator == "BETWEEN":
+        return (first, True, orders[1], True) if first <= orders[1] else None
+    if sort_type == "N":
+        raise ValidationError(
+            "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or "
+            "function: begins_with, operand type: N"
+        )
+    return (first, True, prefix_end(first), False)
+
+
+def _within(order: bytes, bounds: _Bounds | None) -> bool:
+    if bounds is None:
+        return False
+    low, low_inclusive, high, high_inclusive = bounds
+    if low is not None and (order < low or (order == low and not low_inclusive)):
+        return False
+    return high is None or order < high or (order == high and high_inclusive)
+
+
+def _check_sort_key_size(name: str, kind: str, text: str) -> None:
+    """The sort key's limit, 1024 bytes (check_item_limits counts a lone attribute as a partition key)."""
+    size = len(text.encode("utf-8")) if kind == "S" else len(b64decode(text)) if kind == "B" else 0
+    if size > 1024:
+        raise AttributeValueError(f"the sort key is {size} bytes; DynamoDB allows at most 1024", name)
+
+
+def _check_page_limits(limit: object, byte_limit: object) -> None:
+    if limit is not None:
+        _check_count("limit", limit, 1, _INT64_MAX)
+    _check_count("byte_limit", byte_limit, 1, _INT64_MAX)
 
 
 def _check_count(name: str, value: object, low: int, high: int) -> None:

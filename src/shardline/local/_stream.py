@@ -64,38 +64,61 @@ class Stream:
     texts compare as integers within a shard.
     """
 
-    __slots__ = ("_table",)
+    __slots__ = ("_arn", "_no", "_table", "_view_type")
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, stream_no: int, arn: str, view_type: str) -> None:
         self._table = table
+        self._no = stream_no
+        self._arn = arn
+        self._view_type = view_type
 
     def __repr__(self) -> str:
-        return f"<Stream {self._table.stream_arn}>"
+        return f"<Stream {self._arn}>"
 
     @property
     def stream_arn(self) -> str:
-        return self._table.stream_arn
+        """``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>``."""
+        return self._arn
+
+    @property
+    def stream_label(self) -> str:
+        """The stream's label: the time it was created (DynamoDB's StreamLabel)."""
+        return self._arn.rpartition("/")[2]
+
+    @property
+    def stream_view_type(self) -> str:
+        """Which images the stream's records carry."""
+        return self._view_type
+
+    @property
+    def table_name(self) -> str:
+        return self._table.name
 
     def describe_stream(self) -> dict[str, Any]:
         """The ``StreamDescription``: ARN, label, status, view type, table, key schema and the shards.
 
         Shards are listed parents first. A closed shard has an ``EndingSequenceNumber``; a shard closed
         longer ago than the retention (its records all trimmed) is no longer listed, as on DynamoDB Streams,
-        though iterators for it still work, so a reader that knew it can finish it.
+        though iterators for it still work, so a reader that knew it can finish it. ``StreamStatus`` is
+        ``ENABLED``, or ``DISABLED`` once the table's stream was disabled (every shard is closed then).
         """
         table = self._table
         now = table._maintain_if_due()
         db = table._store._database
         with db.read() as connection:
             table._check_exists(connection)
+            status = connection.execute("SELECT disabled_ms FROM streams WHERE stream_no = ?", (self._no,)).fetchone()
+            if status is None:
+                raise ResourceNotFoundError(f"Requested resource not found: Stream: {self._arn} not found")
             rows = connection.execute(
-                "SELECT shard_id, parent_id, start_seq, end_seq FROM shards WHERE table_no = ?"
+                "SELECT shard_id, parent_id, start_seq, end_seq FROM shards WHERE stream_no = ?"
                 " AND (closed_ms IS NULL OR closed_ms > ?) ORDER BY created_ms, shard_no",
-                (table._no, now - table.retention_ms),
+                (self._no, now - table.retention_ms),
             ).fetchall()
+        (disabled_ms,) = db.check_row(status, "I", f"the stream {self._arn}")
         shards = []
         for row in rows:
-            shard_id, parent_id, start_seq, end_seq = db.check_row(row, "sSiI", f"a shard of {table.stream_arn}")
+            shard_id, parent_id, start_seq, end_seq = db.check_row(row, "sSiI", f"a shard of {self._arn}")
             numbers = {"StartingSequenceNumber": sequence_text(start_seq)}
             if end_seq is not None:
                 numbers["EndingSequenceNumber"] = sequence_text(end_seq)
@@ -105,10 +128,10 @@ class Stream:
             shards.append(shard)
         key_types = ("HASH", "RANGE")
         return {
-            "StreamArn": table.stream_arn,
-            "StreamLabel": table.stream_arn.rsplit("/", 1)[1],
-            "StreamStatus": "ENABLED",
-            "StreamViewType": table.stream_view_type,
+            "StreamArn": self._arn,
+            "StreamLabel": self.stream_label,
+            "StreamStatus": "ENABLED" if disabled_ms is None else "DISABLED",
+            "StreamViewType": self._view_type,
             "TableName": table.name,
             "KeySchema": [
                 {"AttributeName": name, "KeyType": kind} for name, kind in zip(table._schema, key_types, strict=False)
@@ -141,10 +164,11 @@ class Stream:
             with db.read() as connection:
                 table._check_exists(connection)
                 shard = connection.execute(
-                    f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_id = ?", (table._no, shard_id)
+                    f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_id = ? AND stream_no = ?",
+                    (table._no, shard_id, self._no),
                 ).fetchone()
                 if shard is None:
-                    raise ResourceNotFoundError(f"shard {shard_id!r} is not a shard of {table.stream_arn}")
+                    raise ResourceNotFoundError(f"shard {shard_id!r} is not a shard of {self._arn}")
                 shard_no, _, _, start_seq, end_seq, _, trimmed_seq = db.check_row(
                     shard, _SHARD_KINDS, f"shard {shard_id}"
                 )
@@ -173,7 +197,7 @@ class Stream:
                         shard_id=shard_id,
                     )
             if position is not None:
-                return _encode(table, shard_no, position, now)
+                return _encode(self._arn, table._no, shard_no, position, now)
             with table._writer(force_trim=True):
                 pass
         raise AssertionError("unreachable")  # pragma: no cover - the second pass always positions
@@ -187,7 +211,7 @@ class Stream:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _RECORD_LIMIT:
             raise ValidationError(f"limit must be 1..{_RECORD_LIMIT}, got {limit!r}")
         table = self._table
-        shard_no, position, issued = _decode(table, iterator)
+        shard_no, position, issued = _decode(self._arn, table, iterator)
         now = table._maintain_if_due()
         if issued - now > ITERATOR_LIFETIME_MS:
             # Every iterator carries the time it was issued, which is never later than the store's time then:
@@ -203,12 +227,13 @@ class Stream:
         with db.read() as connection:
             table._check_exists(connection)
             shard = connection.execute(
-                f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_no = ?", (table._no, shard_no)
+                f"SELECT {_SHARD_COLUMNS} FROM shards WHERE table_no = ? AND shard_no = ? AND stream_no = ?",
+                (table._no, shard_no, self._no),
             ).fetchone()
             if shard is None:
-                raise ResourceNotFoundError(f"the iterator's shard is not a shard of {table.stream_arn}")
+                raise ResourceNotFoundError(f"the iterator's shard is not a shard of {self._arn}")
             _, shard_id, _, start_seq, end_seq, _, trimmed_seq = db.check_row(
-                shard, _SHARD_KINDS, f"a shard of {table.stream_arn}"
+                shard, _SHARD_KINDS, f"a shard of {self._arn}"
             )
             # An iterator points just before a record of its shard, or at its end: anything else was not issued
             # by get_shard_iterator or get_records, and reading from it could skip records.
@@ -234,7 +259,7 @@ class Stream:
             records.append(_stored_record(db, body, seq, shard_id))
             position = seq
         more = len(records) < len(rows)
-        following = None if end_seq is not None and not more else _encode(table, shard_no, position, now)
+        following = None if end_seq is not None and not more else _encode(self._arn, table._no, shard_no, position, now)
         return {"Records": records, "NextShardIterator": following}
 
 
@@ -276,22 +301,22 @@ def _parse_sequence(text: object) -> int:
     return int(text) - SEQUENCE_BASE
 
 
-def _encode(table: Table, shard_no: int, position: int, now: int) -> str:
+def _encode(arn: str, table_no: int, shard_no: int, position: int, now: int) -> str:
     # Shaped like DynamoDB Streams' iterators ("<stream ARN>|1|<opaque text>"); the opaque part is ours.
-    payload = urlsafe_b64encode(f"{table._no}:{shard_no}:{position}:{now}".encode()).decode("ascii")
-    return f"{table.stream_arn}|1|{payload}"
+    payload = urlsafe_b64encode(f"{table_no}:{shard_no}:{position}:{now}".encode()).decode("ascii")
+    return f"{arn}|1|{payload}"
 
 
 _DAMAGED: Final = "the shard iterator is damaged; get a new one from get_shard_iterator"
 
 
-def _decode(table: Table, iterator: object) -> tuple[int, int, int]:
+def _decode(stream_arn: str, table: Table, iterator: object) -> tuple[int, int, int]:
     if not isinstance(iterator, str):
         raise ValidationError(f"a shard iterator is text from get_shard_iterator, got {type(iterator).__name__}")
     arn, _, payload = iterator.rpartition("|1|")
-    if arn != table.stream_arn:
+    if arn != stream_arn:
         raise ValidationError(
-            f"the shard iterator is not one of {table.stream_arn}'s; get one from this stream's get_shard_iterator"
+            f"the shard iterator is not one of {stream_arn}'s; get one from this stream's get_shard_iterator"
         )
     # Only what _encode writes: int() alone would also take signs, "_" between digits, spaces and other
     # scripts' digits (Arabic-Indic U+0661), and numbers SQLite cannot hold.

@@ -40,13 +40,14 @@ import os
 import re
 import warnings
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, final
 
 from shardline._exceptions import JSONInputError, ShardlineError, describe_exception
 from shardline._json import deeper_than, json_loads
 from shardline.local._settings import InvalidParameterValueError, MappingSettings
+from shardline.local._store import IndexSpec
 
 __all__ = [
     "FunctionSpec",
@@ -166,6 +167,13 @@ class TableSpec:
     """A table the template defines, ready for ``Store.create_table``.
 
     ``key_schema`` maps key attribute names to their types (S, N or B), partition key first.
+    ``stream_view_type`` is None when the table has no StreamSpecification: as on AWS, such a table has no
+    stream ("AWS::DynamoDB::Table StreamSpecification" in the CloudFormation template reference).
+    ``global_indexes`` and ``local_indexes`` are its secondary indexes, in template order; ``extra`` holds
+    what DescribeTable shows and nothing local depends on, as the endpoint keeps it for a table made with
+    CreateTable: ``attribute_definitions`` (name -> type, always), and when the template writes them
+    ``billing_mode``, ``throughput`` and ``index_throughput`` (read and write capacity units, per global
+    index by name), ``tags``, ``table_class`` and ``deletion_protection``.
     """
 
     logical_id: str
@@ -173,6 +181,9 @@ class TableSpec:
     key_schema: dict[str, str]
     stream_view_type: str | None
     ttl_attribute: str | None
+    global_indexes: tuple[IndexSpec, ...] = ()
+    local_indexes: tuple[IndexSpec, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @final
@@ -1211,13 +1222,16 @@ class _Reader:
         properties = self.resources[logical]["Properties"]
         base = f"Resources.{logical}.Properties"
         failed = False
-        name = key_schema = stream = ttl = None
+        name = keys = stream = ttl = None
+        global_indexes: tuple[IndexSpec, ...] = ()
+        local_indexes: tuple[IndexSpec, ...] = ()
+        extra: dict[str, Any] = {}
         try:
             name = self._table_name(logical)
         except _Unresolved:
             failed = True
         try:
-            key_schema = self._key_schema(properties, base)
+            keys = self._key_schema(properties, base)
         except _Unresolved:
             failed = True
         try:
@@ -1228,14 +1242,19 @@ class _Reader:
             ttl = self._ttl_attribute(properties, base)
         except _Unresolved:
             failed = True
-        for indexes in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-            if properties.get(indexes):
-                self.warn(
-                    f"{base}.{indexes}", "secondary indexes are not created locally; the table is created without them"
-                )
-        if failed or name is None or key_schema is None:
+        if keys is not None:
+            schema, definitions = keys
+            try:
+                global_indexes, local_indexes = self._indexes(properties, base, schema, definitions)
+            except _Unresolved:
+                failed = True
+            try:
+                extra = self._table_extra(properties, base, definitions)
+            except _Unresolved:
+                failed = True
+        if failed or name is None or keys is None:
             raise _Unresolved
-        return TableSpec(logical, name, key_schema, stream, ttl)
+        return TableSpec(logical, name, keys[0], stream, ttl, global_indexes, local_indexes, extra)
 
     def _table_name(self, logical: str) -> str:
         name = self.physical_name(logical)
@@ -1246,7 +1265,8 @@ class _Reader:
             )
         return name
 
-    def _key_schema(self, properties: dict[str, Any], base: str) -> dict[str, str]:
+    def _key_schema(self, properties: dict[str, Any], base: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The table's key schema and the attribute definitions (name -> S, N or B, in template order)."""
         if "KeySchema" not in properties:
             raise self.failure(f"{base}.KeySchema", "KeySchema is required: [{AttributeName: pk, KeyType: HASH}]")
         if "AttributeDefinitions" not in properties:
@@ -1275,34 +1295,50 @@ class _Reader:
                 failed = True
             else:
                 types[name] = kind
+        schema: dict[str, str] = {}
+        try:
+            schema = self._keys(keys, f"{base}.KeySchema", types)
+        except _Unresolved:
+            failed = True
+        if failed:
+            raise _Unresolved
+        return schema, types
+
+    def _keys(self, keys: Any, path: str, types: dict[str, str]) -> dict[str, str]:
+        """A KeySchema (of the table or an index): the partition key (HASH), then the sort key (RANGE) if any."""
         if not isinstance(keys, list) or not 1 <= len(keys) <= 2:
             raise self.failure(
-                f"{base}.KeySchema",
+                path,
                 "must list the partition key (KeyType HASH) and optionally a sort key (KeyType RANGE), not"
                 f" {_kind(keys) if not isinstance(keys, list) else f'{len(keys)} elements'}",
             )
         schema: dict[str, str] = {}
+        failed = False
         for index, key in enumerate(keys):
-            path = f"{base}.KeySchema[{index}]"
+            where = f"{path}[{index}]"
             name = key.get("AttributeName") if isinstance(key, dict) else None
             key_type = key.get("KeyType") if isinstance(key, dict) else None
             expected = "HASH" if index == 0 else "RANGE"
             if not isinstance(name, str) or not name:
-                self.problem(path, "each key is {AttributeName: name, KeyType: HASH|RANGE}")
+                self.problem(where, "each key is {AttributeName: name, KeyType: HASH|RANGE}")
                 failed = True
                 continue
             if key_type != expected:
                 self.problem(
-                    f"{path}.KeyType",
+                    f"{where}.KeyType",
                     f"is {_kind(key_type)}, but DynamoDB wants the partition key (HASH) first, then the sort key"
                     " (RANGE)",
                 )
                 failed = True
             if name not in types:
                 self.problem(
-                    f"{path}.AttributeName",
+                    f"{where}.AttributeName",
                     f"{name} is not in AttributeDefinitions; add {{AttributeName: {name}, AttributeType: S|N|B}}",
                 )
+                failed = True
+                continue
+            if name in schema:
+                self.problem(f"{where}.AttributeName", f"{name} is the partition key already; a sort key is another")
                 failed = True
                 continue
             schema[name] = types[name]
@@ -1310,11 +1346,264 @@ class _Reader:
             raise _Unresolved
         return schema
 
+    def _indexes(
+        self, properties: dict[str, Any], base: str, schema: dict[str, str], types: dict[str, str]
+    ) -> tuple[tuple[IndexSpec, ...], tuple[IndexSpec, ...]]:
+        """The secondary indexes, checked as CreateTable checks them (DynamoDB API reference, CreateTable and
+        Projection; "Quotas in Amazon DynamoDB" for how many a table may have)."""
+        found: dict[str, list[IndexSpec]] = {"GlobalSecondaryIndexes": [], "LocalSecondaryIndexes": []}
+        names: dict[str, str] = {}
+        used = set(schema)
+        non_key_total = 0
+        failed = False
+        for kind, indexes in found.items():
+            path = f"{base}.{kind}"
+            raw = self.resolve(properties.get(kind), path)
+            if raw is None or raw is _NO_VALUE:
+                continue
+            if not isinstance(raw, list):
+                self.problem(path, f"must be a list of {{IndexName, KeySchema, Projection}}, not {_kind(raw)}")
+                failed = True
+                continue
+            local = kind == "LocalSecondaryIndexes"
+            for position, index in enumerate(raw):
+                where = f"{path}[{position}]"
+                try:
+                    spec = self._index(index, where, types, schema, local=local)
+                except _Unresolved:
+                    failed = True
+                    continue
+                if spec.name in names:
+                    self.problem(
+                        f"{where}.IndexName",
+                        f"{spec.name} is the name of another index ({names[spec.name]}); index names are unique"
+                        " within a table",
+                    )
+                    failed = True
+                    continue
+                names[spec.name] = where
+                used.update(spec.key_schema)
+                non_key_total += len(spec.non_key_attributes)
+                indexes.append(spec)
+            limit = 5 if local else 20
+            if len(indexes) > limit:
+                self.problem(
+                    path,
+                    f"{len(indexes)} {'local' if local else 'global'} secondary indexes; DynamoDB allows {limit} per"
+                    " table",
+                )
+                failed = True
+        if non_key_total > 100:
+            self.problem(
+                base,
+                f"the indexes project {non_key_total} NonKeyAttributes in all; DynamoDB allows 100 per table"
+                " (an attribute projected into two indexes counts twice)",
+            )
+            failed = True
+        unused = [name for name in types if name not in used]
+        if unused and not failed:
+            self.problem(
+                f"{base}.AttributeDefinitions",
+                f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} defined but no key schema uses"
+                f" {'it' if len(unused) == 1 else 'them'}; DynamoDB refuses attribute definitions that are not"
+                " keys of the table or an index (define only key attributes)",
+            )
+            failed = True
+        if failed:
+            raise _Unresolved
+        return tuple(found["GlobalSecondaryIndexes"]), tuple(found["LocalSecondaryIndexes"])
+
+    def _index(self, index: Any, path: str, types: dict[str, str], schema: dict[str, str], *, local: bool) -> IndexSpec:
+        if not isinstance(index, dict):
+            raise self.failure(path, f"an index is {{IndexName, KeySchema, Projection}}, not {_kind(index)}")
+        failed = False
+        name = index.get("IndexName")
+        if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name):
+            shown = "missing" if name is None else _shown(name) if isinstance(name, str) else _kind(name)
+            self.problem(
+                f"{path}.IndexName", f"{shown} is not an index name: 3 to 255 letters, digits, '_', '-' or '.'"
+            )
+            failed = True
+        keys: dict[str, str] | None = None
+        if "KeySchema" not in index:
+            self.problem(f"{path}.KeySchema", "KeySchema is required: [{AttributeName: name, KeyType: HASH}, ...]")
+            failed = True
+        else:
+            try:
+                keys = self._keys(index["KeySchema"], f"{path}.KeySchema", types)
+            except _Unresolved:
+                failed = True
+        if local and keys is not None:
+            table_keys = list(schema)
+            if len(table_keys) < 2:
+                self.problem(
+                    path,
+                    "a local secondary index needs a table with a sort key (it is another sort key on the same"
+                    " partition); use a global secondary index",
+                )
+                failed = True
+            elif next(iter(keys)) != table_keys[0] or len(keys) != 2:
+                self.problem(
+                    f"{path}.KeySchema",
+                    f"a local secondary index has the table's partition key ({table_keys[0]}, HASH) and a sort key"
+                    " of its own (RANGE)",
+                )
+                failed = True
+        projection: str = "ALL"
+        non_key: tuple[str, ...] = ()
+        try:
+            projection, non_key = self._projection(index.get("Projection"), f"{path}.Projection")
+        except _Unresolved:
+            failed = True
+        if failed or keys is None or not isinstance(name, str):
+            raise _Unresolved
+        return IndexSpec(name, keys, projection, non_key)
+
+    def _projection(self, projection: Any, path: str) -> tuple[str, tuple[str, ...]]:
+        if projection is None:
+            raise self.failure(path, "Projection is required: {ProjectionType: ALL}, KEYS_ONLY or INCLUDE")
+        if not isinstance(projection, dict):
+            raise self.failure(path, f"must be {{ProjectionType: ALL|KEYS_ONLY|INCLUDE}}, not {_kind(projection)}")
+        kind = projection.get("ProjectionType")
+        if kind not in ("ALL", "KEYS_ONLY", "INCLUDE"):
+            shown = "missing" if kind is None else _kind(kind)
+            raise self.failure(f"{path}.ProjectionType", f"{shown}: ProjectionType is ALL, KEYS_ONLY or INCLUDE")
+        attributes = projection.get("NonKeyAttributes")
+        if kind != "INCLUDE":
+            if attributes is not None:
+                raise self.failure(
+                    f"{path}.NonKeyAttributes", f"NonKeyAttributes go with ProjectionType INCLUDE, not {kind}"
+                )
+            return str(kind), ()
+        if (
+            not isinstance(attributes, list)
+            or not 1 <= len(attributes) <= 20
+            or not all(isinstance(each, str) and 1 <= len(each) <= 255 for each in attributes)
+        ):
+            raise self.failure(
+                f"{path}.NonKeyAttributes",
+                "ProjectionType INCLUDE needs NonKeyAttributes: a list of 1 to 20 attribute names",
+            )
+        if len(set(attributes)) != len(attributes):
+            raise self.failure(f"{path}.NonKeyAttributes", "names an attribute twice")
+        return "INCLUDE", tuple(str(each) for each in attributes)
+
+    def _table_extra(self, properties: dict[str, Any], base: str, types: dict[str, str]) -> dict[str, Any]:
+        """What DescribeTable shows and nothing local depends on, kept as the endpoint keeps what CreateTable
+        is given: the attribute definitions, the billing mode and provisioned throughput (of the table and of
+        each global index), the tags, the table class and deletion protection (DynamoDB API reference,
+        CreateTable; "AWS::DynamoDB::Table" in the CloudFormation template reference)."""
+        extra: dict[str, Any] = {"attribute_definitions": dict(types)}
+        failed = False
+        mode = self.resolve(properties.get("BillingMode"), f"{base}.BillingMode")
+        if mode is not None and mode is not _NO_VALUE:
+            if mode not in ("PROVISIONED", "PAY_PER_REQUEST"):
+                self.problem(f"{base}.BillingMode", f"{_kind(mode)} is not PROVISIONED or PAY_PER_REQUEST")
+                failed = True
+            else:
+                extra["billing_mode"] = str(mode)
+        on_demand = mode == "PAY_PER_REQUEST"
+        try:
+            throughput = self._throughput(properties, base, on_demand=on_demand)
+            if throughput is not None:
+                extra["throughput"] = throughput
+                extra.setdefault("billing_mode", "PROVISIONED")  # CloudFormation's default billing mode
+        except _Unresolved:
+            failed = True
+        index_throughput: dict[str, dict[str, int]] = {}
+        raw = self.resolve(properties.get("GlobalSecondaryIndexes"), f"{base}.GlobalSecondaryIndexes")
+        for position, index in enumerate(raw if isinstance(raw, list) else []):
+            if not isinstance(index, dict) or not isinstance(index.get("IndexName"), str):
+                continue  # reported with the indexes
+            try:
+                throughput = self._throughput(index, f"{base}.GlobalSecondaryIndexes[{position}]", on_demand=on_demand)
+            except _Unresolved:
+                failed = True
+                continue
+            if throughput is not None:
+                index_throughput[str(index["IndexName"])] = throughput
+        if index_throughput:
+            extra["index_throughput"] = index_throughput
+        try:
+            extra.update(self._table_settings(properties, base))
+        except _Unresolved:
+            failed = True
+        if failed:
+            raise _Unresolved
+        return extra
+
+    def _table_settings(self, properties: dict[str, Any], base: str) -> dict[str, Any]:
+        """Tags, TableClass and DeletionProtectionEnabled, as DescribeTable and ListTagsOfResource show them."""
+        settings: dict[str, Any] = {}
+        failed = False
+        tags = self.resolve(properties.get("Tags"), f"{base}.Tags")
+        if tags is not None and tags is not _NO_VALUE:
+            if not isinstance(tags, list) or not all(
+                isinstance(tag, dict) and isinstance(tag.get("Key"), str) and isinstance(tag.get("Value"), str)
+                for tag in tags
+            ):
+                self.problem(f"{base}.Tags", "must be a list of {Key: text, Value: text}")
+                failed = True
+            else:
+                settings["tags"] = {str(tag["Key"]): str(tag["Value"]) for tag in tags}
+        table_class = self.resolve(properties.get("TableClass"), f"{base}.TableClass")
+        if table_class is not None and table_class is not _NO_VALUE:
+            if table_class not in ("STANDARD", "STANDARD_INFREQUENT_ACCESS"):
+                self.problem(
+                    f"{base}.TableClass", f"{_kind(table_class)} is not STANDARD or STANDARD_INFREQUENT_ACCESS"
+                )
+                failed = True
+            else:
+                settings["table_class"] = str(table_class)
+        protection = self.resolve(properties.get("DeletionProtectionEnabled"), f"{base}.DeletionProtectionEnabled")
+        if protection is not None and protection is not _NO_VALUE:
+            enabled = self._boolean(protection)
+            if enabled is None:
+                self.problem(f"{base}.DeletionProtectionEnabled", f"must be true or false, not {_kind(protection)}")
+                failed = True
+            else:
+                settings["deletion_protection"] = enabled
+        if failed:
+            raise _Unresolved
+        return settings
+
+    def _throughput(self, owner: dict[str, Any], base: str, *, on_demand: bool) -> dict[str, int] | None:
+        path = f"{base}.ProvisionedThroughput"
+        raw = self.resolve(owner.get("ProvisionedThroughput"), path)
+        if raw is None or raw is _NO_VALUE:
+            return None
+        if on_demand:
+            raise self.failure(
+                path,
+                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is"
+                " PAY_PER_REQUEST (DynamoDB refuses it): remove ProvisionedThroughput",
+            )
+        if not isinstance(raw, dict):
+            raise self.failure(path, f"must be {{ReadCapacityUnits: n, WriteCapacityUnits: n}}, not {_kind(raw)}")
+        units: dict[str, int] = {}
+        for name in ("ReadCapacityUnits", "WriteCapacityUnits"):
+            value = raw.get(name)
+            if isinstance(value, str) and re.fullmatch(r"\d{1,18}", value.strip()):
+                value = int(value)  # a parameter's text
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                shown = "missing" if value is None else _kind(value)
+                raise self.failure(f"{path}.{name}", f"{shown}: {name} is a whole number of at least 1")
+            units[name] = value
+        return units
+
     def _stream_view_type(self, properties: dict[str, Any], base: str) -> str | None:
         path = f"{base}.StreamSpecification"
         spec = self.resolve(properties.get("StreamSpecification"), path)
         if spec is None or spec is _NO_VALUE:
             return None
+        if isinstance(spec, dict) and "StreamEnabled" in spec:
+            # DynamoDB's API has StreamEnabled; CloudFormation's StreamSpecification does not (StreamViewType and
+            # ResourcePolicy): a table has a stream exactly when the template gives it a StreamSpecification.
+            raise self.failure(
+                f"{path}.StreamEnabled",
+                "CloudFormation's StreamSpecification has no StreamEnabled: remove the StreamSpecification for a"
+                " table without a stream, or keep only StreamViewType",
+            )
         view = spec.get("StreamViewType") if isinstance(spec, dict) else None
         if view not in _STREAM_VIEW_TYPES:
             raise self.failure(
@@ -1351,7 +1640,12 @@ class _Reader:
         kind = _SIMPLE_KEY_TYPES.get(str(key.get("Type"))) if isinstance(key, dict) else None
         if not isinstance(attribute, str) or not attribute or kind is None:
             raise self.failure(path, "must be {Name: name, Type: String|Number|Binary}")
-        return TableSpec(logical, name, {attribute: kind}, None, None)
+        # SAM makes a SimpleTable on-demand unless it is given ProvisionedThroughput (AWS::Serverless::SimpleTable).
+        extra: dict[str, Any] = {"attribute_definitions": {attribute: kind}, "billing_mode": "PAY_PER_REQUEST"}
+        throughput = self._throughput(properties, f"Resources.{logical}.Properties", on_demand=False)
+        if throughput is not None:
+            extra.update(billing_mode="PROVISIONED", throughput=throughput)
+        return TableSpec(logical, name, {attribute: kind}, None, None, extra=extra)
 
     @staticmethod
     def _boolean(value: Any) -> bool | None:

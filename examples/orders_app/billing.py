@@ -1,0 +1,27 @@
+"""Bill each new order: its invoice goes to the invoices table, written with boto3 as on AWS.
+
+Nothing here knows about shardline's endpoint: `shardline run` gives the function AWS_ENDPOINT_URL_DYNAMODB,
+so the unchanged client writes to the local table, whose stream the next mapping reads.
+"""
+
+import os
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shardline import StreamRecord, batch_handler
+
+INVOICES = boto3.resource("dynamodb").Table(os.environ["INVOICES_TABLE"])
+
+
+@batch_handler
+def lambda_handler(record: StreamRecord) -> None:
+    order = record.new_image  # the mapping's filter passes INSERTs only: they carry a NewImage
+    try:
+        INVOICES.put_item(
+            Item={"order_id": order["pk"], "customer": order["customer"], "amount": order["total"], "due": True},
+            ConditionExpression="attribute_not_exists(order_id)",  # a redelivered order is billed once
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise

@@ -1,0 +1,216 @@
+"""``shardline serve``: the local tables as a DynamoDB endpoint, for apps, the AWS CLI and tests.
+
+Also what ``shardline run`` uses to serve the endpoint beside its mappings: the ``--host``/``--port`` options,
+starting the server with one-line errors, and the lines that say how to reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+import click
+
+from shardline._exceptions import ShardlineError
+
+from ._io import CLIError
+from ._local import open_store, state_option
+
+if TYPE_CHECKING:
+    from shardline.local import Store
+    from shardline.local.endpoint import Endpoint
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "client_url", "endpoint_options", "serve", "serving"]
+
+#: DynamoDB Local's port: tools and tutorials that expect a local DynamoDB look there first.
+DEFAULT_PORT: Final = 8000
+DEFAULT_HOST: Final = "127.0.0.1"
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG = """\b
+Examples:
+  shardline serve                                 http://127.0.0.1:8000 over .shardline/state.db
+  shardline serve --port 0                        a free port, printed at start
+  shardline serve --template template.yaml        create the template's tables first
+  AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 python app.py       (in another terminal)
+  aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000
+
+\b
+DynamoDB's API (tables, items, queries, transactions, indexes) and the DynamoDB Streams API on one port,
+over the same state database as `shardline table`, `stream` and `run`: every write through it makes the
+stream record DynamoDB would, and `shardline run` on the same --state delivers it. Requests are not
+authenticated: any access key and signature are accepted (as DynamoDB Local does), and every access key
+sees the same tables. It listens on 127.0.0.1 only unless --host says otherwise.
+
+\b
+Exit status: 1 when the port is in use or the state cannot be opened; 130 after Ctrl-C, 143 after
+SIGTERM (every acknowledged write is in the state file).
+"""
+
+
+def endpoint_options(function: F) -> F:
+    """``--host`` and ``--port``, shared by ``serve`` and ``run``."""
+    port = click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=DEFAULT_PORT,
+        show_default=True,
+        help="The endpoint's port; 0 picks a free one (printed at start).",
+    )
+    host = click.option(
+        "--host",
+        default=DEFAULT_HOST,
+        show_default=True,
+        metavar="ADDRESS",
+        help="The address to listen on. Anything but loopback lets others on the network read and write the tables.",
+    )
+    return host(port(function))
+
+
+@click.command(epilog=EPILOG, short_help="Serve the local tables as a DynamoDB endpoint.")
+@state_option
+@endpoint_options
+@click.option("--template", "template_path", metavar="FILE", help="Create this SAM template's tables first.")
+@click.option("--parameter-overrides", multiple=True, metavar="KEY=VALUE", help="Template parameters.")
+def serve(state: str, host: str, port: int, template_path: str | None, parameter_overrides: tuple[str, ...]) -> int:
+    """Serve the local tables as a DynamoDB and DynamoDB Streams endpoint, until Ctrl-C."""
+    from .run import StopSignals, parse_overrides
+
+    overrides = parse_overrides(parameter_overrides)
+    if parameter_overrides and template_path is None:
+        raise click.UsageError("--parameter-overrides needs --template")
+    template = _load(template_path, overrides) if template_path is not None else None
+    stop = StopSignals()
+    with stop:
+        try:
+            with open_store(state) as store:
+                if template is not None:
+                    _create_tables(template, store)
+                with serving(store, host=host, port=port) as endpoint:
+                    url = client_url(endpoint)
+                    tables = len(store.tables())
+                    click.echo(
+                        f"DynamoDB and DynamoDB Streams at {url} (state {state}, {tables} table"
+                        f"{'s' if tables != 1 else ''}); Ctrl-C to stop",
+                        err=True,
+                    )
+                    for line in how_to_reach(url):
+                        click.echo(f"  {line}", err=True)
+                    forever = threading.Event()
+                    while not stop.requested():
+                        forever.wait(3600)  # a stop signal raises KeyboardInterrupt out of the wait
+        except KeyboardInterrupt:
+            pass
+    click.echo(f"stopped by {stop.name}: every acknowledged write is in {state}", err=True)
+    return stop.status
+
+
+def how_to_reach(url: str) -> list[str]:
+    """What to tell a developer about the endpoint at ``url``."""
+    return [
+        f"apps:    AWS_ENDPOINT_URL_DYNAMODB={url} AWS_DEFAULT_REGION=us-east-1 python app.py",
+        f'boto3:   boto3.client("dynamodb", endpoint_url="{url}")',
+        f"AWS CLI: aws dynamodb list-tables --endpoint-url {url}",
+        "any access key and region work: requests are not authenticated, and every key sees the same tables",
+    ]
+
+
+@contextlib.contextmanager
+def serving(store: Store, *, host: str, port: int, fallback: bool = False) -> Iterator[Endpoint]:
+    """The endpoint over ``store`` on ``host:port`` for the block; a port in use or an address that cannot be
+    used is a one-line error. A host other than loopback gets a warning first.
+
+    With ``fallback`` (``run`` on the default port, which its functions are told about anyway), a port in use
+    is a warning and a free port is used instead.
+    """
+    if not _is_loopback(host):
+        click.echo(
+            f"warning: --host {host}: anyone who can reach port {port or 'chosen'} on this address can read and"
+            " write every table (the endpoint has no authentication)",
+            err=True,
+        )
+    try:
+        endpoint = _start(store, host, port)
+    except _PortInUse:
+        if not fallback:
+            raise CLIError(
+                f"cannot serve on {host}:{port}: the port is in use (by another shardline serve or run, or by"
+                " DynamoDB Local?); pick another with --port, or --port 0 for a free one"
+            ) from None
+        endpoint = _start(store, host, 0)
+        click.echo(
+            f"warning: port {port} is in use (by another shardline serve or run, or by DynamoDB Local?); the endpoint"
+            f" is on port {endpoint.port} instead (--port chooses)",
+            err=True,
+        )
+    try:
+        yield endpoint
+    finally:
+        endpoint.close()
+
+
+class _PortInUse(Exception):
+    pass
+
+
+def _start(store: Store, host: str, port: int) -> Endpoint:
+    from shardline.local.endpoint import serve as start
+
+    try:
+        return start(store, host=host, port=port)
+    except (OSError, ShardlineError) as exc:  # the endpoint's EndpointError carries the OSError as its cause
+        cause = exc if isinstance(exc, OSError) else exc.__cause__
+        if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+            raise _PortInUse from None
+        if isinstance(exc, OSError):
+            raise CLIError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+        raise CLIError(str(exc)) from None
+
+
+def client_url(endpoint: Endpoint) -> str:
+    """The URL clients on this machine use: an endpoint listening on every address is reached on loopback."""
+    url = str(endpoint.url)
+    host = urlsplit(url).hostname or ""
+    if host in ("0.0.0.0", ""):
+        return f"http://127.0.0.1:{endpoint.port}"
+    if host == "::":
+        return f"http://[::1]:{endpoint.port}"
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def _load(template_path: str, overrides: dict[str, str]) -> Any:
+    from shardline.local._template import TemplateError, load_template
+
+    try:
+        template = load_template(Path(template_path), parameter_overrides=overrides)
+    except TemplateError as exc:
+        raise CLIError(str(exc)) from None
+    # Only what concerns the tables: serve runs no functions, so their warnings (and "nothing to run") are noise.
+    for warning in template.warnings:
+        if any(warning.startswith(f"Resources.{logical}.") for logical in template.tables):
+            click.echo(f"warning: {warning}", err=True)
+    return template
+
+
+def _create_tables(template: Any, store: Store) -> None:
+    from shardline.local._runner import create_tables
+
+    try:
+        create_tables(template, store)
+    except ShardlineError as exc:  # a table of the same name and another key; a table the store refuses
+        raise CLIError(str(exc)) from None

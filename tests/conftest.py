@@ -16,6 +16,11 @@ import shardline
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# `shardline run` and `serve` listen on port 8000 unless told otherwise; the tests (and the commands they start in
+# child processes, which inherit the environment) take a free port instead, so a DynamoDB Local or a developer's own
+# `shardline run` holding 8000 cannot fail them.
+os.environ["SHARDLINE_PORT"] = "0"
+
 # Fuzzers: every input surface gets a hypothesis test asserting "returns, or raises a shardline error".
 # CI runs each with a bounded budget; a developer hunting bugs raises it: SHARDLINE_FUZZ_EXAMPLES=20000 pytest -k fuzz
 FUZZ_EXAMPLES = int(os.environ.get("SHARDLINE_FUZZ_EXAMPLES", "200"))

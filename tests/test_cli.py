@@ -21,7 +21,9 @@ COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardl
 
 
 def run(*args: str, stdin: str | None = None, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+    environment = {
+        key: value for key, value in os.environ.items() if key == "SHARDLINE_PORT" or not key.startswith("SHARDLINE_")
+    }
     environment.update(env or {})
     return subprocess.run(
         [*COMMAND, *args],
@@ -550,7 +552,9 @@ def test_filter_warns_about_repeated_keys_and_needs_a_pattern() -> None:
 
 
 def run_bytes(*args: str, stdin: bytes, cwd: Path | None = None) -> Any:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+    environment = {
+        key: value for key, value in os.environ.items() if key == "SHARDLINE_PORT" or not key.startswith("SHARDLINE_")
+    }
     return subprocess.run([*COMMAND, *args], check=False, input=stdin, capture_output=True, cwd=cwd,
                           env=environment, timeout=60)  # fmt: skip
 

@@ -45,7 +45,11 @@ def stream_records(store: Store, table: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("round_", range(2))
 def test_every_acknowledged_write_survives_a_sigkill(tmp_path: Path, round_: int) -> None:
     state = tmp_path / "state.db"
-    environment = {key: value for key, value in os.environ.items() if not key.startswith(("SHARDLINE_", "AWS_"))}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key == "SHARDLINE_PORT" or not key.startswith(("SHARDLINE_", "AWS_"))
+    }
     server = subprocess.Popen(
         [*COMMAND, "serve", "--port", "0", "--state", str(state)],
         env=environment,

@@ -113,7 +113,11 @@ def test_app_to_table_to_function_to_table_to_function_in_process(app_folder: Pa
 
 
 def clean_environment() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith(("SHARDLINE_", "AWS_"))}
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key == "SHARDLINE_PORT" or not key.startswith(("SHARDLINE_", "AWS_"))
+    }
 
 
 class Lines:

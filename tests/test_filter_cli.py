@@ -14,7 +14,9 @@ COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardl
 
 
 def run(*args: str, cwd: Path) -> Any:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+    environment = {
+        key: value for key, value in os.environ.items() if key == "SHARDLINE_PORT" or not key.startswith("SHARDLINE_")
+    }
     environment["PYTHONIOENCODING"] = "utf-8"  # a UTF-8 terminal, where a lone surrogate cannot be written
     return subprocess.run(
         [*COMMAND, *args], check=False, capture_output=True, text=True, cwd=cwd, env=environment, timeout=60

@@ -21,7 +21,9 @@ COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardl
 
 
 def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> Any:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+    environment = {
+        key: value for key, value in os.environ.items() if key == "SHARDLINE_PORT" or not key.startswith("SHARDLINE_")
+    }
     return subprocess.run(
         [*COMMAND, *args],
         check=False,
@@ -297,7 +299,11 @@ def test_tail_follow_prints_new_records_until_ctrl_c(tmp_path: Path) -> None:
     with Store(path) as store:
         table = store.create_table("Orders", key_schema={"pk": "S"})
         first = table.put_item({"pk": "before"})
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if key == "SHARDLINE_PORT" or not key.startswith("SHARDLINE_")
+        }
         follower = subprocess.Popen(
             [*COMMAND, "stream", "tail", "Orders", "--follow", "--state", str(path)],
             stdout=subprocess.PIPE,

@@ -26,7 +26,9 @@ pytest.importorskip("awslambdaric")
 
 
 def run(*args: str, cwd: Path, timeout: float = 120) -> Any:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+    environment = {
+        key: value for key, value in os.environ.items() if key == "SHARDLINE_PORT" or not key.startswith("SHARDLINE_")
+    }
     return subprocess.run(
         [*COMMAND, *args], check=False, capture_output=True, text=True, cwd=cwd, env=environment, timeout=timeout
     )
@@ -176,7 +178,9 @@ def app(tmp_path: Path, source: str, *, handler: str = "app.handler", settings: 
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
+    environment = {
+        key: value for key, value in os.environ.items() if key == "SHARDLINE_PORT" or not key.startswith("SHARDLINE_")
+    }
     return subprocess.Popen(
         [*COMMAND, *args], cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

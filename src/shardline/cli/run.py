@@ -96,7 +96,7 @@ def run(
         given = [
             f"--{name}"
             for name in ("host", "port")
-            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+            if ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
         ]
         if given:
             verb = "configure" if len(given) > 1 else "configures"
@@ -117,14 +117,8 @@ def run(
         try:
             with (
                 open_store(state) as store,
-                _endpoint(
-                    store,
-                    host=host,
-                    port=port,
-                    enabled=not no_endpoint,
-                    fallback=ctx.get_parameter_source("port") is click.core.ParameterSource.DEFAULT,
-                ) as dynamodb_endpoint,
                 _function_output(log_path if live else None) as output,
+                _endpoint(store, host=host, port=port, enabled=not no_endpoint, log=output) as dynamodb_endpoint,
             ):
                 return _serve(
                     template,
@@ -253,16 +247,13 @@ def parse_overrides(parameter_overrides: tuple[str, ...]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _endpoint(store: Any, *, host: str, port: int, enabled: bool, fallback: bool) -> Iterator[str | None]:
+def _endpoint(store: Any, *, host: str, port: int, enabled: bool, log: TextIO | None) -> Iterator[str | None]:
     """The DynamoDB endpoint over the store the mappings read, for the whole run; its URL (None when off).
-
-    On the default port, a port in use is a warning and a free port is used (the functions are told where);
-    a port given with --port must be free.
-    """
+    The endpoint's own failures are logged to ``log`` (functions.log under the live table) or stderr."""
     if not enabled:
         yield None
         return
-    with serving(store, host=host, port=port, fallback=fallback) as endpoint:
+    with serving(store, host=host, port=port, log=log) as endpoint:
         yield client_url(endpoint)  # announced once the pipeline is built: a template error comes alone
 
 

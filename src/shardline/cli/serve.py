@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
+import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -61,6 +63,8 @@ def endpoint_options(function: F) -> F:
         type=click.IntRange(0, 65535),
         default=DEFAULT_PORT,
         show_default=True,
+        envvar="SHARDLINE_PORT",
+        show_envvar=True,
         help="The endpoint's port; 0 picks a free one (printed at start).",
     )
     host = click.option(
@@ -122,12 +126,13 @@ def how_to_reach(url: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(store: Store, *, host: str, port: int, fallback: bool = False) -> Iterator[Endpoint]:
+def serving(store: Store, *, host: str, port: int, log: TextIO | None = None) -> Iterator[Endpoint]:
     """The endpoint over ``store`` on ``host:port`` for the block; a port in use or an address that cannot be
     used is a one-line error. A host other than loopback gets a warning first.
 
-    With ``fallback`` (``run`` on the default port, which its functions are told about anyway), a port in use
-    is a warning and a free port is used instead.
+    A port in use is an error even on the default port: an app told to use port 8000 would otherwise write to
+    whatever holds it (DynamoDB Local, say) while the pipeline watches other tables. The endpoint's own failures
+    (an InternalServerError answered to a client) are logged with their traceback to ``log``, or stderr.
     """
     if not _is_loopback(host):
         click.echo(
@@ -138,21 +143,20 @@ def serving(store: Store, *, host: str, port: int, fallback: bool = False) -> It
     try:
         endpoint = _start(store, host, port)
     except _PortInUse:
-        if not fallback:
-            raise CLIError(
-                f"cannot serve on {host}:{port}: the port is in use (by another shardline serve or run, or by"
-                " DynamoDB Local?); pick another with --port, or --port 0 for a free one"
-            ) from None
-        endpoint = _start(store, host, 0)
-        click.echo(
-            f"warning: port {port} is in use (by another shardline serve or run, or by DynamoDB Local?); the endpoint"
-            f" is on port {endpoint.port} instead (--port chooses)",
-            err=True,
-        )
+        raise CLIError(
+            f"cannot serve on {host}:{port}: the port is in use (by another shardline serve or run, or by"
+            " DynamoDB Local?); pick another with --port (or SHARDLINE_PORT), 0 for a free one, or run with"
+            " --no-endpoint"
+        ) from None
+    handler = logging.StreamHandler(log if log is not None else sys.stderr)
+    handler.setFormatter(logging.Formatter("endpoint: %(message)s"))
+    logger = logging.getLogger("shardline.local.endpoint")
+    logger.addHandler(handler)
     try:
         yield endpoint
     finally:
         endpoint.close()
+        logger.removeHandler(handler)
 
 
 class _PortInUse(Exception):

@@ -32,6 +32,9 @@ from shardline.local.endpoint._protocol import DynamoDBError
 __all__ = ["MAX_BODY_BYTES", "Server"]
 
 _LOGGER: Final = logging.getLogger("shardline.local.endpoint")
+# A library logs and lets the application decide where it goes (`shardline serve` and `run` send it to stderr or
+# to functions.log); without this, Python's last-resort handler would print to stderr over run's live table.
+_LOGGER.addHandler(logging.NullHandler())
 
 #: The largest request body accepted: 16 MB, DynamoDB's limit on a request (BatchWriteItem's documentation).
 MAX_BODY_BYTES: Final = 16 * 1024 * 1024

@@ -107,3 +107,35 @@ def test_the_run_batch_snippet_prints_what_it_says(sam_event: dict[str, Any]) ->
 def test_async_example_runs_with_asyncio_imported_lazily() -> None:
     # The example module imports asyncio itself; shardline's runner must not need it imported first.
     assert asyncio.iscoroutinefunction(example("notify_async.py")["lambda_handler"].record_handler)
+
+
+def test_the_index_snippet_prints_what_its_comments_say(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (snippet,) = [block for block in PYTHON_BLOCKS if "IndexSpec(" in block and "query_page" in block]
+    monkeypatch.chdir(tmp_path)
+    printed: list[tuple[Any, ...]] = []
+    exec(compile(snippet, "README.md", "exec"), {"print": lambda *args: printed.append(args)})
+    assert printed == [
+        ({"N": "12"},),
+        (
+            {
+                "pk": {"S": "order#1"},
+                "sk": {"N": "1"},
+                "status": {"S": "NEW"},
+                "created": {"N": "1767225600"},
+            },
+        ),
+    ]
+
+
+def test_the_endpoint_snippet_gives_a_working_boto3_client() -> None:
+    (snippet,) = [block for block in PYTHON_BLOCKS if "serve(store, port=0) as endpoint" in block]
+    # Run the block's body while the endpoint is up: the client it makes must reach the store it serves.
+    body = snippet + (
+        "    client.create_table(TableName='Orders', KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}],\n"
+        "        AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}], BillingMode='PAY_PER_REQUEST')\n"
+        "    client.put_item(TableName='Orders', Item={'pk': {'S': 'a'}, 'n': {'N': '12.50'}})\n"
+        "    stored = store.table('Orders').get_item({'pk': 'a'})\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(body, "README.md", "exec"), namespace)
+    assert namespace["stored"] == {"pk": "a", "n": Decimal("12.5")}

@@ -36,7 +36,7 @@ def state_option(function: F) -> F:
         show_default=True,
         envvar="SHARDLINE_STATE",
         metavar="PATH",
-        help="The state database (env SHARDLINE_STATE). `table create` and `run` create it, and the default "
+        help="The state database (env SHARDLINE_STATE). `table create`, `run` and `serve` create it, and the default "
         ".shardline/ directory; other commands need it to exist.",
     )
     return option(function)

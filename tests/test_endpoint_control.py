@@ -3,20 +3,18 @@ same calls against moto where moto answers as DynamoDB does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import aws_client, client_error, create_table, without_metadata
 
 from shardline import item_size, serialize_item
 from shardline.local import Store
 from shardline.local._store import IndexSpec
-from shardline.local.endpoint import Endpoint, serve
+from shardline.local.endpoint import Endpoint
 
 boto3 = pytest.importorskip("boto3")
 ClientError = pytest.importorskip("botocore.exceptions").ClientError
-Config = pytest.importorskip("botocore.config").Config
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/"
 PK = [{"AttributeName": "pk", "KeyType": "HASH"}]
@@ -27,55 +25,15 @@ def defs(**types: str) -> list[dict[str, str]]:
     return [{"AttributeName": name, "AttributeType": kind} for name, kind in types.items()]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "state.db") as opened:
-        yield opened
-
-
-@pytest.fixture
-def endpoint(store: Store) -> Iterator[Endpoint]:
-    with serve(store, port=0) as running:
-        yield running
-
-
-@pytest.fixture
-def client(endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
-    # No retries: botocore retries LimitExceededException (a throttling code), which DynamoDB also answers.
-    no_retries = Config(retries={"total_max_attempts": 1})
-    return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint.url, config=no_retries)
-
-
-def error(call: Any, **arguments: Any) -> tuple[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**arguments)
-    found = caught.value.response["Error"]
-    return found["Code"], found["Message"]
-
-
-def without_metadata(response: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in response.items() if key != "ResponseMetadata"}
-
-
-def orders(client: Any, **more: Any) -> dict[str, Any]:
-    arguments = {
-        "TableName": "Orders",
-        "KeySchema": PK_SK,
-        "AttributeDefinitions": defs(pk="S", sk="N"),
-        "BillingMode": "PAY_PER_REQUEST",
-        **more,
-    }
-    description: dict[str, Any] = client.create_table(**arguments)["TableDescription"]
-    return description
+def orders(dynamodb: Any, **more: Any) -> dict[str, Any]:
+    return create_table(dynamodb, "Orders", {"pk": "S", "sk": "N"}, **more)
 
 
 # -- CreateTable and DescribeTable -------------------------------------------------------------------------
 
 
-def test_create_table_describes_the_table(client: Any, store: Store) -> None:
-    created = orders(client, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+def test_create_table_describes_the_table(dynamodb: Any, store: Store) -> None:
+    created = orders(dynamodb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
     table = store.table("Orders")
     assert table.key_schema == {"pk": "S", "sk": "N"}
     assert table.stream_view_type == "NEW_IMAGE"
@@ -99,31 +57,31 @@ def test_create_table_describes_the_table(client: Any, store: Store) -> None:
         "LatestStreamArn": f"{ARN}Orders/stream/{label}",
         "DeletionProtectionEnabled": False,
     }
-    described = client.describe_table(TableName="Orders")["Table"]
+    described = dynamodb.describe_table(TableName="Orders")["Table"]
     assert described["TableId"] == table_id
     assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
 
 
-def test_describe_counts_items_and_bytes(client: Any, store: Store) -> None:
-    orders(client)
+def test_describe_counts_items_and_bytes(dynamodb: Any, store: Store) -> None:
+    orders(dynamodb)
     table = store.table("Orders")
     table.put_item({"pk": "a", "sk": 1, "note": "hello"})
     table.put_item({"pk": "b", "sk": 2})
-    described = client.describe_table(TableName=ARN + "Orders")["Table"]
+    described = dynamodb.describe_table(TableName=ARN + "Orders")["Table"]
     assert (described["ItemCount"], described["TableSizeBytes"]) == (2, table.size_bytes())
     sizes = [item_size(serialize_item(item)) for item in ({"pk": "a", "sk": 1, "note": "hello"}, {"pk": "b", "sk": 2})]
     assert described["TableSizeBytes"] == sum(sizes)
 
 
-def test_a_table_without_a_stream(client: Any, store: Store) -> None:
-    described = orders(client)
+def test_a_table_without_a_stream(dynamodb: Any, store: Store) -> None:
+    described = orders(dynamodb)
     assert "StreamSpecification" not in described
     assert "LatestStreamArn" not in described
     assert store.table("Orders").stream_enabled is False
 
 
-def test_provisioned_tables_and_indexes(client: Any) -> None:
-    created = client.create_table(
+def test_provisioned_tables_and_indexes(dynamodb: Any) -> None:
+    created = dynamodb.create_table(
         TableName="Orders",
         KeySchema=PK_SK,
         AttributeDefinitions=defs(pk="S", sk="N", status="S", created="N"),
@@ -186,13 +144,13 @@ def test_provisioned_tables_and_indexes(client: Any) -> None:
     ]
     assert created["TableClassSummary"] == {"TableClass": "STANDARD_INFREQUENT_ACCESS"}
     assert created["DeletionProtectionEnabled"] is True
-    assert client.list_tags_of_resource(ResourceArn=ARN + "Orders")["Tags"] == [{"Key": "team", "Value": "orders"}]
-    assert error(client.delete_table, TableName="Orders") == (
+    assert dynamodb.list_tags_of_resource(ResourceArn=ARN + "Orders")["Tags"] == [{"Key": "team", "Value": "orders"}]
+    assert client_error(dynamodb.delete_table, TableName="Orders") == (
         "ValidationException",
         "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
     )
-    client.update_table(TableName="Orders", DeletionProtectionEnabled=False)
-    assert client.delete_table(TableName="Orders")["TableDescription"]["TableStatus"] == "DELETING"
+    dynamodb.update_table(TableName="Orders", DeletionProtectionEnabled=False)
+    assert dynamodb.delete_table(TableName="Orders")["TableDescription"]["TableStatus"] == "DELETING"
 
 
 INVALID = "One or more parameter values were invalid: "
@@ -316,16 +274,16 @@ INVALID = "One or more parameter values were invalid: "
         ),
     ],
 )
-def test_create_table_refusals(client: Any, arguments: dict[str, Any], expected: str) -> None:
+def test_create_table_refusals(dynamodb: Any, arguments: dict[str, Any], expected: str) -> None:
     arguments = {"TableName": "Orders", "BillingMode": "PAY_PER_REQUEST", **arguments}
-    assert error(client.create_table, **arguments) == ("ValidationException", expected)
-    assert client.list_tables()["TableNames"] == []
+    assert client_error(dynamodb.create_table, **arguments) == ("ValidationException", expected)
+    assert dynamodb.list_tables()["TableNames"] == []
 
 
-def test_create_an_existing_table(client: Any) -> None:
-    orders(client)
-    assert error(
-        client.create_table,
+def test_create_an_existing_table(dynamodb: Any) -> None:
+    orders(dynamodb)
+    assert client_error(
+        dynamodb.create_table,
         TableName="Orders",
         KeySchema=PK,
         AttributeDefinitions=defs(pk="S"),
@@ -336,9 +294,9 @@ def test_create_an_existing_table(client: Any) -> None:
     )
 
 
-def test_tables_made_by_the_store_are_described(client: Any, store: Store) -> None:
+def test_tables_made_by_the_store_are_described(dynamodb: Any, store: Store) -> None:
     store.create_table("Events", key_schema={"id": "S", "at": "N"}, global_indexes=[IndexSpec("byKind", {"kind": "S"})])
-    described = client.describe_table(TableName="Events")["Table"]
+    described = dynamodb.describe_table(TableName="Events")["Table"]
     assert described["AttributeDefinitions"] == defs(id="S", at="N", kind="S")
     assert described["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -348,40 +306,40 @@ def test_tables_made_by_the_store_are_described(client: Any, store: Store) -> No
 # -- ListTables and DeleteTable ----------------------------------------------------------------------------
 
 
-def test_list_tables_pages(client: Any, store: Store) -> None:
+def test_list_tables_pages(dynamodb: Any, store: Store) -> None:
     for name in ("Cc", "Aa", "Bb", "Dd"):
         store.create_table(name + "x", key_schema={"pk": "S"})
-    assert without_metadata(client.list_tables(Limit=2)) == {
+    assert without_metadata(dynamodb.list_tables(Limit=2)) == {
         "TableNames": ["Aax", "Bbx"],
         "LastEvaluatedTableName": "Bbx",
     }
-    assert without_metadata(client.list_tables(Limit=2, ExclusiveStartTableName="Bbx")) == {
+    assert without_metadata(dynamodb.list_tables(Limit=2, ExclusiveStartTableName="Bbx")) == {
         "TableNames": ["Ccx", "Ddx"]
     }
-    assert without_metadata(client.list_tables(ExclusiveStartTableName="Ddx")) == {"TableNames": []}
+    assert without_metadata(dynamodb.list_tables(ExclusiveStartTableName="Ddx")) == {"TableNames": []}
     paginated = [
         name
-        for page in client.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 1})
+        for page in dynamodb.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 1})
         for name in page["TableNames"]
     ]
     assert paginated == ["Aax", "Bbx", "Ccx", "Ddx"]
-    assert error(client.list_tables, Limit=101) == (
+    assert client_error(dynamodb.list_tables, Limit=101) == (
         "ValidationException",
         "1 validation error detected: Value '101' at 'limit' failed to satisfy constraint: Member must have value "
         "less than or equal to 100",
     )
 
 
-def test_delete_table(client: Any, store: Store) -> None:
-    orders(client)
-    deleted = client.delete_table(TableName="Orders")["TableDescription"]
+def test_delete_table(dynamodb: Any, store: Store) -> None:
+    orders(dynamodb)
+    deleted = dynamodb.delete_table(TableName="Orders")["TableDescription"]
     assert (deleted["TableName"], deleted["TableStatus"]) == ("Orders", "DELETING")
     assert store.tables() == []
-    assert error(client.delete_table, TableName="Orders") == (
+    assert client_error(dynamodb.delete_table, TableName="Orders") == (
         "ResourceNotFoundException",
         "Requested resource not found: Table: Orders not found",
     )
-    assert error(client.describe_table, TableName="Orders") == (
+    assert client_error(dynamodb.describe_table, TableName="Orders") == (
         "ResourceNotFoundException",
         "Requested resource not found: Table: Orders not found",
     )
@@ -390,42 +348,42 @@ def test_delete_table(client: Any, store: Store) -> None:
 # -- UpdateTable -------------------------------------------------------------------------------------------
 
 
-def test_update_table_turns_the_stream_on_and_off(client: Any, store: Store) -> None:
-    orders(client)
-    on = client.update_table(
+def test_update_table_turns_the_stream_on_and_off(dynamodb: Any, store: Store) -> None:
+    orders(dynamodb)
+    on = dynamodb.update_table(
         TableName="Orders", StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     )
     first = on["TableDescription"]["LatestStreamArn"]
     assert on["TableDescription"]["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
-    code, message = error(
-        client.update_table,
+    code, message = client_error(
+        dynamodb.update_table,
         TableName="Orders",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
     )
     assert (code, message) == ("ValidationException", "Table already has an enabled stream: TableName: Orders")
-    off = client.update_table(TableName="Orders", StreamSpecification={"StreamEnabled": False})["TableDescription"]
+    off = dynamodb.update_table(TableName="Orders", StreamSpecification={"StreamEnabled": False})["TableDescription"]
     assert off["StreamSpecification"] == {"StreamEnabled": False}
     assert off["LatestStreamArn"] == first
-    assert error(client.update_table, TableName="Orders", StreamSpecification={"StreamEnabled": False}) == (
+    assert client_error(dynamodb.update_table, TableName="Orders", StreamSpecification={"StreamEnabled": False}) == (
         "ValidationException",
         "Table has no stream to disable: TableName: Orders",
     )
-    assert error(
-        client.update_table,
+    assert client_error(
+        dynamodb.update_table,
         TableName="Orders",
         StreamSpecification={"StreamEnabled": False, "StreamViewType": "KEYS_ONLY"},
     ) == ("ValidationException", INVALID + "If stream is being disabled, then UpdateViewType must not be specified")
-    again = client.update_table(
+    again = dynamodb.update_table(
         TableName="Orders", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     )["TableDescription"]
     assert again["LatestStreamArn"] != first
     assert store.table("Orders").stream_view_type == "NEW_IMAGE"
 
 
-def test_update_table_adds_and_removes_a_global_index(client: Any, store: Store) -> None:
-    orders(client)
+def test_update_table_adds_and_removes_a_global_index(dynamodb: Any, store: Store) -> None:
+    orders(dynamodb)
     store.table("Orders").put_item({"pk": "a", "sk": 1, "status": "NEW"})
-    added = client.update_table(
+    added = dynamodb.update_table(
         TableName="Orders",
         AttributeDefinitions=defs(status="S"),
         GlobalSecondaryIndexUpdates=[
@@ -442,44 +400,44 @@ def test_update_table_adds_and_removes_a_global_index(client: Any, store: Store)
     assert added["AttributeDefinitions"] == defs(pk="S", sk="N", status="S")
     page = store.table("Orders").query_page({"S": "NEW"}, index="byStatus")
     assert [item.image for item in page.items] == [{"pk": {"S": "a"}, "sk": {"N": "1"}, "status": {"S": "NEW"}}]
-    assert error(
-        client.update_table,
+    assert client_error(
+        dynamodb.update_table,
         TableName="Orders",
         GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byStatus"}}, {"Delete": {"IndexName": "other"}}],
     ) == (
         "LimitExceededException",
         "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
     )
-    removed = client.update_table(
+    removed = dynamodb.update_table(
         TableName="Orders", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byStatus"}}]
     )
     assert "GlobalSecondaryIndexes" not in removed["TableDescription"]
     assert removed["TableDescription"]["AttributeDefinitions"] == defs(pk="S", sk="N")
-    assert error(
-        client.update_table, TableName="Orders", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byStatus"}}]
+    assert client_error(
+        dynamodb.update_table, TableName="Orders", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byStatus"}}]
     ) == (
         "ResourceNotFoundException",
         "Requested resource not found: Index: byStatus not found",
     )
 
 
-def test_update_table_billing(client: Any) -> None:
-    orders(client)
-    provisioned = client.update_table(
+def test_update_table_billing(dynamodb: Any) -> None:
+    orders(dynamodb)
+    provisioned = dynamodb.update_table(
         TableName="Orders",
         BillingMode="PROVISIONED",
         ProvisionedThroughput={"ReadCapacityUnits": 3, "WriteCapacityUnits": 4},
     )["TableDescription"]
     assert provisioned["BillingModeSummary"] == {"BillingMode": "PROVISIONED"}
     assert provisioned["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
-    back = client.update_table(TableName="Orders", BillingMode="PAY_PER_REQUEST")["TableDescription"]
+    back = dynamodb.update_table(TableName="Orders", BillingMode="PAY_PER_REQUEST")["TableDescription"]
     assert back["ProvisionedThroughput"]["ReadCapacityUnits"] == 0
-    assert error(client.update_table, TableName="Orders") == (
+    assert client_error(dynamodb.update_table, TableName="Orders") == (
         "ValidationException",
         "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or "
         "SSESpecification or ReplicaUpdates is required",
     )
-    assert error(client.update_table, TableName="Missing", BillingMode="PAY_PER_REQUEST") == (
+    assert client_error(dynamodb.update_table, TableName="Missing", BillingMode="PAY_PER_REQUEST") == (
         "ResourceNotFoundException",
         "Requested resource not found: Table: Missing not found",
     )
@@ -488,35 +446,37 @@ def test_update_table_billing(client: Any) -> None:
 # -- Time to Live ------------------------------------------------------------------------------------------
 
 
-def test_time_to_live(client: Any, store: Store) -> None:
-    orders(client)
-    assert without_metadata(client.describe_time_to_live(TableName="Orders")) == {
+def test_time_to_live(dynamodb: Any, store: Store) -> None:
+    orders(dynamodb)
+    assert without_metadata(dynamodb.describe_time_to_live(TableName="Orders")) == {
         "TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}
     }
     enable = {"Enabled": True, "AttributeName": "expires"}
-    assert without_metadata(client.update_time_to_live(TableName="Orders", TimeToLiveSpecification=enable)) == {
+    assert without_metadata(dynamodb.update_time_to_live(TableName="Orders", TimeToLiveSpecification=enable)) == {
         "TimeToLiveSpecification": enable
     }
     assert store.table("Orders").ttl_attribute == "expires"
-    assert without_metadata(client.describe_time_to_live(TableName="Orders")) == {
+    assert without_metadata(dynamodb.describe_time_to_live(TableName="Orders")) == {
         "TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
     }
-    assert error(client.update_time_to_live, TableName="Orders", TimeToLiveSpecification=enable) == (
+    assert client_error(dynamodb.update_time_to_live, TableName="Orders", TimeToLiveSpecification=enable) == (
         "ValidationException",
         "TimeToLive is already enabled",
     )
-    assert error(
-        client.update_time_to_live, TableName="Orders", TimeToLiveSpecification={"Enabled": False, "AttributeName": "x"}
+    assert client_error(
+        dynamodb.update_time_to_live,
+        TableName="Orders",
+        TimeToLiveSpecification={"Enabled": False, "AttributeName": "x"},
     ) == ("ValidationException", "TimeToLive is active on a different AttributeName: current AttributeName is expires")
-    client.update_time_to_live(TableName="Orders", TimeToLiveSpecification={**enable, "Enabled": False})
+    dynamodb.update_time_to_live(TableName="Orders", TimeToLiveSpecification={**enable, "Enabled": False})
     assert store.table("Orders").ttl_attribute is None
-    assert error(
-        client.update_time_to_live, TableName="Orders", TimeToLiveSpecification={**enable, "Enabled": False}
+    assert client_error(
+        dynamodb.update_time_to_live, TableName="Orders", TimeToLiveSpecification={**enable, "Enabled": False}
     ) == (
         "ValidationException",
         "TimeToLive is already disabled",
     )
-    assert error(client.describe_time_to_live, TableName="Missing") == (
+    assert client_error(dynamodb.describe_time_to_live, TableName="Missing") == (
         "ResourceNotFoundException",
         "Requested resource not found: Table: Missing not found",
     )
@@ -525,51 +485,51 @@ def test_time_to_live(client: Any, store: Store) -> None:
 # -- tags, limits, endpoints -------------------------------------------------------------------------------
 
 
-def test_tags(client: Any) -> None:
-    orders(client)
+def test_tags(dynamodb: Any) -> None:
+    orders(dynamodb)
     arn = ARN + "Orders"
-    client.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
-    client.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "3"}])
-    client.untag_resource(ResourceArn=arn, TagKeys=["b", "never"])
-    assert without_metadata(client.list_tags_of_resource(ResourceArn=arn)) == {"Tags": [{"Key": "a", "Value": "3"}]}
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "3"}])
+    dynamodb.untag_resource(ResourceArn=arn, TagKeys=["b", "never"])
+    assert without_metadata(dynamodb.list_tags_of_resource(ResourceArn=arn)) == {"Tags": [{"Key": "a", "Value": "3"}]}
     missing = ARN + "Missing"
-    assert error(client.list_tags_of_resource, ResourceArn=missing) == (
+    assert client_error(dynamodb.list_tags_of_resource, ResourceArn=missing) == (
         "ResourceNotFoundException",
         f"Requested resource not found: ResourceArn: {missing} not found",
     )
-    assert error(client.tag_resource, ResourceArn="Orders", Tags=[]) == (
+    assert client_error(dynamodb.tag_resource, ResourceArn="Orders", Tags=[]) == (
         "ValidationException",
         "Invalid TableArn: Invalid ResourceArn provided as input Orders",
     )
     too_many = [{"Key": f"k{n}", "Value": ""} for n in range(50)]
-    assert error(client.tag_resource, ResourceArn=arn, Tags=too_many) == (
+    assert client_error(dynamodb.tag_resource, ResourceArn=arn, Tags=too_many) == (
         "LimitExceededException",
         "The number of tags on a resource cannot exceed 50",
     )
 
 
-def test_limits_endpoints_and_backups(client: Any, endpoint: Endpoint) -> None:
-    assert without_metadata(client.describe_limits()) == {
+def test_limits_endpoints_and_backups(dynamodb: Any, endpoint: Endpoint) -> None:
+    assert without_metadata(dynamodb.describe_limits()) == {
         "AccountMaxReadCapacityUnits": 80000,
         "AccountMaxWriteCapacityUnits": 80000,
         "TableMaxReadCapacityUnits": 40000,
         "TableMaxWriteCapacityUnits": 40000,
     }
-    assert without_metadata(client.describe_endpoints()) == {
+    assert without_metadata(dynamodb.describe_endpoints()) == {
         "Endpoints": [{"Address": f"127.0.0.1:{endpoint.port}", "CachePeriodInMinutes": 1440}]
     }
-    orders(client)
-    assert client.describe_continuous_backups(TableName="Orders")["ContinuousBackupsDescription"] == {
+    orders(dynamodb)
+    assert dynamodb.describe_continuous_backups(TableName="Orders")["ContinuousBackupsDescription"] == {
         "ContinuousBackupsStatus": "ENABLED",
         "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
     }
 
 
-def test_waiters_see_active_tables(client: Any) -> None:
-    orders(client)
-    client.get_waiter("table_exists").wait(TableName="Orders", WaiterConfig={"Delay": 0, "MaxAttempts": 1})
-    client.delete_table(TableName="Orders")
-    client.get_waiter("table_not_exists").wait(TableName="Orders", WaiterConfig={"Delay": 0, "MaxAttempts": 1})
+def test_waiters_see_active_tables(dynamodb: Any) -> None:
+    orders(dynamodb)
+    dynamodb.get_waiter("table_exists").wait(TableName="Orders", WaiterConfig={"Delay": 0, "MaxAttempts": 1})
+    dynamodb.delete_table(TableName="Orders")
+    dynamodb.get_waiter("table_not_exists").wait(TableName="Orders", WaiterConfig={"Delay": 0, "MaxAttempts": 1})
 
 
 # -- against moto ------------------------------------------------------------------------------------------
@@ -605,12 +565,12 @@ MOTO_CASES: list[dict[str, Any]] = [
 COMPARED = ("AttributeDefinitions", "TableName", "KeySchema", "TableStatus", "ItemCount", "TableSizeBytes", "TableArn")
 
 
-def _describe_or_error(client: Any, arguments: dict[str, Any]) -> Any:
+def _describe_or_error(dynamodb: Any, arguments: dict[str, Any]) -> Any:
     try:
-        created = client.create_table(TableName="Orders", **arguments)["TableDescription"]
+        created = dynamodb.create_table(TableName="Orders", **arguments)["TableDescription"]
     except ClientError as exc:
         return exc.response["Error"]["Code"], exc.response["Error"]["Message"]
-    described = client.describe_table(TableName="Orders")["Table"]
+    described = dynamodb.describe_table(TableName="Orders")["Table"]
     picked = {key: described.get(key) for key in COMPARED}
     picked["Stream"] = described.get("StreamSpecification")
     picked["Indexes"] = [
@@ -618,14 +578,14 @@ def _describe_or_error(client: Any, arguments: dict[str, Any]) -> Any:
         for index in described.get("GlobalSecondaryIndexes", [])
     ]
     picked["CreatedActive"] = created["TableStatus"]
-    client.delete_table(TableName="Orders")
+    dynamodb.delete_table(TableName="Orders")
     return picked
 
 
-def test_control_plane_agrees_with_moto(client: Any) -> None:
+def test_control_plane_agrees_with_moto(dynamodb: Any) -> None:
     moto = pytest.importorskip("moto")
-    ours = [_describe_or_error(client, case) for case in MOTO_CASES]
+    ours = [_describe_or_error(dynamodb, case) for case in MOTO_CASES]
     with moto.mock_aws():
-        mocked = boto3.client("dynamodb", region_name="us-east-1")
+        mocked = aws_client("dynamodb")
         theirs = [_describe_or_error(mocked, case) for case in MOTO_CASES]
     assert ours == theirs

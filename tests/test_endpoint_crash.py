@@ -4,84 +4,34 @@ write, in the table and on the stream, each item's changes in order."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import URL, aws_client, create_table, started, stream_records
 
-boto3 = pytest.importorskip("boto3")
+from shardline.local import Store
 
-from botocore.config import Config  # noqa: E402
+pytest.importorskip("boto3")
 
-from shardline.local import Store  # noqa: E402
-
-_SCRIPT = Path(sys.executable).parent / "shardline"
-COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardline"]
 WRITERS = 4
 KILL_AFTER = 240  # acknowledged writes, all writers together
-
-
-def stream_records(store: Store, table: str) -> list[dict[str, Any]]:
-    """Every record of the table's stream, parents before children, each shard in order."""
-    stream = store.table(table).stream
-    records: list[dict[str, Any]] = []
-    for shard in stream.describe_stream()["Shards"]:
-        iterator = stream.get_shard_iterator(shard["ShardId"], "TRIM_HORIZON")
-        while iterator is not None:
-            page = stream.get_records(iterator, limit=1000)
-            records.extend(page["Records"])
-            if not page["Records"]:
-                break
-            iterator = page.get("NextShardIterator")
-    return records
 
 
 @pytest.mark.parametrize("round_", range(2))
 def test_every_acknowledged_write_survives_a_sigkill(tmp_path: Path, round_: int) -> None:
     state = tmp_path / "state.db"
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key == "SHARDLINE_PORT" or not key.startswith(("SHARDLINE_", "AWS_"))
-    }
-    server = subprocess.Popen(
-        [*COMMAND, "serve", "--port", "0", "--state", str(state)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stderr is not None
-        first = server.stderr.readline()  # the line with the URL comes once the endpoint listens
-        match = re.search(r"http://127\.0\.0\.1:\d+", first)
-        assert match, first
-        url = match.group(0)
-
-        def client() -> Any:
-            return boto3.client(
-                "dynamodb",
-                endpoint_url=url,
-                region_name="us-east-1",
-                aws_access_key_id="any",
-                aws_secret_access_key="any",
-                # No retries: a write is acknowledged by its own response, never by a retry's.
-                config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
-            )
-
-        client().create_table(
-            TableName="orders",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+    with started("serve", "--port", "0", "--state", str(state), cwd=tmp_path) as (server, output):
+        # The line with the URL comes once the endpoint listens; the rest of the output is read on (so the pipe
+        # never fills) and shown when anything below fails.
+        url = re.search(URL, output.wait(r"^DynamoDB and DynamoDB Streams at ")).group(0)  # type: ignore[union-attr]
+        stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        create_table(aws_client("dynamodb", url), "orders", StreamSpecification=stream)
+        # One client each, made here: boto3's clients are thread-safe, its sessions are not. No retries: a write
+        # is acknowledged by its own response, never by a retry's.
+        clients = [aws_client("dynamodb", url, connect_timeout=5, read_timeout=60) for _ in range(WRITERS)]
         acknowledged: list[list[tuple[str, int]]] = [[] for _ in range(WRITERS)]
         stopped: list[Exception] = []  # why each writer stopped
         total = 0
@@ -89,7 +39,7 @@ def test_every_acknowledged_write_survives_a_sigkill(tmp_path: Path, round_: int
 
         def write(writer: int) -> None:
             nonlocal total
-            dynamodb = client()
+            dynamodb = clients[writer]
             step = 0
             while True:
                 try:
@@ -108,7 +58,7 @@ def test_every_acknowledged_write_survives_a_sigkill(tmp_path: Path, round_: int
                             ExpressionAttributeValues={":step": {"N": str(step)}},
                         )
                         done = ("update", step)
-                except Exception as exc:  # noqa: BLE001 - the server is gone: this writer is done
+                except Exception as exc:  # noqa: BLE001 - the server is gone (or failed: checked below)
                     with enough:
                         stopped.append(exc)
                         enough.notify_all()
@@ -123,25 +73,24 @@ def test_every_acknowledged_write_survives_a_sigkill(tmp_path: Path, round_: int
         for thread in threads:
             thread.start()
         with enough:
-            enough.wait_for(lambda: total >= KILL_AFTER or len(stopped) == WRITERS, timeout=120)
-            assert total >= KILL_AFTER, (total, stopped)  # nobody failed before the kill
-        server.send_signal(signal.SIGKILL)  # mid-stream: the writers have requests in flight
-        server.wait(30)
+            enough.wait_for(lambda: total >= KILL_AFTER or bool(stopped), timeout=120)
+            # Nobody stopped before the kill: every writer is mid-stream when it comes.
+            assert (total >= KILL_AFTER, stopped) == (True, []), output.seen
+            server.send_signal(signal.SIGKILL)
+        server.wait(60)
         for thread in threads:
             thread.join(60)
             assert not thread.is_alive()
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait(30)
-        if server.stderr is not None:
-            server.stderr.close()
-    assert server.returncode == -signal.SIGKILL
+        assert server.returncode == -signal.SIGKILL
+        output.rest()
+    # The endpoint logged nothing (its log lines start "endpoint: "): no request failed inside the server.
+    assert [line for line in output.seen if line.startswith("endpoint: ")] == [], output.seen
 
     with Store(state, create=False) as store:
-        items = {item["pk"]: item for item in store.table("orders").scan()}
-        records = stream_records(store, "orders")
-        shards = len(store.table("orders").stream.describe_stream()["Shards"])
+        table = store.table("orders")
+        items = {item["pk"]: item for item in table.scan()}
+        records = stream_records(table)
+        shards = len(table.stream.describe_stream()["Shards"])
     keys = [record["dynamodb"]["Keys"]["pk"]["S"] for record in records]
     for writer, writes in enumerate(acknowledged):
         puts = [step for kind, step in writes if kind == "put"]

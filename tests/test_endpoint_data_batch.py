@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import stream_records
+from conftest import refused, stream_records
 
 from shardline.local import Store
 from shardline.local.endpoint import _data
-from shardline.local.endpoint._protocol import DynamoDBError
 
 
 @pytest.fixture
@@ -19,13 +18,6 @@ def store() -> Iterator[Store]:
         store.create_table("Forum", key_schema={"Name": "S"})
         store.create_table("Thread", key_schema={"ForumName": "S", "Subject": "S"})
         yield store
-
-
-def refused(call: Any, code: str = "ValidationException") -> DynamoDBError:
-    with pytest.raises(DynamoDBError) as caught:
-        call()
-    assert caught.value.code == code
-    return caught.value
 
 
 def forum(name: str, **attributes: Any) -> dict[str, Any]:

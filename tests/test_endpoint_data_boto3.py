@@ -6,11 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import stream_records
+from conftest import aws_client, stream_records
 
 from shardline.local import Store
 from shardline.local.endpoint import serve
@@ -27,14 +25,7 @@ def store() -> Iterator[Store]:
 @pytest.fixture(scope="module")
 def client(store: Store) -> Iterator[Any]:
     with serve(store, port=0) as endpoint:
-        yield boto3.client(
-            "dynamodb",
-            endpoint_url=endpoint.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        yield aws_client("dynamodb", endpoint.url)
 
 
 @pytest.fixture

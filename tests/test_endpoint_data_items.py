@@ -7,12 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import stream_records
+from conftest import refused, stream_records
 
 from shardline.local import Store
 from shardline.local._store import IndexSpec
 from shardline.local.endpoint import _data
-from shardline.local.endpoint._protocol import DynamoDBError
 
 
 @pytest.fixture
@@ -25,13 +24,6 @@ def store() -> Iterator[Store]:
             global_indexes=[IndexSpec("byStatus", {"status": "S"}, "KEYS_ONLY")],
         )
         yield store
-
-
-def refused(call: Any, code: str = "ValidationException") -> DynamoDBError:
-    with pytest.raises(DynamoDBError) as caught:
-        call()
-    assert caught.value.code == code
-    return caught.value
 
 
 SONG = {"Artist": {"S": "No One You Know"}, "SongTitle": {"S": "Call Me Today"}}

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import refused
 
 from shardline.local import Store
 from shardline.local._store import IndexSpec
 from shardline.local.endpoint import _data
-from shardline.local.endpoint._protocol import DynamoDBError
 
 
 @pytest.fixture
@@ -41,13 +41,6 @@ def store() -> Iterator[Store]:
             {"TableName": "Thread", "Item": {"ForumName": {"S": "EC2"}, "Subject": {"N": "5"}, "Author": {"S": "ann"}}},
         )
         yield store
-
-
-def refused(call: Any, code: str = "ValidationException") -> str:
-    with pytest.raises(DynamoDBError) as caught:
-        call()
-    assert caught.value.code == code
-    return caught.value.message
 
 
 def query(store: Store, key: str = "ForumName = :f", values: dict[str, Any] | None = None, **options: Any) -> Any:
@@ -131,15 +124,17 @@ def test_query_on_indexes(store: Store) -> None:
 
 
 def test_query_errors(store: Store) -> None:
-    assert refused(lambda: query(store, IndexName="nope")) == "The table does not have the specified index: nope"
-    assert refused(lambda: query(store, Select="ALL_PROJECTED_ATTRIBUTES")) == (
+    assert (
+        refused(lambda: query(store, IndexName="nope")).message == "The table does not have the specified index: nope"
+    )
+    assert refused(lambda: query(store, Select="ALL_PROJECTED_ATTRIBUTES")).message == (
         "1 validation error detected: ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
     )
-    assert refused(lambda: query(store, Select="SPECIFIC_ATTRIBUTES")) == (
+    assert refused(lambda: query(store, Select="SPECIFIC_ATTRIBUTES")).message == (
         "1 validation error detected: Must specify the AttributesToGet or ProjectionExpression when choosing to get "
         "SPECIFIC_ATTRIBUTES"
     )
-    assert refused(lambda: query(store, Select="COUNT", ProjectionExpression="Author")) == (
+    assert refused(lambda: query(store, Select="COUNT", ProjectionExpression="Author")).message == (
         "1 validation error detected: Cannot specify the ProjectionExpression when choosing to get only the Count"
     )
     assert refused(
@@ -153,7 +148,7 @@ def test_query_errors(store: Store) -> None:
                 "Select": "ALL_ATTRIBUTES",
             },
         )
-    ) == (
+    ).message == (
         "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary "
         "index byAuthor because its projection type is not ALL"
     )
@@ -169,23 +164,23 @@ def test_query_errors(store: Store) -> None:
                     "ConsistentRead": True,
                 },
             )
-        )
+        ).message
         == "Consistent reads are not supported on global secondary indexes"
     )
-    assert refused(lambda: query(store, values={":f": {"N": "1"}})) == (
+    assert refused(lambda: query(store, values={":f": {"N": "1"}})).message == (
         "One or more parameter values were invalid: Condition parameter type does not match schema type"
     )
-    assert refused(lambda: query(store, Limit=0)) == (
+    assert refused(lambda: query(store, Limit=0)).message == (
         "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value "
         "greater than or equal to 1"
     )
-    assert refused(lambda: query(store, values={":x": {"S": "x"}})) == (
+    assert refused(lambda: query(store, values={":x": {"S": "x"}})).message == (
         "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}"
     )
-    assert refused(lambda: _data.query(store, {"TableName": "Thread"})) == (
+    assert refused(lambda: _data.query(store, {"TableName": "Thread"})).message == (
         "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request."
     )
-    assert refused(lambda: query(store, ExclusiveStartKey={"ForumName": {"S": "S3"}})) == (
+    assert refused(lambda: query(store, ExclusiveStartKey={"ForumName": {"S": "S3"}})).message == (
         "The provided starting key is invalid: The provided key element does not match the schema"
     )
 
@@ -234,24 +229,24 @@ def test_parallel_scan_segments_partition_the_items(store: Store) -> None:
 
 
 def test_scan_segment_errors(store: Store) -> None:
-    assert refused(lambda: scan(store, Segment=1)) == (
+    assert refused(lambda: scan(store, Segment=1)).message == (
         "The TotalSegments parameter is required but was not present in the request when Segment parameter is present"
     )
-    assert refused(lambda: scan(store, TotalSegments=2)) == (
+    assert refused(lambda: scan(store, TotalSegments=2)).message == (
         "The Segment parameter is required but was not present in the request when parameter TotalSegments is present"
     )
-    assert refused(lambda: scan(store, Segment=2, TotalSegments=2)) == (
+    assert refused(lambda: scan(store, Segment=2, TotalSegments=2)).message == (
         "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: 2 is not less "
         "than TotalSegments: 2"
     )
-    assert refused(lambda: scan(store, Segment=0, TotalSegments=0)) == (
+    assert refused(lambda: scan(store, Segment=0, TotalSegments=0)).message == (
         "1 validation error detected: Value '0' at 'totalSegments' failed to satisfy constraint: Member must have "
         "value greater than or equal to 1"
     )
-    assert refused(lambda: scan(store, ExpressionAttributeValues={":a": {"S": "a"}})) == (
+    assert refused(lambda: scan(store, ExpressionAttributeValues={":a": {"S": "a"}})).message == (
         "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null"
     )
-    assert refused(lambda: scan(store, ScanFilter={}, FilterExpression="attribute_exists(Author)")) == (
+    assert refused(lambda: scan(store, ScanFilter={}, FilterExpression="attribute_exists(Author)")).message == (
         "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: "
         "{ScanFilter} Expression parameters: {FilterExpression}"
     )

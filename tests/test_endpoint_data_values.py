@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pytest
+from conftest import refused
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,14 +13,6 @@ from shardline._attributes import item_size
 from shardline.local._store import IndexSpec
 from shardline.local.endpoint import _capacity, _values
 from shardline.local.endpoint._protocol import DynamoDBError
-
-
-def refused(call: Any, code: str = "ValidationException") -> str:
-    with pytest.raises(DynamoDBError) as caught:
-        call()
-    assert caught.value.code == code
-    return caught.value.message
-
 
 # -- values --------------------------------------------------------------------------------------------
 
@@ -89,19 +82,43 @@ def test_item_is_normalised_as_the_store_keeps_it() -> None:
     ],
 )
 def test_values_dynamodb_refuses(av: dict[str, Any], message: str) -> None:
-    assert refused(lambda: _values.item({"x": av})) == message
+    assert refused(lambda: _values.item({"x": av})).message == message
 
 
 def test_wrong_json_types_are_serialization_errors() -> None:
-    assert refused(lambda: _values.item({"x": {"N": 5}}), "SerializationException") == (
+    assert refused(lambda: _values.item({"x": {"N": 5}}), "SerializationException").message == (
         "NUMBER_VALUE cannot be converted to String"
     )
-    assert refused(lambda: _values.item({"x": "a"}), "SerializationException") == (
+    assert refused(lambda: _values.item({"x": "a"}), "SerializationException").message == (
         "STRING_VALUE cannot be converted to AttributeValue"
     )
-    assert refused(lambda: _values.item({"x": {"B": "abc"}}), "SerializationException").startswith(
+    assert refused(lambda: _values.item({"x": {"B": "abc"}}), "SerializationException").message.startswith(
         "Base64 encoded binary value is not valid"
     )
+
+
+@pytest.mark.parametrize(
+    ("av", "message"),
+    [
+        ({"S": {"a": 1}}, "Start of structure or map found where not expected."),
+        ({"S": ["a"]}, "Start of list found where not expected"),
+        ({"S": None}, "NULL_VALUE cannot be converted to String"),
+        ({"N": True}, "TRUE_VALUE cannot be converted to String"),
+        ({"M": []}, "Start of list found where not expected"),
+        ({"L": {}}, "Start of structure or map found where not expected."),
+        ({"BOOL": "true"}, "STRING_VALUE cannot be converted to Boolean"),
+        ({"NULL": "x"}, "STRING_VALUE cannot be converted to Boolean"),
+        ({"B": 1}, "NUMBER_VALUE cannot be converted to Blob"),
+        ({"SS": "a"}, "STRING_VALUE cannot be converted to List"),
+        ({"SS": ["a", 1]}, "NUMBER_VALUE cannot be converted to String"),
+        ({"BS": [False]}, "FALSE_VALUE cannot be converted to Blob"),
+        ({"S": "\ud800"}, "Invalid UTF-8 text: a string holds a lone surrogate"),
+    ],
+)
+def test_a_value_of_the_wrong_json_kind_is_named_by_its_kind(av: dict[str, Any], message: str) -> None:
+    """What a hand-written JSON client (or an SDK other than botocore, which checks types first) gets for a value
+    of the wrong JSON kind: DynamoDB's deserializer names the JSON token it found and the type it wanted."""
+    assert refused(lambda: _values.item({"pk": {"S": "a"}, "x": av}), "SerializationException").message == message
 
 
 def test_nesting_beyond_32_levels_is_refused() -> None:
@@ -109,7 +126,7 @@ def test_nesting_beyond_32_levels_is_refused() -> None:
     for _ in range(31):
         av = {"M": {"a": av}}
     _values.item({"x": av})
-    assert refused(lambda: _values.item({"x": {"L": [av]}})) == "Nesting Levels have exceeded supported limits"
+    assert refused(lambda: _values.item({"x": {"L": [av]}})).message == "Nesting Levels have exceeded supported limits"
 
 
 def test_trailing_zeros_beyond_38_digits_are_fine() -> None:
@@ -121,22 +138,26 @@ def test_keys() -> None:
     schema = {"pk": "S", "sk": "N"}
     assert _values.key({"sk": {"N": "01"}, "pk": {"S": "a"}}, schema) == {"pk": {"S": "a"}, "sk": {"N": "1"}}
     mismatch = "The provided key element does not match the schema"
-    assert refused(lambda: _values.key({"pk": {"S": "a"}}, schema)) == mismatch
-    assert refused(lambda: _values.key({"pk": {"S": "a"}, "sk": {"S": "1"}}, schema)) == mismatch
-    assert refused(lambda: _values.key({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"S": "b"}}, schema)) == mismatch
-    assert refused(lambda: _values.key({"pk": {"S": ""}, "sk": {"N": "1"}}, schema)) == (
+    assert refused(lambda: _values.key({"pk": {"S": "a"}}, schema)).message == mismatch
+    assert refused(lambda: _values.key({"pk": {"S": "a"}, "sk": {"S": "1"}}, schema)).message == mismatch
+    assert (
+        refused(lambda: _values.key({"pk": {"S": "a"}, "sk": {"N": "1"}, "x": {"S": "b"}}, schema)).message == mismatch
+    )
+    assert refused(lambda: _values.key({"pk": {"S": ""}, "sk": {"N": "1"}}, schema)).message == (
         "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an "
         "empty string value. Key: pk"
     )
-    assert refused(lambda: _values.key({"pk": {"S": "a" * 2049}, "sk": {"N": "1"}}, schema)) == (
+    assert refused(lambda: _values.key({"pk": {"S": "a" * 2049}, "sk": {"N": "1"}}, schema)).message == (
         "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes"
     )
-    assert refused(lambda: _values.key({"pk": {"B": ""}}, {"pk": "B"})).endswith("empty binary value. Key: pk")
-    assert refused(lambda: _values.key({"pk": {"S": "a"}, "sk": {"S": "b" * 1025}}, {"pk": "S", "sk": "S"})) == (
+    assert refused(lambda: _values.key({"pk": {"B": ""}}, {"pk": "B"})).message.endswith("empty binary value. Key: pk")
+    assert refused(
+        lambda: _values.key({"pk": {"S": "a"}, "sk": {"S": "b" * 1025}}, {"pk": "S", "sk": "S"})
+    ).message == (
         "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit "
         "of 1024 bytes"
     )
-    assert refused(lambda: _values.key(None, schema)) == (
+    assert refused(lambda: _values.key(None, schema)).message == (
         "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null"
     )
 
@@ -144,16 +165,17 @@ def test_keys() -> None:
 def test_item_keys() -> None:
     schema = {"pk": "S"}
     image, size = _values.item({"n": {"N": "1"}})
-    assert refused(lambda: _values.key_of_item(image, size, schema)) == (
+    assert refused(lambda: _values.key_of_item(image, size, schema)).message == (
         "One or more parameter values were invalid: Missing the key pk in the item"
     )
     image, size = _values.item({"pk": {"N": "1"}})
-    assert refused(lambda: _values.key_of_item(image, size, schema)) == (
+    assert refused(lambda: _values.key_of_item(image, size, schema)).message == (
         "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"
     )
     image, size = _values.item({"pk": {"S": "a"}, "big": {"S": "x" * 409_600}})
     assert (
-        refused(lambda: _values.key_of_item(image, size, schema)) == "Item size has exceeded the maximum allowed size"
+        refused(lambda: _values.key_of_item(image, size, schema)).message
+        == "Item size has exceeded the maximum allowed size"
     )
     image, size = _values.item({"pk": {"S": "a"}, "big": {"S": "x" * (409_600 - 6)}})
     assert size == 409_600
@@ -162,8 +184,8 @@ def test_item_keys() -> None:
 
 def test_expression_values_name_the_placeholder() -> None:
     assert _values.expression_values({":v": {"N": "1.50"}}) == {":v": {"N": "1.5"}}
-    assert refused(lambda: _values.expression_values({})) == "ExpressionAttributeValues must not be empty"
-    assert refused(lambda: _values.expression_values({":a": {"S": "x"}, ":v": {}})) == (
+    assert refused(lambda: _values.expression_values({})).message == "ExpressionAttributeValues must not be empty"
+    assert refused(lambda: _values.expression_values({":a": {"S": "x"}, ":v": {}})).message == (
         "ExpressionAttributeValues contains invalid value: Supplied AttributeValue is empty, must contain exactly one "
         "of the supported datatypes for key :v"
     )
@@ -172,11 +194,11 @@ def test_expression_values_name_the_placeholder() -> None:
 def test_table_names() -> None:
     assert _values.table_name("Orders") == "Orders"
     assert _values.table_name("arn:aws:dynamodb:us-east-1:123456789012:table/Orders") == "Orders"
-    assert refused(lambda: _values.table_name("ab")) == (
+    assert refused(lambda: _values.table_name("ab")).message == (
         "1 validation error detected: Value 'ab' at 'tableName' failed to satisfy constraint: Member must have "
         "length greater than or equal to 3"
     )
-    assert refused(lambda: _values.table_name(None)).endswith("Member must not be null")
+    assert refused(lambda: _values.table_name(None)).message.endswith("Member must not be null")
 
 
 _SCALARS = st.one_of(

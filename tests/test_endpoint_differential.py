@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Final
 
 import pytest
+from conftest import aws_client, create_table
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,6 @@ from shardline.local.endpoint import serve
 
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
-Config = pytest.importorskip("botocore.config").Config
 ClientError = pytest.importorskip("botocore.exceptions").ClientError
 
 TABLE = "Differential"
@@ -31,29 +31,13 @@ MESSAGES: dict[int, str] = {}
 _COUNTER = itertools.count()
 
 
-def _client(**options: Any) -> Any:
-    return boto3.client(
-        "dynamodb",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 1}),
-        **options,
-    )
-
-
 @pytest.fixture(scope="module")
 def clients() -> Iterator[tuple[Any, Any]]:
     with moto.mock_aws(), Store(":memory:") as store, serve(store, port=0) as endpoint:
         store.create_table(TABLE, key_schema={"pk": "S"})
-        theirs = _client()
-        theirs.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield _client(endpoint_url=endpoint.url), theirs
+        theirs = aws_client("dynamodb")
+        create_table(theirs, TABLE)
+        yield aws_client("dynamodb", endpoint.url), theirs
 
 
 # -- random items ---------------------------------------------------------------------------------------

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import queue
 import re
 import runpy
 import shutil
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import URL, clean_environment, started
 
 pytest.importorskip("boto3")
 
@@ -33,27 +30,11 @@ from shardline.testing import VirtualClock
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "orders_app"
-_SCRIPT = Path(sys.executable).parent / "shardline"
-COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardline"]
-URL = r"http://127\.0\.0\.1:\d+"
 
 
 @pytest.fixture
 def app_folder(tmp_path: Path) -> Path:
     return Path(shutil.copytree(EXAMPLE, tmp_path / "orders_app"))
-
-
-@pytest.fixture
-def saved_environment() -> Iterator[None]:
-    """os.environ as it was, back after the test: in-process functions get their variables there."""
-    saved = dict(os.environ)
-    for name in [name for name in os.environ if name.startswith("AWS_")]:
-        del os.environ[name]
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def S(text: str) -> dict[str, str]:  # a string AttributeValue
@@ -112,88 +93,33 @@ def test_app_to_table_to_function_to_table_to_function_in_process(app_folder: Pa
     assert [json.loads(line.removeprefix("invoice "))["order_id"] for line in lines] == ["order#1", "order#2"]
 
 
-def clean_environment() -> dict[str, str]:
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key == "SHARDLINE_PORT" or not key.startswith(("SHARDLINE_", "AWS_"))
-    }
-
-
-class Lines:
-    """The lines a process writes to stderr, read in a thread; ``wait`` for one that matches, with a deadline."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.seen: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in iter(self.process.stderr.readline, ""):
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait(self, pattern: str, timeout: float = 60) -> str:
-        while True:
-            try:
-                line = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                self.process.kill()
-                raise AssertionError(f"no line matching {pattern!r} within {timeout} s: {self.seen}") from None
-            if line is None:
-                raise AssertionError(f"the process ended without a line matching {pattern!r}: {self.seen}")
-            self.seen.append(line)
-            if re.search(pattern, line):
-                return line
-
-    def rest(self, timeout: float = 60) -> list[str]:
-        """The lines up to the end of the output (the process is ending)."""
-        lines = []
-        while (line := self._queue.get(timeout=timeout)) is not None:
-            lines.append(line)
-        return lines
-
-
 def test_the_example_through_shardline_run(app_folder: Path) -> None:
     pytest.importorskip("awslambdaric")
-    with subprocess.Popen(
-        [*COMMAND, "run", "--port", "0", "--plain"],  # functions under awslambdaric, in processes of their own
-        cwd=app_folder,
-        env=clean_environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            lines = Lines(process)
-            # Announced once the tables exist and the mappings are built on them.
-            url = re.search(URL, lines.wait(r"^endpoint: ")).group(0)  # type: ignore[union-attr]
-            app = subprocess.run(
-                [sys.executable, "app.py"],
-                cwd=app_folder,
-                env={
-                    **clean_environment(),
-                    "AWS_ENDPOINT_URL_DYNAMODB": url,
-                    "AWS_DEFAULT_REGION": "us-east-1",
-                    "AWS_ACCESS_KEY_ID": "any",
-                    "AWS_SECRET_ACCESS_KEY": "any",
-                },
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            assert (app.returncode, app.stdout) == (0, "order#1: placed\norder#2: placed\n2 new orders\n"), app.stderr
-            invoiced = {json.loads(lines.wait(r"^invoice ").removeprefix("invoice "))["order_id"] for _ in range(2)}
-            assert invoiced == {"order#1", "order#2"}
-            process.send_signal(signal.SIGINT)
-            rest = lines.rest()
-            process.wait(60)
-        finally:
-            if process.poll() is None:
-                process.kill()
+    # Functions under awslambdaric, in processes of their own.
+    with started("run", "--port", "0", "--plain", cwd=app_folder) as (process, lines):
+        # Announced once the tables exist and the mappings are built on them.
+        url = re.search(URL, lines.wait(r"^endpoint: ")).group(0)  # type: ignore[union-attr]
+        app = subprocess.run(
+            [sys.executable, "app.py"],
+            cwd=app_folder,
+            env={
+                **clean_environment(),
+                "AWS_ENDPOINT_URL_DYNAMODB": url,
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ACCESS_KEY_ID": "any",
+                "AWS_SECRET_ACCESS_KEY": "any",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert (app.returncode, app.stdout) == (0, "order#1: placed\norder#2: placed\n2 new orders\n"), app.stderr
+        invoiced = {json.loads(lines.wait(r"^invoice ").removeprefix("invoice "))["order_id"] for _ in range(2)}
+        assert invoiced == {"order#1", "order#2"}
+        process.send_signal(signal.SIGINT)
+        rest = lines.rest()
+        process.wait(60)
     assert process.returncode == 130, rest
     assert rest[-1] == "stopped by SIGINT: checkpoints are saved; run again to continue"
     summary = json.loads(rest[-2].removeprefix("summary: "))

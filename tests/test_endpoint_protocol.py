@@ -12,11 +12,10 @@ import logging
 import socket
 import threading
 import zlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import aws_client, create_table
 
 import shardline
 from shardline.local import Store, StoreError
@@ -39,25 +38,6 @@ botocore_loaders = pytest.importorskip("botocore.loaders")
 DDB = "DynamoDB_20120810."
 CORAL = "com.amazon.coral.service#"
 DYNAMO = "com.amazonaws.dynamodb.v20120810#"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "state.db") as opened:
-        yield opened
-
-
-@pytest.fixture
-def endpoint(store: Store) -> Iterator[Endpoint]:
-    with serve(store, port=0) as running:
-        yield running
-
-
-@pytest.fixture
-def client(endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
-    return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint.url)
 
 
 def post(
@@ -328,9 +308,9 @@ def test_an_empty_body_is_an_empty_request(endpoint: Endpoint) -> None:
     assert post(endpoint, DDB + "ListTables", b"")[::2] == (200, {"TableNames": []})
 
 
-def test_refused_operations_name_themselves(client: Any) -> None:
+def test_refused_operations_name_themselves(dynamodb: Any) -> None:
     with pytest.raises(botocore_exceptions.ClientError) as caught:
-        client.execute_statement(Statement="SELECT * FROM Orders")
+        dynamodb.execute_statement(Statement="SELECT * FROM Orders")
     error = caught.value.response["Error"]
     assert error == {
         "Code": "UnknownOperationException",
@@ -338,7 +318,7 @@ def test_refused_operations_name_themselves(client: Any) -> None:
         "UpdateItem, DeleteItem, Query and Scan with expressions)",
     }
     with pytest.raises(botocore_exceptions.ClientError, match=r"does not support CreateBackup \(backups; the state"):
-        client.create_backup(TableName="Orders", BackupName="nightly")
+        dynamodb.create_backup(TableName="Orders", BackupName="nightly")
 
 
 def test_sigv4_is_accepted_without_checking(endpoint: Endpoint) -> None:
@@ -362,7 +342,7 @@ def test_a_body_over_16_mb_is_refused_before_it_is_read(endpoint: Endpoint) -> N
     }
 
 
-def test_a_client_sending_a_huge_body_reads_the_refusal(client: Any, endpoint: Endpoint) -> None:
+def test_a_client_sending_a_huge_body_reads_the_refusal(dynamodb: Any, endpoint: Endpoint) -> None:
     connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=30)
     connection.request("POST", "/", b" " * (MAX_BODY_BYTES + 10), {"X-Amz-Target": DDB + "ListTables"})
     response = connection.getresponse()
@@ -478,18 +458,13 @@ def test_http_10_closes_unless_asked(endpoint: Endpoint) -> None:
     assert b"\r\nConnection: close\r\n" in answer
 
 
-def test_concurrent_clients(endpoint: Endpoint, client: Any) -> None:
-    client.create_table(
-        TableName="Orders",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+def test_concurrent_clients(endpoint: Endpoint, dynamodb: Any) -> None:
+    create_table(dynamodb, "Orders")
     failures: list[BaseException] = []
 
     def work(number: int) -> None:
         try:
-            own = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint.url)
+            own = aws_client("dynamodb", endpoint.url)
             for _ in range(25):
                 assert own.describe_table(TableName="Orders")["Table"]["TableName"] == "Orders"
                 assert own.list_tables()["TableNames"] == ["Orders"]
@@ -576,7 +551,7 @@ def test_close_ends_idle_keep_alive_connections(store: Store) -> None:
     connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=10)
     connection.request("POST", "/", b"{}", {"X-Amz-Target": DDB + "ListTables"})
     assert connection.getresponse().read() == b'{"TableNames":[]}'
-    endpoint.close()  # returns although the client keeps its connection open
+    endpoint.close()  # returns although the dynamodb keeps its connection open
     assert connection.sock is not None
     assert connection.sock.recv(10) == b""
     connection.close()

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import client_error, create_table
+from conftest import without_metadata as body
 
 from shardline.local import Store
-from shardline.local.endpoint import Endpoint, serve
 from shardline.testing import VirtualClock
 
 boto3 = pytest.importorskip("boto3")
-ClientError = pytest.importorskip("botocore.exceptions").ClientError
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/"
 
@@ -30,30 +30,6 @@ def store(tmp_path: Path, clock: VirtualClock) -> Iterator[Store]:
         yield opened
 
 
-@pytest.fixture
-def endpoint(store: Store) -> Iterator[Endpoint]:
-    with serve(store, port=0) as running:
-        yield running
-
-
-@pytest.fixture
-def streams(endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
-    return boto3.client("dynamodbstreams", region_name="us-east-1", endpoint_url=endpoint.url)
-
-
-def error(call: Any, **arguments: Any) -> tuple[str, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**arguments)
-    found = caught.value.response["Error"]
-    return found["Code"], found["Message"]
-
-
-def body(response: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in response.items() if key != "ResponseMetadata"}
-
-
 def test_list_streams(streams: Any, store: Store) -> None:
     a = store.create_table("Alpha", key_schema={"pk": "S"})
     b = store.create_table("Beta", key_schema={"pk": "S"})
@@ -61,15 +37,18 @@ def test_list_streams(streams: Any, store: Store) -> None:
     entry = {"StreamArn": a.stream_arn, "TableName": "Alpha", "StreamLabel": str(a.stream_arn).rsplit("/", 1)[1]}
     second = {"StreamArn": b.stream_arn, "TableName": "Beta", "StreamLabel": str(b.stream_arn).rsplit("/", 1)[1]}
     assert body(streams.list_streams()) == {"Streams": [entry, second]}
-    assert body(streams.list_streams(Limit=1)) == {"Streams": [entry], "LastEvaluatedStreamArn": a.stream_arn}
+    assert body(streams.list_streams(Limit=1)) == {
+        "Streams": [entry],
+        "LastEvaluatedStreamArn": a.stream_arn,
+    }
     assert body(streams.list_streams(ExclusiveStartStreamArn=a.stream_arn)) == {"Streams": [second]}
     assert body(streams.list_streams(TableName="Beta")) == {"Streams": [second]}
     assert body(streams.list_streams(TableName="Gamma")) == {"Streams": []}
-    assert error(streams.list_streams, TableName="Missing") == (
+    assert client_error(streams.list_streams, TableName="Missing") == (
         "ResourceNotFoundException",
         "Requested resource not found: Table: Missing not found",
     )
-    assert error(streams.list_streams, Limit=101) == (
+    assert client_error(streams.list_streams, Limit=101) == (
         "ValidationException",
         "1 validation error detected: Value '101' at 'limit' failed to satisfy constraint: Member must have value "
         "less than or equal to 100",
@@ -96,11 +75,11 @@ def test_describe_stream(streams: Any, store: Store, clock: VirtualClock) -> Non
     assert (page["Shards"], page["LastEvaluatedShardId"]) == (shards[:2], shards[1]["ShardId"])
     rest = streams.describe_stream(StreamArn=arn, ExclusiveStartShardId=shards[1]["ShardId"])["StreamDescription"]
     assert (rest["Shards"], "LastEvaluatedShardId" in rest) == (shards[2:], False)
-    assert error(streams.describe_stream, StreamArn=ARN + "Orders/stream/2020-01-01T00:00:00.000") == (
+    assert client_error(streams.describe_stream, StreamArn=ARN + "Orders/stream/2020-01-01T00:00:00.000") == (
         "ResourceNotFoundException",
         f"Requested resource not found: Stream: {ARN}Orders/stream/2020-01-01T00:00:00.000 not found",
     )
-    assert error(streams.describe_stream, StreamArn="arn:aws:dynamodb:us-east-1:123456789012:table/x") == (
+    assert client_error(streams.describe_stream, StreamArn="arn:aws:dynamodb:us-east-1:123456789012:table/x") == (
         "ValidationException",
         "Invalid StreamArn: arn:aws:dynamodb:us-east-1:123456789012:table/x",
     )
@@ -180,17 +159,17 @@ def test_stream_errors(streams: Any, store: Store, clock: VirtualClock) -> None:
     table = store.create_table("Orders", key_schema={"pk": "S"})
     arn = table.stream_arn
     shard = table.stream.describe_stream()["Shards"][0]["ShardId"]
-    assert error(
+    assert client_error(
         streams.get_shard_iterator,
         StreamArn=arn,
         ShardId="shardId-00000000000000000000-00000000",
         ShardIteratorType="LATEST",
     ) == ("ResourceNotFoundException", "Requested resource not found: Shard does not exist")
-    assert error(streams.get_shard_iterator, StreamArn=arn, ShardId=shard, ShardIteratorType="AT_TIMESTAMP") == (
+    assert client_error(streams.get_shard_iterator, StreamArn=arn, ShardId=shard, ShardIteratorType="AT_TIMESTAMP") == (
         "ValidationException",
         "shardline's local endpoint does not support ShardIteratorType AT_TIMESTAMP",
     )
-    code, _ = error(
+    code, _ = client_error(
         streams.get_shard_iterator,
         StreamArn=arn,
         ShardId=shard,
@@ -198,27 +177,27 @@ def test_stream_errors(streams: Any, store: Store, clock: VirtualClock) -> None:
         SequenceNumber="9" * 30,
     )
     assert code == "ValidationException"
-    assert error(streams.get_records, ShardIterator="not an iterator") == (
+    assert client_error(streams.get_records, ShardIterator="not an iterator") == (
         "ValidationException",
         "Invalid ShardIterator",
     )
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
         "ShardIterator"
     ]
-    assert error(streams.get_records, ShardIterator=iterator, Limit=1001) == (
+    assert client_error(streams.get_records, ShardIterator=iterator, Limit=1001) == (
         "ValidationException",
         "1 validation error detected: Value '1001' at 'limit' failed to satisfy constraint: Member must have value "
         "less than or equal to 1000",
     )
     clock.advance(16 * 60 * 1000)
-    code, message = error(streams.get_records, ShardIterator=iterator)
+    code, message = client_error(streams.get_records, ShardIterator=iterator)
     assert code == "ExpiredIteratorException"
     assert message.startswith("the shard iterator expired")
     table.put_item({"pk": "a"})
     clock.advance(25 * 3600 * 1000)
     table.put_item({"pk": "b"})
     old = table.stream.describe_stream()["Shards"][0]
-    code, _ = error(
+    code, _ = client_error(
         streams.get_shard_iterator,
         StreamArn=arn,
         ShardId=shard,
@@ -227,19 +206,13 @@ def test_stream_errors(streams: Any, store: Store, clock: VirtualClock) -> None:
     )
     assert code in ("TrimmedDataAccessException", "ResourceNotFoundException")
     store.delete_table("Orders")
-    assert error(streams.describe_stream, StreamArn=arn)[0] == "ResourceNotFoundException"
+    assert client_error(streams.describe_stream, StreamArn=arn)[0] == "ResourceNotFoundException"
 
 
-def test_a_client_reads_what_an_app_writes(endpoint: Endpoint, streams: Any, store: Store) -> None:
+def test_a_client_reads_what_an_app_writes(dynamodb: Any, streams: Any, store: Store) -> None:
     """Both APIs on one port: a table made and written through DynamoDB, read through DynamoDB Streams."""
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint.url)
-    created = dynamodb.create_table(
-        TableName="Orders",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
-    )["TableDescription"]
+    stream = {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    created = create_table(dynamodb, "Orders", StreamSpecification=stream)
     store.table("Orders").put_item({"pk": "a", "n": 1})
     arn = created["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]

@@ -124,6 +124,13 @@ def moto_is_known_wrong(condition: Condition, item: dict[str, Any]) -> bool:
             operands = (node.left, node.right) if isinstance(node, Compare) else (node.operand, *node.choices)
             if sum(_missing(operand, item) for operand in operands) >= 2:
                 return True
+            # moto holds a missing attribute equal to a NULL value ("a = :v" is true with :v = {"NULL": true} and
+            # no a); DynamoDB does not: NULL is a value an attribute holds, and attribute_exists is true for it
+            # (developer guide, "Supported data types": "Null represents an attribute with an unknown or
+            # undefined state"), so a missing attribute equals nothing, NULL included.
+            values = [_operand(operand, item) for operand in operands]
+            if any(_missing(operand, item) for operand in operands) and {"NULL": True} in values:
+                return True
             # moto compares BOOL and N values as Python does (False == 0), so "c <> :v" with c = 0 and
             # :v = false is false in moto; DynamoDB: values of different types are never equal (developer
             # guide, "Comparison operator and function reference"; Alternator's tests record DynamoDB's answer).

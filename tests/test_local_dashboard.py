@@ -163,3 +163,26 @@ def test_the_live_table_keeps_the_terminal_from_echoing_ctrl_c(monkeypatch: pyte
         restore()
         assert termios.tcgetattr(follower)[3] & termios.ECHOCTL
     os.close(leader)
+
+
+class Writes(io.StringIO):
+    """A stream that records each write call (sys.stderr off a terminal is write-through: one write() each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.calls.append(text)
+        return super().write(text)
+
+
+def test_plain_lines_leave_in_one_write_each() -> None:
+    with Store(":memory:", clock=VirtualClock("2026-11-27T06:00:00Z")) as store:
+        pipeline = busy_pipeline(store)
+        output = Writes()
+        dashboard = Dashboard(pipeline, stream=output, live=False)
+        pipeline.run_until_idle()
+        dashboard.close()
+    assert output.calls  # invocation and destination lines were written
+    assert [call for call in output.calls if not call.endswith("\n") or call.count("\n") != 1] == []

@@ -579,3 +579,18 @@ def test_the_last_exception_the_function_logged_is_remembered(tmp_path: Path, ma
     assert invocation.response == {"batchItemFailures": [{"itemIdentifier": number}]}
     assert invoker.output.last_exception == f"ValueError: cannot price {number}"
     assert f"ValueError: cannot price {number}" in output.getvalue()
+
+
+def test_a_line_and_its_newline_written_apart_make_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A function's print() can reach the pump as its text, then its newline; the pump ends a chunk without a line
+    # end itself (runtime log entries come that way), so the newline that follows must not make an empty line.
+    from types import SimpleNamespace
+
+    from shardline.local import _runtime
+
+    chunks = iter([b"invoice 1", b"\n", b"entry\r", b"\n", b"last", b""])
+    monkeypatch.setattr(_runtime, "os", SimpleNamespace(read=lambda fd, size: next(chunks)))
+    output = io.StringIO()
+    source: Any = SimpleNamespace(fileno=lambda: 3, close=lambda: None)
+    _runtime._pump(source, SimpleNamespace(stream=output))  # type: ignore[arg-type]
+    assert output.getvalue() == "invoice 1\nentry\nlast\n"

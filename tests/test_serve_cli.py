@@ -5,37 +5,23 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
-import sys
 import textwrap
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import COMMAND, URL, aws_client, clean_environment, started
 
-from shardline.cli.serve import client_url, how_to_reach
+from shardline.cli.serve import client_url, how_to_reach, missing_configuration
 from shardline.local import IndexSpec, Store, TemplateError
 from shardline.local._runner import DUMMY_CREDENTIALS, build_pipeline, create_tables, endpoint_environment
 from shardline.local._template import load_template
-
-_SCRIPT = Path(sys.executable).parent / "shardline"
-COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardline"]
-URL = r"http://127\.0\.0\.1:\d+"
-
-
-def clean_environment() -> dict[str, str]:
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key == "SHARDLINE_PORT" or not key.startswith(("SHARDLINE_", "AWS_"))
-    }
 
 
 def run(*args: str, cwd: Path, timeout: float = 60) -> Any:
@@ -48,39 +34,6 @@ def run(*args: str, cwd: Path, timeout: float = 60) -> Any:
         env=clean_environment(),
         timeout=timeout,
     )
-
-
-def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*COMMAND, *args], cwd=cwd, env=clean_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-
-def wait_for_line(process: subprocess.Popen[str], pattern: str, timeout: float = 60) -> list[str]:
-    """Read stderr until a line matches ``pattern`` (at most ``timeout`` seconds); the lines read so far."""
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:
-        assert process.stderr is not None
-        for line in iter(process.stderr.readline, ""):
-            lines.put(line.rstrip("\n"))
-            if re.search(pattern, line):
-                return
-        lines.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
-    seen: list[str] = []
-    while True:
-        try:
-            line = lines.get(timeout=timeout)
-        except queue.Empty:
-            process.kill()
-            raise AssertionError(f"no line matching {pattern!r} within {timeout} s: {seen}") from None
-        if line is None:
-            raise AssertionError(f"the process ended without a line matching {pattern!r}: {seen}")
-        seen.append(line)
-        if re.search(pattern, line):
-            return seen
 
 
 def call(url: str, operation: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -111,25 +64,27 @@ def busy_port() -> Iterator[int]:
 
 def test_serve_on_a_free_port_says_how_to_reach_it_and_stops_on_sigterm(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
-    process = start("serve", "--port", "0", "--state", str(state), cwd=tmp_path)
-    lines = wait_for_line(process, r"^  any access key")
-    url = re.search(URL, lines[0]).group(0)  # type: ignore[union-attr]
-    assert lines == [
-        f"DynamoDB and DynamoDB Streams at {url} (state {state}, 0 tables); Ctrl-C to stop",
-        *(f"  {line}" for line in how_to_reach(url)),
-    ]
-    assert lines[1] == f"  apps:    AWS_ENDPOINT_URL_DYNAMODB={url} AWS_DEFAULT_REGION=us-east-1 python app.py"
-    assert call(url, "ListTables", {}) == (200, {"TableNames": []})
-    process.send_signal(signal.SIGTERM)
-    out, rest = process.communicate(timeout=30)
+    with started("serve", "--port", "0", "--state", str(state), cwd=tmp_path, stdout=True) as (process, output):
+        output.wait(r"^  any access key")
+        lines = list(output.seen)
+        url = re.search(URL, lines[0]).group(0)  # type: ignore[union-attr]
+        assert lines == [
+            f"DynamoDB and DynamoDB Streams at {url} (state {state}, 0 tables); Ctrl-C to stop",
+            *(f"  {line}" for line in how_to_reach(url, environ=clean_environment())),
+        ]
+        prefix = "".join(f"{name}={value} " for name, value in missing_configuration(clean_environment()).items())
+        assert lines[1] == f"  apps:    AWS_ENDPOINT_URL_DYNAMODB={url} {prefix}python app.py"
+        assert call(url, "ListTables", {}) == (200, {"TableNames": []})
+        process.send_signal(signal.SIGTERM)
+        rest = output.rest()
+        process.wait(60)
+        assert process.stdout.read() == ""
     assert process.returncode == 143
-    assert (out, rest) == ("", f"stopped by SIGTERM: every acknowledged write is in {state}\n")
+    assert rest == [f"stopped by SIGTERM: every acknowledged write is in {state}"]
 
 
 def test_serve_creates_the_templates_tables_first(tmp_path: Path) -> None:
     pytest.importorskip("boto3")
-    import boto3
-
     (tmp_path / "template.yaml").write_text(
         textwrap.dedent(
             """\
@@ -158,34 +113,34 @@ def test_serve_creates_the_templates_tables_first(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    process = start("serve", "--template", "template.yaml", "--port", "0", "--state", "state.db", cwd=tmp_path)
-    lines = wait_for_line(process, r"^DynamoDB and DynamoDB Streams at ")
-    assert lines[-1].endswith("(state state.db, 2 tables); Ctrl-C to stop"), lines  # no warning about functions
-    url = re.search(URL, lines[-1]).group(0)  # type: ignore[union-attr]
-    client = boto3.client(
-        "dynamodb", endpoint_url=url, region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s"
-    )
-    orders = client.describe_table(TableName="orders")["Table"]
-    assert orders["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
-    assert [(index["IndexName"], index["Projection"]) for index in orders["GlobalSecondaryIndexes"]] == [
-        ("by-status", {"ProjectionType": "KEYS_ONLY"})
-    ]
-    assert orders["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    audit = client.describe_table(TableName="audit")["Table"]
-    assert "StreamSpecification" not in audit  # no StreamSpecification in the template: no stream, as on AWS
-    assert "LatestStreamArn" not in audit
-    process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
+    with started("serve", "--template", "template.yaml", "--port", "0", "--state", "state.db", cwd=tmp_path) as (
+        process,
+        output,
+    ):
+        line = output.wait(r"^DynamoDB and DynamoDB Streams at ")
+        assert output.seen == [line]  # no warning about functions
+        assert line.endswith("(state state.db, 2 tables); Ctrl-C to stop")
+        dynamodb = aws_client("dynamodb", re.search(URL, line).group(0))  # type: ignore[union-attr]
+        orders = dynamodb.describe_table(TableName="orders")["Table"]
+        assert orders["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+        assert [(index["IndexName"], index["Projection"]) for index in orders["GlobalSecondaryIndexes"]] == [
+            ("by-status", {"ProjectionType": "KEYS_ONLY"})
+        ]
+        assert orders["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        audit = dynamodb.describe_table(TableName="audit")["Table"]
+        assert "StreamSpecification" not in audit  # no StreamSpecification in the template: no stream, as on AWS
+        assert "LatestStreamArn" not in audit
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
     assert process.returncode == 130
 
 
 def test_serve_on_a_port_in_use_is_a_one_line_error(tmp_path: Path, busy_port: int) -> None:
     result = run("serve", "--port", str(busy_port), "--state", str(tmp_path / "state.db"), cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stderr == (
+    assert result.stderr == (  # serve has no --no-endpoint to suggest
         f"Error: cannot serve on 127.0.0.1:{busy_port}: the port is in use (by another shardline serve or run, or"
-        " by DynamoDB Local?); pick another with --port (or SHARDLINE_PORT), 0 for a free one, or run with"
-        " --no-endpoint\n"
+        " by DynamoDB Local?); pick another with --port (or SHARDLINE_PORT), 0 for a free one\n"
     )
 
 
@@ -196,10 +151,14 @@ def test_serve_warns_before_listening_beyond_loopback(tmp_path: Path) -> None:
     assert result.returncode == 1
     warning, error = result.stderr.splitlines()
     assert warning == (
-        "warning: --host 192.0.2.1: anyone who can reach port chosen on this address can read and write every table"
-        " (the endpoint has no authentication)"
+        "warning: --host 192.0.2.1: other machines that can reach this address can read and write every table"
+        " (the endpoint has no authentication); leave --host out to serve 127.0.0.1, this machine only"
     )
     assert error.startswith("Error: cannot listen on 192.0.2.1:0: ")
+    assert error.endswith(
+        "; --host 192.0.2.1 is not an address of this machine: use 127.0.0.1 (the default, this machine only),"
+        " 0.0.0.0 (all of its addresses) or one of its own"
+    )
 
 
 @pytest.mark.parametrize(
@@ -297,9 +256,10 @@ def test_run_prints_the_endpoint_unless_told_not_to_serve_it(tmp_path: Path) -> 
     assert lines[0].startswith("mapping OrdersFunction.Stream: table orders ->")
     (first,) = [line for line in lines if line.startswith("endpoint: ")]  # after the mappings: the tables exist
     url = re.search(URL, first).group(0)  # type: ignore[union-attr]
+    prefix = "".join(f"{name}={value} " for name, value in missing_configuration(clean_environment()).items())
     assert first == (
         f"endpoint: DynamoDB and DynamoDB Streams at {url}; the functions get AWS_ENDPOINT_URL_DYNAMODB, your app:"
-        f" AWS_ENDPOINT_URL_DYNAMODB={url} python app.py"
+        f" AWS_ENDPOINT_URL_DYNAMODB={url} {prefix}python app.py"
     )
     quiet = run("run", "--until-idle", "--invoker", "in-process", "--no-endpoint", cwd=tmp_path)
     assert quiet.returncode == 0, quiet.stderr
@@ -319,6 +279,7 @@ def test_run_prints_the_endpoint_unless_told_not_to_serve_it(tmp_path: Path) -> 
             {
                 "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
                 "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000",
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
                 "AWS_REGION": "eu-west-1",
                 "AWS_DEFAULT_REGION": "eu-west-1",
                 **DUMMY_CREDENTIALS,
@@ -329,7 +290,11 @@ def test_run_prints_the_endpoint_unless_told_not_to_serve_it(tmp_path: Path) -> 
             {"AWS_ENDPOINT_URL_DYNAMODB": "http://other:1"},
             {"AWS_REGION": "us-west-2", "AWS_ACCESS_KEY_ID": "AKIA"},
             "eu-west-1",
-            {"AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000", "AWS_DEFAULT_REGION": "eu-west-1"},
+            {
+                "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000",
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
+                "AWS_DEFAULT_REGION": "eu-west-1",
+            },
             id="the-template-and-the-shell-win",
         ),
         pytest.param(
@@ -339,6 +304,7 @@ def test_run_prints_the_endpoint_unless_told_not_to_serve_it(tmp_path: Path) -> 
             {
                 "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
                 "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000",
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
             },
             id="a-profile-and-a-region-set-by-the-runtime",
         ),
@@ -350,26 +316,15 @@ def test_endpoint_environment(
     assert endpoint_environment("http://127.0.0.1:8000", explicit=explicit, host=host, region=region) == expected
 
 
-@pytest.fixture
-def saved_environment() -> Iterator[None]:
-    """os.environ as it was, back after the test (in-process functions set variables in it)."""
-    saved = dict(os.environ)
-    for name in [name for name in os.environ if name.startswith("AWS_")]:
-        del os.environ[name]
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def test_in_process_functions_get_the_variables_in_this_process(tmp_path: Path, saved_environment: None) -> None:
+    os.environ["HOME"] = str(tmp_path)  # no ~/.aws: no credentials but the dummy ones
     template = load_template(run_app(tmp_path) / "template.yaml")
     with Store(":memory:") as store:
         build_pipeline(template, store, invoker="in-process", dynamodb_endpoint="http://127.0.0.1:4567")
     assert {name: value for name, value in os.environ.items() if name.startswith("AWS_")} == {
         "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4567",
         "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://elsewhere:1",  # the template's own value wins
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         **DUMMY_CREDENTIALS,
@@ -386,6 +341,7 @@ def test_runtime_functions_get_the_variables_in_their_environment(tmp_path: Path
         assert invoker.environment == {  # type: ignore[attr-defined]
             "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://elsewhere:1",
             "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4567",
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
         }
     finally:
         invoker.close()  # type: ignore[attr-defined]

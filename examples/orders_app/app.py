@@ -1,9 +1,15 @@
-"""An app that knows nothing of shardline: it writes orders to DynamoDB with boto3.
+r"""An app that knows nothing of shardline: it writes orders to DynamoDB with boto3.
 
-With `shardline run` serving in this folder, point it at the local endpoint (a region and some credentials are
-needed by boto3; the endpoint checks neither):
+The whole chain, from this folder, in two terminals:
 
-    AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_DEFAULT_REGION=us-east-1 python app.py
+    shardline run --plain      # creates the tables, serves them on http://127.0.0.1:8000, runs both mappings
+    AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_DEFAULT_REGION=us-east-1 \
+        AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local python app.py
+
+boto3 needs a Region and credentials to sign its requests; the endpoint checks neither, so any will do (with
+your own already set, `AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 python app.py` is enough: `shardline run`
+prints the line your shell needs). The first terminal then shows BillingFunction's batches and AuditFunction's
+"invoice ..." lines; run app.py again and both orders exist already, so nothing is billed twice.
 """
 
 from decimal import Decimal

@@ -94,7 +94,7 @@ class Dashboard:
                 self._errors[key] = describe_failure(record)
                 self._latest = key
             if not self.live:
-                print(_invocation_line(record), file=self.stream)
+                self.stream.write(_invocation_line(record) + "\n")  # one write: no other output lands mid-line
         elif kind == "destination" and not self.live:
             info = payload["DDBStreamBatchInfo"]
             context = payload["requestContext"]
@@ -103,7 +103,7 @@ class Dashboard:
                 f" {info['startSequenceNumber']}..{info['endSequenceNumber']},"
                 f" after {context['approximateInvokeCount']} invoke(s)"
             )
-            print(line, file=self.stream)
+            self.stream.write(line + "\n")
 
     # -- the live table ---------------------------------------------------------------------------
 

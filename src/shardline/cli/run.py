@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -19,7 +20,7 @@ from shardline._exceptions import ShardlineError
 
 from ._io import CLIError, parse_json, read_text
 from ._local import open_store, state_option
-from .serve import client_url, endpoint_options, serving
+from .serve import client_url, endpoint_options, missing_configuration, serving
 
 EPILOG = """\b
 Examples:
@@ -110,6 +111,13 @@ def run(
         raise CLIError(str(exc)) from None
     for warning in template.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if no_endpoint:
+        click.echo(
+            "note: --no-endpoint: the functions' DynamoDB clients reach AWS, unless their Environment or --env-vars"
+            " sets AWS_ENDPOINT_URL_DYNAMODB",
+            err=True,
+        )
+    shell = dict(os.environ)  # before in-process functions set their variables here
     live = not plain and not until_idle and sys.stderr.isatty()
     log_path = Path(state).expanduser().parent / "functions.log"
     stop = StopSignals()
@@ -133,6 +141,7 @@ def run(
                     live=live,
                     log_path=log_path,
                     dynamodb_endpoint=dynamodb_endpoint,
+                    shell=shell,
                 )
         except KeyboardInterrupt:  # before the mappings ran: nothing was started, nothing to save
             click.echo(f"stopped by {stop.name}", err=True)
@@ -153,8 +162,9 @@ def _serve(
     live: bool,
     log_path: Path,
     dynamodb_endpoint: str | None = None,
+    shell: dict[str, str] | None = None,
 ) -> int:
-    from shardline.local._runner import build_pipeline
+    from shardline.local._runner import build_pipeline, stale_botocore
 
     from ._dashboard import Dashboard
 
@@ -176,9 +186,20 @@ def _serve(
     for mapping in pipeline.mappings:
         click.echo(_describe_mapping(mapping, width), err=True)
     if dynamodb_endpoint is not None:
+        mapped = dict.fromkeys(m.function for m in template.mappings if function is None or m.function == function)
+        for name in mapped:
+            problem = stale_botocore(template.functions[name])
+            if problem is not None:
+                click.echo(f"warning: {problem}", err=True)
+        # What the app needs, from the shell run was started in: the Region and credentials boto3 signs with.
+        missing = missing_configuration(
+            shell if shell is not None else os.environ, region=getattr(store, "region", "us-east-1")
+        )
+        prefix = "".join(f"{name}={value} " for name, value in missing.items())
         click.echo(
             f"endpoint: DynamoDB and DynamoDB Streams at {dynamodb_endpoint}; the functions get"
-            f" AWS_ENDPOINT_URL_DYNAMODB, your app: AWS_ENDPOINT_URL_DYNAMODB={dynamodb_endpoint} python app.py",
+            f" AWS_ENDPOINT_URL_DYNAMODB, your app: AWS_ENDPOINT_URL_DYNAMODB={dynamodb_endpoint}"
+            f" {prefix}python app.py",
             err=True,
         )
     failure: ShardlineError | None = None

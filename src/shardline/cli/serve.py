@@ -10,9 +10,11 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import os
+import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO, TypeVar
 from urllib.parse import urlsplit
@@ -28,7 +30,16 @@ if TYPE_CHECKING:
     from shardline.local import Store
     from shardline.local.endpoint import Endpoint
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "client_url", "endpoint_options", "serve", "serving"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "client_url",
+    "endpoint_options",
+    "how_to_reach",
+    "missing_configuration",
+    "serve",
+    "serving",
+]
 
 #: DynamoDB Local's port: tools and tutorials that expect a local DynamoDB look there first.
 DEFAULT_PORT: Final = 8000
@@ -56,6 +67,16 @@ SIGTERM (every acknowledged write is in the state file).
 """
 
 
+def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--host``: an address or name; an IPv6 address may come in brackets, as in a URL."""
+    host = value.strip()
+    if len(host) > 2 and host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise click.BadParameter("expected an address: 127.0.0.1 (this machine only) or 0.0.0.0 (every address)")
+    return host
+
+
 def endpoint_options(function: F) -> F:
     """``--host`` and ``--port``, shared by ``serve`` and ``run``."""
     port = click.option(
@@ -72,6 +93,7 @@ def endpoint_options(function: F) -> F:
         default=DEFAULT_HOST,
         show_default=True,
         metavar="ADDRESS",
+        callback=_host,
         help="The address to listen on. Anything but loopback lets others on the network read and write the tables.",
     )
     return host(port(function))
@@ -96,7 +118,7 @@ def serve(state: str, host: str, port: int, template_path: str | None, parameter
             with open_store(state) as store:
                 if template is not None:
                     _create_tables(template, store)
-                with serving(store, host=host, port=port) as endpoint:
+                with serving(store, host=host, port=port, off_switch=None) as endpoint:
                     url = client_url(endpoint)
                     tables = len(store.tables())
                     click.echo(
@@ -104,7 +126,7 @@ def serve(state: str, host: str, port: int, template_path: str | None, parameter
                         f"{'s' if tables != 1 else ''}); Ctrl-C to stop",
                         err=True,
                     )
-                    for line in how_to_reach(url):
+                    for line in how_to_reach(url, region=getattr(store, "region", "us-east-1")):
                         click.echo(f"  {line}", err=True)
                     forever = threading.Event()
                     while not stop.requested():
@@ -115,20 +137,51 @@ def serve(state: str, host: str, port: int, template_path: str | None, parameter
     return stop.status
 
 
-def how_to_reach(url: str) -> list[str]:
-    """What to tell a developer about the endpoint at ``url``."""
-    return [
-        f"apps:    AWS_ENDPOINT_URL_DYNAMODB={url} AWS_DEFAULT_REGION=us-east-1 python app.py",
+def how_to_reach(url: str, *, region: str = "us-east-1", environ: Mapping[str, str] | None = None) -> list[str]:
+    """What to tell a developer about the endpoint at ``url``: lines that work as printed from a shell with
+    ``environ`` (this process's by default), so the Region and credentials boto3 and the AWS CLI need to sign a
+    request are in them when that environment has none (see :func:`missing_configuration`)."""
+    missing = missing_configuration(os.environ if environ is None else environ, region=region)
+    prefix = "".join(f"{name}={value} " for name, value in missing.items())
+    lines = [
+        f"apps:    AWS_ENDPOINT_URL_DYNAMODB={url} {prefix}python app.py",
         f'boto3:   boto3.client("dynamodb", endpoint_url="{url}")',
         f"AWS CLI: aws dynamodb list-tables --endpoint-url {url}",
-        "any access key and region work: requests are not authenticated, and every key sees the same tables",
     ]
+    if missing:
+        what = " or ".join(
+            part
+            for part, names in (("Region", {"AWS_DEFAULT_REGION"}), ("credentials", {"AWS_ACCESS_KEY_ID"}))
+            if names & missing.keys()
+        )
+        lines.append(
+            f"no AWS {what} set here, and boto3 and the AWS CLI need some to sign requests: export {prefix.strip()}"
+        )
+    lines.append("any access key and region work: requests are not authenticated, and every key sees the same tables")
+    return lines
+
+
+def missing_configuration(environ: Mapping[str, str], *, region: str = "us-east-1") -> dict[str, str]:
+    """The variables a boto3 client or AWS CLI command started with ``environ`` needs to reach the endpoint:
+    ``AWS_DEFAULT_REGION`` when it has no Region, dummy credentials when it finds none (boto3 signs every request,
+    and fails without credentials even though the endpoint checks no signature). Empty when it has both."""
+    from shardline.local._runner import DUMMY_CREDENTIALS, aws_credentials_configured, aws_region_configured
+
+    missing = {}
+    if not aws_region_configured(environ):
+        missing["AWS_DEFAULT_REGION"] = region
+    if not aws_credentials_configured(environ):
+        missing.update(DUMMY_CREDENTIALS)
+    return missing
 
 
 @contextlib.contextmanager
-def serving(store: Store, *, host: str, port: int, log: TextIO | None = None) -> Iterator[Endpoint]:
+def serving(
+    store: Store, *, host: str, port: int, log: TextIO | None = None, off_switch: str | None = "--no-endpoint"
+) -> Iterator[Endpoint]:
     """The endpoint over ``store`` on ``host:port`` for the block; a port in use or an address that cannot be
-    used is a one-line error. A host other than loopback gets a warning first.
+    used is a one-line error that says what to do (``off_switch``: the option that turns the endpoint off, if
+    the command has one). A host other than loopback gets a warning first.
 
     A port in use is an error even on the default port: an app told to use port 8000 would otherwise write to
     whatever holds it (DynamoDB Local, say) while the pipeline watches other tables. The endpoint's own failures
@@ -136,17 +189,17 @@ def serving(store: Store, *, host: str, port: int, log: TextIO | None = None) ->
     """
     if not _is_loopback(host):
         click.echo(
-            f"warning: --host {host}: anyone who can reach port {port or 'chosen'} on this address can read and"
-            " write every table (the endpoint has no authentication)",
+            f"warning: --host {host}: other machines that can reach this address can read and write every table"
+            " (the endpoint has no authentication); leave --host out to serve 127.0.0.1, this machine only",
             err=True,
         )
     try:
         endpoint = _start(store, host, port)
     except _PortInUse:
+        off = f", or run with {off_switch}" if off_switch else ""
         raise CLIError(
-            f"cannot serve on {host}:{port}: the port is in use (by another shardline serve or run, or by"
-            " DynamoDB Local?); pick another with --port (or SHARDLINE_PORT), 0 for a free one, or run with"
-            " --no-endpoint"
+            f"cannot serve on {_address(host, port)}: the port is in use (by another shardline serve or run, or by"
+            f" DynamoDB Local?); pick another with --port (or SHARDLINE_PORT), 0 for a free one{off}"
         ) from None
     handler = logging.StreamHandler(log if log is not None else sys.stderr)
     handler.setFormatter(logging.Formatter("endpoint: %(message)s"))
@@ -172,9 +225,24 @@ def _start(store: Store, host: str, port: int) -> Endpoint:
         cause = exc if isinstance(exc, OSError) else exc.__cause__
         if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
             raise _PortInUse from None
-        if isinstance(exc, OSError):
-            raise CLIError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
-        raise CLIError(str(exc)) from None
+        message = (
+            f"cannot serve on {_address(host, port)}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+        )
+        raise CLIError(message + _advice(cause, host)) from None
+
+
+def _advice(cause: BaseException | None, host: str) -> str:
+    """How to fix an address the system refused."""
+    choices = "use 127.0.0.1 (the default, this machine only), 0.0.0.0 (all of its addresses) or one of its own"
+    if isinstance(cause, socket.gaierror):
+        return f"; --host {host} is no name this machine can resolve: {choices}"
+    if isinstance(cause, OSError) and cause.errno == errno.EADDRNOTAVAIL:
+        return f"; --host {host} is not an address of this machine: {choices}"
+    return ""
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def client_url(endpoint: Endpoint) -> str:

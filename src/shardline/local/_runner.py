@@ -11,11 +11,13 @@ to the local tables while its clients of other services keep their usual endpoin
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import importlib.machinery
 import os
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -26,7 +28,16 @@ from shardline.local._invoker import FunctionOutput, InProcessInvoker, Invoker
 from shardline.local._template import FunctionSpec, Template, TemplateError
 from shardline.testing._clock import Clock
 
-__all__ = ["ENDPOINT_VARIABLES", "build_pipeline", "create_tables", "endpoint_environment", "environment_for"]
+__all__ = [
+    "ENDPOINT_VARIABLES",
+    "aws_credentials_configured",
+    "aws_region_configured",
+    "build_pipeline",
+    "create_tables",
+    "endpoint_environment",
+    "environment_for",
+    "stale_botocore",
+]
 
 
 def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) -> dict[str, str]:
@@ -43,10 +54,91 @@ def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) 
 
 #: botocore reads these per service: set, they send DynamoDB and DynamoDB Streams clients to the local endpoint.
 ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODBSTREAMS")
+#: Set to true (in the shell or as ``ignore_configured_endpoint_urls`` in the shared config file), it makes botocore
+#: skip the endpoint variables, and the functions would write to AWS; set to false, it wins over the config file.
+IGNORE_ENDPOINTS_VARIABLE: Final = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
 #: Credentials for a function that has none: botocore signs every request, and the local endpoint accepts any
 #: signature without checking it (as DynamoDB Local does), so these only have to exist.
 DUMMY_CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "shardline-local", "AWS_SECRET_ACCESS_KEY": "shardline-local"}
+#: What a runtime process gets of the developer's credentials (its environment passes these through).
 _CREDENTIAL_SOURCES: Final = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+#: Everything else in an environment that gives botocore credentials (AWS SDKs and Tools reference guide,
+#: "Standardized credential providers"): a profile name, container and web-identity credentials.
+_OTHER_CREDENTIAL_SOURCES: Final = (
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+)
+#: Settings of a profile in the shared config file that give it credentials.
+_PROFILE_CREDENTIALS: Final = (
+    "aws_access_key_id",
+    "credential_process",
+    "credential_source",
+    "role_arn",
+    "sso_session",
+    "sso_start_url",
+    "web_identity_token_file",
+)
+_MAX_CONFIG_BYTES: Final = 1 << 20
+
+
+def aws_credentials_configured(environ: Mapping[str, str], *, names: Sequence[str] | None = None) -> bool:
+    """Whether boto3 started with ``environ`` finds credentials without the instance metadata service: one of
+    ``names`` set (all the credential variables by default), or a default profile with credentials in the
+    shared credentials or config file (``AWS_SHARED_CREDENTIALS_FILE``/``AWS_CONFIG_FILE``, else under
+    ``HOME``/.aws; AWS SDKs and Tools reference guide, "Shared config and credentials files").
+
+    >>> aws_credentials_configured({"AWS_PROFILE": "dev"})
+    True
+    >>> aws_credentials_configured({})
+    False
+    """
+    if any(
+        environ.get(name)
+        for name in (names if names is not None else (*_CREDENTIAL_SOURCES, *_OTHER_CREDENTIAL_SOURCES))
+    ):
+        return True
+    profile = "default"
+    credentials = _shared_file(environ, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
+    if credentials is not None and credentials.has_option(profile, "aws_access_key_id"):
+        return True
+    config = _shared_file(environ, "AWS_CONFIG_FILE", "config")
+    return config is not None and any(
+        config.has_option(section, name) for section in (profile, f"profile {profile}") for name in _PROFILE_CREDENTIALS
+    )
+
+
+def aws_region_configured(environ: Mapping[str, str]) -> bool:
+    """Whether boto3 started with ``environ`` has a Region: ``AWS_DEFAULT_REGION`` or ``AWS_REGION``, or the
+    ``region`` of the profile in the shared config file."""
+    if environ.get("AWS_DEFAULT_REGION") or environ.get("AWS_REGION"):
+        return True
+    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+    config = _shared_file(environ, "AWS_CONFIG_FILE", "config")
+    sections = (profile, f"profile {profile}")
+    return config is not None and any(config.has_option(section, "region") for section in sections)
+
+
+def _shared_file(environ: Mapping[str, str], variable: str, name: str) -> configparser.RawConfigParser | None:
+    """The shared file ``variable`` names (or ~/.aws/``name`` under ``environ``'s HOME), parsed; None when there
+    is none, or it cannot be read (boto3 then reports it itself)."""
+    given = environ.get(variable)
+    home = environ.get("HOME")
+    if given:
+        path = Path(given).expanduser()
+    elif home:
+        path = Path(home, ".aws", name)
+    else:
+        return None
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        with path.open("rb") as handle:
+            text = handle.read(_MAX_CONFIG_BYTES).decode("utf-8", errors="replace")
+        parser.read_string(text, source=str(path))
+    except (OSError, configparser.Error):
+        return None
+    return parser
 
 
 def endpoint_environment(
@@ -55,23 +147,69 @@ def endpoint_environment(
     """The variables that point a function's boto3 at the local endpoint ``url``, minus those ``explicit``
     (the template's Environment and ``--env-vars``) sets itself, which always win.
 
-    Both endpoint variables are set (a value in the developer's shell does not reach a Lambda function either).
-    ``region`` goes to ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` where ``host`` (the environment the function
-    starts from) has none; None when the invoker sets them already. Dummy credentials are added only when
-    neither ``host`` nor ``explicit`` has ``AWS_ACCESS_KEY_ID`` or ``AWS_PROFILE``: a developer's real
-    credentials stay in force for the function's clients of other services.
+    Both endpoint variables are set (a value in the developer's shell does not reach a Lambda function either),
+    and ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=false``: a shell or shared config file that tells botocore to
+    ignore configured endpoints would otherwise send the function's writes to AWS. ``region`` goes to
+    ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` where ``host`` (the environment the function starts from) has none;
+    None when the invoker sets them already. Dummy credentials are added only when neither ``host`` nor
+    ``explicit`` has ``AWS_ACCESS_KEY_ID`` or ``AWS_PROFILE`` and the shared files under ``host``'s HOME give
+    the default profile none: a developer's real credentials stay in force for the function's clients of other
+    services.
 
     >>> endpoint_environment("http://127.0.0.1:8000", explicit={}, host={"AWS_PROFILE": "dev"}, region=None)
-    {'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:8000', 'AWS_ENDPOINT_URL_DYNAMODBSTREAMS': 'http://127.0.0.1:8000'}
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:8000', 'AWS_ENDPOINT_URL_DYNAMODBSTREAMS': 'http://127.0.0.1:8000',
+     'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS': 'false'}
     """
     added = dict.fromkeys(ENDPOINT_VARIABLES, url)
+    added[IGNORE_ENDPOINTS_VARIABLE] = "false"
     if region is not None:
         for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
             if name not in host:
                 added[name] = region
-    if not any(name in host or name in explicit for name in _CREDENTIAL_SOURCES):
+    if not any(name in explicit for name in _CREDENTIAL_SOURCES) and not aws_credentials_configured(
+        host, names=_CREDENTIAL_SOURCES
+    ):
         added.update(DUMMY_CREDENTIALS)
     return {name: value for name, value in added.items() if name not in explicit}
+
+
+#: botocore reads ``AWS_ENDPOINT_URL_<SERVICE>`` from 1.31.0 (boto3 1.28.0) on; an older one ignores it.
+_SERVICE_ENDPOINTS_SINCE: Final = (1, 31, 0)
+_VERSION: Final = re.compile(r"""^__version__\s*=\s*['"]([0-9][^'"]{0,40})['"]""", re.MULTILINE)
+
+
+def stale_botocore(function: FunctionSpec, *, path: Sequence[str] | None = None) -> str | None:
+    """A warning when the botocore ``function`` would import (from its code folder, else ``path``, by default
+    this interpreter's, which runs the functions) is older than 1.31: it ignores ``AWS_ENDPOINT_URL_DYNAMODB``,
+    so the function's DynamoDB clients would reach AWS instead of the local endpoint. None otherwise (no
+    botocore at all is the function's own import error). The module is found and its version read without
+    importing it."""
+    folders = [str(function.code_dir), *(str(entry) for entry in (sys.path if path is None else path) if entry)]
+    try:
+        spec = importlib.machinery.PathFinder.find_spec("botocore", folders)
+    except (ImportError, OSError, ValueError):
+        return None
+    if spec is None or spec.origin is None or not spec.origin.endswith("__init__.py"):
+        return None
+    try:
+        with open(spec.origin, "rb") as handle:
+            head = handle.read(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    found = _VERSION.search(head)
+    if found is None:
+        return None
+    version = found.group(1)
+    numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+    if numbers >= _SERVICE_ENDPOINTS_SINCE:
+        return None
+    where = Path(spec.origin).parent.parent
+    return (
+        f"Resources.{function.logical_id}: botocore {version} (in {where}) ignores AWS_ENDPOINT_URL_DYNAMODB, so"
+        " this function's DynamoDB clients would reach AWS, not the local endpoint; upgrade to boto3 1.28 or later"
+        " (botocore 1.31), or give its clients endpoint_url"
+    )
 
 
 def create_tables(template: Template, store: Any) -> None:

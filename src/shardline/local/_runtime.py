@@ -572,8 +572,10 @@ def _pump(source: IO[bytes], sandbox: _Sandbox) -> None:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         if text and not text.endswith("\n"):
             # The runtime writes each log entry in one write, without a line end (CloudWatch frames
-            # entries); end it here so the next entry, or shardline's own line, starts on a new line.
+            # entries); end it here so the next entry, or shardline's own line, starts on a new line. A
+            # print() can also arrive as its text and then its newline: that newline was written here already.
             text += "\n"
+            swallow_newline = True
         if text:
             sandbox.stream.write(text)  # never raises: a closed or broken stream must not kill the pump
             sandbox.stream.flush()

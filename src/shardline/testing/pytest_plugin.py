@@ -75,11 +75,16 @@ class LocalEndpoint:
     @property
     def environment(self) -> dict[str, str]:
         """``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_ENDPOINT_URL_DYNAMODBSTREAMS``, ``AWS_DEFAULT_REGION`` and dummy
-        credentials: set them (``monkeypatch.setenv``) for code that makes its own boto3 clients."""
+        credentials: set them (``monkeypatch.setenv``) for code that makes its own boto3 clients, before it makes
+        them (botocore reads the variables when a client is created: a client made at import time keeps AWS).
+
+        ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`` is ``false``: set to true in the shell or the shared config file,
+        it would make botocore skip the endpoint variables, and the code under test would reach AWS."""
         options = self._options()
         return {
             "AWS_ENDPOINT_URL_DYNAMODB": self.url,
             "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.url,
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
             "AWS_DEFAULT_REGION": options["region_name"],
             "AWS_ACCESS_KEY_ID": options["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": options["aws_secret_access_key"],

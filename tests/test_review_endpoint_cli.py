@@ -223,7 +223,7 @@ def test_a_developers_credentials_file_keeps_the_functions_real_credentials(tmp_
     write(tmp_path / ".aws" / "credentials", "[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n")
     assert endpoint_environment("http://127.0.0.1:8000", explicit={}, host={"HOME": str(tmp_path)}, region=None) == {
         "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
-        "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://127.0.0.1:8000",
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
     }
     # the template's own setting wins, as for every variable
@@ -410,3 +410,21 @@ def test_a_host_name_that_does_not_resolve_says_what_to_use() -> None:
         " only), 0.0.0.0 (all of its addresses) or one of its own"
     )
     assert _advice(OSError(13, "Permission denied"), "127.0.0.1") == ""  # the endpoint's own message says it
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "dynamodbstreams"])
+def test_the_variables_functions_get_point_boto3_at_the_endpoint(
+    service: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # botocore names a service's variable after its service ID: "DynamoDB Streams" reads
+    # AWS_ENDPOINT_URL_DYNAMODB_STREAMS (AWS SDKs and Tools reference guide, "Service-specific endpoints").
+    import boto3
+
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    url = "http://127.0.0.1:8123"
+    for name, value in endpoint_environment(url, explicit={}, host={}, region="us-east-1").items():
+        monkeypatch.setenv(name, value)
+    assert boto3.session.Session().client(service).meta.endpoint_url == url

@@ -208,7 +208,7 @@ Resources:
       Handler: app.handler
       Runtime: python3.12
       Environment:
-        Variables: {AWS_ENDPOINT_URL_DYNAMODBSTREAMS: http://elsewhere:1}
+        Variables: {AWS_ENDPOINT_URL_DYNAMODB_STREAMS: http://elsewhere:1}
       Events:
         Stream:
           Type: DynamoDB
@@ -278,7 +278,7 @@ def test_run_prints_the_endpoint_unless_told_not_to_serve_it(tmp_path: Path) -> 
             "eu-west-1",
             {
                 "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
-                "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000",
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://127.0.0.1:8000",
                 "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
                 "AWS_REGION": "eu-west-1",
                 "AWS_DEFAULT_REGION": "eu-west-1",
@@ -291,7 +291,7 @@ def test_run_prints_the_endpoint_unless_told_not_to_serve_it(tmp_path: Path) -> 
             {"AWS_REGION": "us-west-2", "AWS_ACCESS_KEY_ID": "AKIA"},
             "eu-west-1",
             {
-                "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000",
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://127.0.0.1:8000",
                 "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
                 "AWS_DEFAULT_REGION": "eu-west-1",
             },
@@ -303,7 +303,7 @@ def test_run_prints_the_endpoint_unless_told_not_to_serve_it(tmp_path: Path) -> 
             None,
             {
                 "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
-                "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://127.0.0.1:8000",
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://127.0.0.1:8000",
                 "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
             },
             id="a-profile-and-a-region-set-by-the-runtime",
@@ -323,7 +323,7 @@ def test_in_process_functions_get_the_variables_in_this_process(tmp_path: Path, 
         build_pipeline(template, store, invoker="in-process", dynamodb_endpoint="http://127.0.0.1:4567")
     assert {name: value for name, value in os.environ.items() if name.startswith("AWS_")} == {
         "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4567",
-        "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://elsewhere:1",  # the template's own value wins
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://elsewhere:1",  # the template's own value wins
         "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -339,7 +339,7 @@ def test_runtime_functions_get_the_variables_in_their_environment(tmp_path: Path
         _, (invoker,) = build_pipeline(template, store, invoker="runtime", dynamodb_endpoint="http://127.0.0.1:4567")
     try:
         assert invoker.environment == {  # type: ignore[attr-defined]
-            "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": "http://elsewhere:1",
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": "http://elsewhere:1",
             "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4567",
             "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
         }

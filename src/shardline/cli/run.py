@@ -42,7 +42,7 @@ Checkpoints are durable: stop and start again, nothing is skipped or replayed.
 \b
 It also serves the tables as a DynamoDB and DynamoDB Streams endpoint on 127.0.0.1:8000 (--port,
 --host, --no-endpoint; see `shardline serve --help`). The functions get AWS_ENDPOINT_URL_DYNAMODB and
-AWS_ENDPOINT_URL_DYNAMODBSTREAMS pointing at it (and a region and dummy credentials when they have
+AWS_ENDPOINT_URL_DYNAMODB_STREAMS pointing at it (and a region and dummy credentials when they have
 none), so their boto3 clients write to the local tables; the template's Environment and --env-vars win.
 
 \b

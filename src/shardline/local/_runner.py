@@ -4,7 +4,7 @@
 --template`` uses :func:`create_tables` alone.
 
 When ``run`` serves the DynamoDB endpoint, its functions are pointed at it with botocore's service-specific
-endpoint variables, ``AWS_ENDPOINT_URL_DYNAMODB`` and ``AWS_ENDPOINT_URL_DYNAMODBSTREAMS`` (AWS SDKs and Tools
+endpoint variables, ``AWS_ENDPOINT_URL_DYNAMODB`` and ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS`` (AWS SDKs and Tools
 reference guide, "Service-specific endpoints"), so a handler's unchanged ``boto3.client("dynamodb")`` writes
 to the local tables while its clients of other services keep their usual endpoints.
 """
@@ -53,7 +53,7 @@ def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) 
 
 
 #: botocore reads these per service: set, they send DynamoDB and DynamoDB Streams clients to the local endpoint.
-ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODBSTREAMS")
+ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
 #: Set to true (in the shell or as ``ignore_configured_endpoint_urls`` in the shared config file), it makes botocore
 #: skip the endpoint variables, and the functions would write to AWS; set to false, it wins over the config file.
 IGNORE_ENDPOINTS_VARIABLE: Final = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
@@ -158,7 +158,7 @@ def endpoint_environment(
 
     >>> endpoint_environment("http://127.0.0.1:8000", explicit={}, host={"AWS_PROFILE": "dev"}, region=None)
     ... # doctest: +NORMALIZE_WHITESPACE
-    {'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:8000', 'AWS_ENDPOINT_URL_DYNAMODBSTREAMS': 'http://127.0.0.1:8000',
+    {'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:8000', 'AWS_ENDPOINT_URL_DYNAMODB_STREAMS': 'http://127.0.0.1:8000',
      'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS': 'false'}
     """
     added = dict.fromkeys(ENDPOINT_VARIABLES, url)

@@ -74,7 +74,7 @@ class LocalEndpoint:
 
     @property
     def environment(self) -> dict[str, str]:
-        """``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_ENDPOINT_URL_DYNAMODBSTREAMS``, ``AWS_DEFAULT_REGION`` and dummy
+        """``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS``, ``AWS_DEFAULT_REGION`` and dummy
         credentials: set them (``monkeypatch.setenv``) for code that makes its own boto3 clients, before it makes
         them (botocore reads the variables when a client is created: a client made at import time keeps AWS).
 
@@ -83,7 +83,7 @@ class LocalEndpoint:
         options = self._options()
         return {
             "AWS_ENDPOINT_URL_DYNAMODB": self.url,
-            "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": self.url,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.url,
             "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
             "AWS_DEFAULT_REGION": options["region_name"],
             "AWS_ACCESS_KEY_ID": options["aws_access_key_id"],

@@ -10,7 +10,7 @@ same stream record a :class:`~shardline.local.Store` write does.
 True
 
 Point an SDK at it with ``endpoint_url=endpoint.url`` (or ``AWS_ENDPOINT_URL_DYNAMODB`` and
-``AWS_ENDPOINT_URL_DYNAMODBSTREAMS``) and any credentials: SigV4 signatures are accepted without being
+``AWS_ENDPOINT_URL_DYNAMODB_STREAMS``) and any credentials: SigV4 signatures are accepted without being
 checked, and the access key does not separate data (every client sees the same tables).
 """
 

@@ -190,14 +190,21 @@ class Database:
 
     ``create=False`` opens an existing file only: a missing one is a :class:`StoreError` and nothing is
     created (read-only commands must leave no file behind).
+
+    ``cache()`` keeps what the store derived from the file (a table's settings, the counters, the open shards)
+    for as long as the file is known to be unchanged by anything else: SQLite's ``PRAGMA data_version`` (the
+    "PRAGMA data_version" page of its documentation) changes when another connection commits, and a
+    transaction rolled back after it wrote something may have undone what the cache learnt inside it.
     """
 
-    __slots__ = ("_connection", "_depth", "_lock", "name")
+    __slots__ = ("_cache", "_connection", "_data_version", "_depth", "_lock", "name")
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool, timeout: float, create: bool = True) -> None:
         self.name = _path_text(path)
         self._lock = threading.RLock()
         self._depth = 0
+        self._cache: dict[Any, Any] = {}
+        self._data_version = -1
         memory = self.name == ":memory:"
         target = self.name
         if not memory:
@@ -343,6 +350,7 @@ class Database:
         with self._lock:
             connection = self.connection
             depth = self._depth
+            changes = connection.total_changes
             if depth:
                 savepoint = f"nested_{depth}"
                 self._execute(connection, f"SAVEPOINT {savepoint}")
@@ -350,6 +358,7 @@ class Database:
                 try:
                     yield connection
                 except BaseException as exc:
+                    self._undone(connection, changes)
                     self._quietly(connection, f"ROLLBACK TO {savepoint}", f"RELEASE {savepoint}")
                     if isinstance(exc, _ERRORS):
                         raise self._translate(exc) from exc
@@ -365,6 +374,7 @@ class Database:
                 yield connection
                 connection.execute("COMMIT")
             except BaseException as exc:
+                self._undone(connection, changes)
                 if _in_transaction(connection):
                     self._quietly(connection, "ROLLBACK")
                 if isinstance(exc, _ERRORS):
@@ -372,6 +382,14 @@ class Database:
                 raise
             finally:
                 self._depth = 0
+
+    def _undone(self, connection: sqlite3.Connection, changes: int) -> None:
+        """A transaction or savepoint is being rolled back: if it wrote anything, what the cache learnt
+        since it began may be undone with it."""
+        with suppress(*_ERRORS):
+            if connection.total_changes == changes:
+                return
+        self._cache.clear()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -402,6 +420,20 @@ class Database:
                 yield self.connection
             except _ERRORS as exc:
                 raise self._translate(exc) from exc
+
+    def cache(self, connection: sqlite3.Connection) -> dict[Any, Any]:
+        """What the store derived from the file, while nothing else changed it: emptied when another
+        connection committed since the last call (call it inside the transaction that uses the entries, or
+        after the statement that read them). The store updates the entries along with its own writes."""
+        (version,) = connection.execute("PRAGMA data_version").fetchone()
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
+        return self._cache
+
+    def forget(self) -> None:
+        """Empty the cache: the caller changed settings the entries describe."""
+        self._cache.clear()
 
     def close(self) -> None:
         with self._lock:

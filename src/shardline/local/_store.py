@@ -18,12 +18,12 @@ import json
 import os
 import re
 from base64 import b64decode, b64encode
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from hashlib import blake2b
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, final
 
 from shardline._attributes import (
     _check_key_schema,
@@ -108,6 +108,12 @@ _UPSERT_ITEM: Final = (
 )
 _DELETE_ITEM: Final = "DELETE FROM items WHERE table_no = ? AND hash = ? AND pk = ? AND sk = ?"
 _INSERT_RECORD: Final = "INSERT INTO records (seq, shard_no, created_ms, body) VALUES (?, ?, ?, ?)"
+# The rows a Query or Scan page reads, of the table and of an index: the sort position, the image, its size.
+_ITEM_ROWS: Final = "SELECT i.sk, i.image, i.size FROM items i WHERE i.table_no = ?"
+_INDEX_ROWS: Final = (
+    "SELECT e.isk, i.image, i.size FROM index_entries e JOIN items i ON i.table_no = e.table_no"
+    " AND i.hash = e.hash AND i.pk = e.pk AND i.sk = e.sk WHERE e.table_no = ? AND e.index_name = ?"
+)
 _INSERT_ENTRY: Final = (
     "INSERT OR REPLACE INTO index_entries (table_no, index_name, ihash, ipk, isk, pko, sk, hash, pk)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -130,6 +136,7 @@ _PREFETCH_CHUNK: Final = 400  # pairs of parameters per query: well under SQLite
 
 # An item's row key: the partition key's hash and text, and the sort key's order bytes (b"" without one).
 _Ref = tuple[int, str, bytes]
+_T = TypeVar("_T")
 
 
 class _Op(NamedTuple):
@@ -143,6 +150,16 @@ class _Op(NamedTuple):
     size: int = 0
     update: Update | None = None
     text: str | None = None
+
+
+@final
+class JSONImage(dict[str, Any]):
+    """A typed image read from the file, and the JSON text it was read from: a response that carries the
+    image unchanged carries that text, instead of encoding the image again. (The text is the store's
+    encoding, ASCII only, compact, as a response's.)"""
+
+    __slots__ = ("text",)
+    text: str
 
 
 @final
@@ -336,17 +353,29 @@ class Store:
                     last_seq=last_seq,
                 )
             connection.execute("UPDATE counters SET last_seq = ?, last_ms = ?", (last_seq, now))
+            db.forget()  # the counters moved on
         return self.table(name)
 
     def table(self, name: str) -> Table:
-        """The table called ``name``; :class:`ResourceNotFoundError` if there is none."""
+        """The table called ``name``; :class:`ResourceNotFoundError` if there is none.
+
+        The table's settings are read once and kept while the file is unchanged by anything else (another
+        connection's commit makes the next call read them again), so asking for a table on every request
+        costs next to nothing; the same :class:`Table` object may be returned again.
+        """
         name = _check_table_name(name)
-        with self._db.statement() as connection:
+        db = self._db
+        with db.statement() as connection:
+            cache = db.cache(connection)
+            table: Table | None = cache.get(("table", name))
+            if table is not None:
+                return table
             row = connection.execute(f"SELECT {_TABLE_COLUMNS} FROM tables WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = ", ".join(repr(table.name) for table in self.tables()) or "none"
-            raise ResourceNotFoundError(f"no table {name!r} in {self._db.name} (tables: {known})")
-        return Table(self, row)
+            if row is not None:
+                table = cache["table", name] = Table(self, row)
+                return table
+        known = ", ".join(repr(table.name) for table in self.tables()) or "none"
+        raise ResourceNotFoundError(f"no table {name!r} in {self._db.name} (tables: {known})")
 
     def tables(self) -> list[Table]:
         """Every table, by name."""
@@ -374,6 +403,7 @@ class Store:
             connection.execute("DELETE FROM index_entries WHERE table_no = ?", (table_no,))
             connection.execute("DELETE FROM items WHERE table_no = ?", (table_no,))
             connection.execute("DELETE FROM tables WHERE table_no = ?", (table_no,))
+            self._db.forget()
 
     # -- streams --------------------------------------------------------------------------------------
 
@@ -815,6 +845,7 @@ class Table:
             if extra_text is not None:
                 connection.execute("UPDATE tables SET extra = ? WHERE table_no = ?", (extra_text, self._no))
             connection.execute("UPDATE tables SET version = version + 1 WHERE table_no = ?", (self._no,))
+            writer.settings_changed()
             self._refresh(connection)
         return self
 
@@ -934,16 +965,44 @@ class Table:
             if not isinstance(change, tuple) or len(change) != 2:
                 raise ArgumentTypeError(f"write_images: change [{index}] must be a (key, image or None) pair")
             key, image = change
-            model, ref = self._typed_key(key)
-            if image is None:
-                ops.append(_Op("delete", model, ref))
-                continue
-            ops.append(self._image_op(image, model, ref))
+            ops.append(self._change_op(key, image, None))
+        return self._write_ops(ops)
+
+    def _write_sized(
+        self, changes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None, int]]
+    ) -> list[dict[str, Any] | None]:
+        """:meth:`write_images` of ``(key, image, size)`` changes whose images were checked and sized by the
+        caller (the endpoint checks every request value as DynamoDB does, and sizes it on the way): the
+        AttributeValues are not walked again; the limits and the key are still checked."""
+        return self._write_ops([self._change_op(key, image, size) for key, image, size in changes])
+
+    def _change_item(
+        self,
+        key: Mapping[str, Any],
+        decide: Callable[[StoredItem | None], tuple[Mapping[str, Any] | None, int]],
+    ) -> dict[str, Any] | None:
+        """Read the item with the typed ``key`` and write what ``decide`` makes of it, in one transaction:
+        ``decide`` gets the stored item (or None) and returns the new image and its size (checked and sized
+        by the caller, as for :meth:`_write_sized`), or ``(None, 0)`` to delete the item; an exception it
+        raises writes nothing. Returns the stream record written, or None."""
+        model, ref = self._typed_key(key)
+
+        def change(writer: _Writer) -> dict[str, Any] | None:
+            image, size, _ = writer.old(ref)
+            new, new_size = decide(None if image is None else StoredItem(image, size))
+            return writer.apply(self._image_op(new, model, ref, new_size))
+
+        return self._write_with(change)
+
+    def _write_ops(self, ops: list[_Op]) -> list[dict[str, Any] | None]:
         _check_distinct(ops, self._schema, "write_images: two changes to item {key}; DynamoDB refuses that")
-        with self._writer() as writer:
+
+        def write(writer: _Writer) -> list[dict[str, Any] | None]:
             if len(ops) > 1:
                 writer.prefetch(ops)
             return [writer.apply(op) for op in ops]
+
+        return self._write_with(write)
 
     def expire_ttl(self, now: datetime | str | int | None = None) -> list[dict[str, Any]]:
         """Delete the items whose TTL attribute is in the past, as DynamoDB's Time to Live does, and return
@@ -979,7 +1038,7 @@ class Table:
 
     def get_item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """The item with ``key`` (plain values, numbers as Decimal), or ``None``."""
-        ref = _ref(self._key(key), self._sort_type)
+        ref = _ref(self._key(key))
         with self._store._database.read() as connection:
             self._check_exists(connection)
             row = connection.execute(_SELECT_ITEM, (self._no, *ref)).fetchone()
@@ -994,6 +1053,10 @@ class Table:
         ...     table.read_item({"pk": {"S": "a"}})
         StoredItem(image={'pk': {'S': 'a'}, 'n': {'N': '1'}}, size=6)
         """
+        return self._read_item(key, texts=False)
+
+    def _read_item(self, key: Mapping[str, Any], *, texts: bool) -> StoredItem | None:
+        """:meth:`read_item`; with ``texts``, the image is a :class:`JSONImage`."""
         _, ref = self._typed_key(key)
         db = self._store._database
         with db.statement() as connection:
@@ -1001,7 +1064,7 @@ class Table:
             if row is None:
                 self._check_exists(connection)
                 return None
-        return self._stored(row[0], row[1])
+        return self._stored(row[0], row[1], texts=texts)
 
     def scan(self) -> list[dict[str, Any]]:
         """Every item, in the table's Scan order (by partition key hash: do not rely on any order)."""
@@ -1055,6 +1118,21 @@ class Table:
 
         Index pages hold the items as the index projects them, sized as projected.
         """
+        return self._query_page(partition, index, sort, forward, exclusive_start_key, limit, byte_limit, texts=False)
+
+    def _query_page(  # noqa: PLR0917 - query_page's arguments, in its order
+        self,
+        partition: Mapping[str, Any],
+        index: str | None,
+        sort: tuple[Any, ...] | None,
+        forward: bool,
+        exclusive_start_key: Mapping[str, Any] | None,
+        limit: int | None,
+        byte_limit: int,
+        *,
+        texts: bool,
+    ) -> Page:
+        """:meth:`query_page`; with ``texts``, the images are :class:`JSONImage`."""
         compiled = self._index(index)
         _check_page_limits(limit, byte_limit)
         if not isinstance(forward, bool):
@@ -1074,16 +1152,12 @@ class Table:
             if start[0] != ihash or start[1] != text or not _within(start[2], bounds):
                 raise ValidationError(_START_KEY_OUTSIDE)
         if compiled is None:
-            sql = "SELECT i.sk, i.image, i.size FROM items i WHERE i.table_no = ? AND i.hash = ? AND i.pk = ?"
+            sql = _ITEM_ROWS + " AND i.hash = ? AND i.pk = ?"
             params: list[Any] = [self._no, ihash, text]
             order_columns = "i.sk"
             start_values: tuple[Any, ...] = () if start is None else (start[2],)
         else:
-            sql = (
-                "SELECT e.isk, i.image, i.size FROM index_entries e JOIN items i ON i.table_no = e.table_no"
-                " AND i.hash = e.hash AND i.pk = e.pk AND i.sk = e.sk"
-                " WHERE e.table_no = ? AND e.index_name = ? AND e.ihash = ? AND e.ipk = ?"
-            )
+            sql = _INDEX_ROWS + " AND e.ihash = ? AND e.ipk = ?"
             params = [self._no, compiled.name, ihash, text]
             order_columns = "e.isk, e.pko, e.sk"
             start_values = () if start is None else start[2:]
@@ -1106,6 +1180,7 @@ class Table:
             compiled=compiled,
             limit=limit,
             byte_limit=byte_limit,
+            texts=texts,
         )
 
     def scan_page(
@@ -1123,6 +1198,20 @@ class Table:
         key), in a stable order, resuming strictly after ``exclusive_start_key``. Pages end as
         :meth:`query_page`'s do.
         """
+        return self._scan_page(index, segment, total_segments, exclusive_start_key, limit, byte_limit, texts=False)
+
+    def _scan_page(  # noqa: PLR0917 - scan_page's arguments, in its order
+        self,
+        index: str | None,
+        segment: int,
+        total_segments: int,
+        exclusive_start_key: Mapping[str, Any] | None,
+        limit: int | None,
+        byte_limit: int,
+        *,
+        texts: bool,
+    ) -> Page:
+        """:meth:`scan_page`; with ``texts``, the images are :class:`JSONImage`."""
         compiled = self._index(index)
         _check_page_limits(limit, byte_limit)
         _check_count("total_segments", total_segments, 1, _MAX_SEGMENTS)
@@ -1136,15 +1225,11 @@ class Table:
         high = -(-(segment + 1) * _HASH_SPACE // total_segments)
         start_values: tuple[Any, ...] = ()
         if compiled is None:
-            sql = "SELECT i.sk, i.image, i.size FROM items i WHERE i.table_no = ? AND i.hash >= ? AND i.hash < ?"
+            sql = _ITEM_ROWS + " AND i.hash >= ? AND i.hash < ?"
             params: list[Any] = [self._no, low, high]
             order_columns = "i.hash, i.pk, i.sk"
         else:
-            sql = (
-                "SELECT e.isk, i.image, i.size FROM index_entries e JOIN items i ON i.table_no = e.table_no"
-                " AND i.hash = e.hash AND i.pk = e.pk AND i.sk = e.sk"
-                " WHERE e.table_no = ? AND e.index_name = ? AND e.ihash >= ? AND e.ihash < ?"
-            )
+            sql = _INDEX_ROWS + " AND e.ihash >= ? AND e.ihash < ?"
             params = [self._no, compiled.name, low, high]
             order_columns = "e.ihash, e.ipk, e.isk, e.pko, e.sk"
         if exclusive_start_key is not None:
@@ -1163,6 +1248,7 @@ class Table:
             compiled=compiled,
             limit=limit,
             byte_limit=byte_limit,
+            texts=texts,
         )
 
     # -- internals ------------------------------------------------------------------------------------
@@ -1178,6 +1264,7 @@ class Table:
         compiled: CompiledIndex | None,
         limit: int | None,
         byte_limit: int,
+        texts: bool,
     ) -> Page:
         """Read a page: rows in ``order_columns`` order after ``start_values``, until ``limit`` items or
         ``byte_limit`` bytes."""
@@ -1198,7 +1285,7 @@ class Table:
             self._check_exists(connection)
             cursor = connection.execute(sql, params)
             for row in cursor:
-                item = self._stored(row[1], row[2])
+                item = self._stored(row[1], row[2], texts=texts)
                 if compiled is not None and compiled.kept is not None:
                     image = compiled.project(item.image)
                     item = StoredItem(image, encoded_item_size(image))
@@ -1276,23 +1363,28 @@ class Table:
             if not isinstance(av, Mapping) or len(av) != 1 or kind not in av:
                 raise ValidationError("The provided key element does not match the schema")
             text = av[kind]
-            # The usual keys need no more than this: short ASCII text, or a plain integer in normalised form.
-            if type(text) is not str or not (
-                (kind == "S" and text.isascii() and 0 < len(text) <= (2048 if position == 0 else 1024))
-                or (kind == "N" and text.isdigit() and len(text) <= 38 and (text[0] != "0" or text == "0"))
-            ):
+            if not _plain(kind, text) or (kind == "S" and not 0 < len(text) <= (2048 if position == 0 else 1024)):
                 text = _typed_value(av, kind, name)
                 check_item_limits({name: {kind: text}}, 0, ((name, kind),))  # not empty, at most 2048 bytes
                 if position == 1:
                     _check_sort_key_size(name, kind, text)
             parts.append((kind, text))
         model: ModelKey = tuple(parts)
-        return model, _ref(model, self._sort_type)
+        return model, _ref(model)
 
-    def _image_op(self, image: object, model: ModelKey, ref: _Ref) -> _Op:
+    def _change_op(self, key: object, image: object, size: int | None) -> _Op:
+        model, ref = self._typed_key(key)
+        return self._image_op(image, model, ref, size)
+
+    def _image_op(self, image: object, model: ModelKey, ref: _Ref, size: int | None = None) -> _Op:
+        """The change writing ``image`` (None: deleting the item) under the key; ``size`` is the image's size
+        when the caller checked and sized it already, None to check every AttributeValue here."""
+        if image is None:
+            return _Op("delete", model, ref)
         if not isinstance(image, Mapping):
             raise ArgumentTypeError(f"an image must be a typed item (a mapping), got {_type_name(image)}")
-        size = item_size(image)  # every AttributeValue checked, with its path in the error
+        if size is None:
+            size = item_size(image)  # every AttributeValue checked, with its path in the error
         check_item_limits(image, size, self._schema.items())
         for name, (tag, text) in zip(self._schema, model, strict=True):
             av = image[name]
@@ -1311,10 +1403,10 @@ class Table:
         # The codec refuses what DynamoDB would (text with a lone surrogate included) before SQLite sees it.
         image, size = item_image(item, self._schema)
         model = model_key(image, self._schema)
-        return _Op("put", model, _ref(model, self._sort_type), image, size, None, _encode_json(image))
+        return _Op("put", model, _ref(model), image, size, None, _encode_json(image))
 
     def _delete_op(self, model: ModelKey) -> _Op:
-        return _Op("delete", model, _ref(model, self._sort_type))
+        return _Op("delete", model, _ref(model))
 
     def _key(self, key: Mapping[str, Any]) -> ModelKey:
         """The model key of a plain key, checked as DynamoDB checks a request's Key."""
@@ -1339,7 +1431,7 @@ class Table:
                 f"one of these paths; path one: [{overlap[0]}], path two: [{overlap[0]}]"
             )
         update = parse_update(set, names, self._schema)
-        return _Op("update", model, _ref(model, self._sort_type), keys_of(model, self._schema), 0, update)
+        return _Op("update", model, _ref(model), keys_of(model, self._schema), 0, update)
 
     def _stored_item(self, text: object) -> dict[str, Any]:
         """An item as read back from the file; a damaged one is a StoreError, not a codec error."""
@@ -1352,13 +1444,17 @@ class Table:
         except AttributeValueError as exc:
             raise db.damaged(f"an item of table {self.name!r} is not one shardline writes: {exc}") from None
 
-    def _stored(self, text: object, size: object) -> StoredItem:
-        """A typed item and its size as read back from the file."""
+    def _stored(self, text: object, size: object, *, texts: bool = False) -> StoredItem:
+        """A typed item and its size as read back from the file; with ``texts``, the image is a
+        :class:`JSONImage` holding ``text`` too."""
         db = self._store._database
         what = f"an item of table {self.name!r}"
         image = db.decode_json(text, what)
         if not isinstance(image, dict) or type(size) is not int:
             raise db.damaged(f"{what} is not one shardline writes")
+        if texts and type(text) is str and text.isascii():
+            image = JSONImage(image)
+            image.text = text
         return StoredItem(image, size)
 
     def _stored_key(self, text: object) -> ModelKey:
@@ -1401,12 +1497,24 @@ class Table:
             yield writer
             writer.flush()
 
+    def _write_with(self, work: Callable[[_Writer], _T]) -> _T:
+        """:meth:`_writer` for a function (one context manager fewer on the way of every write)."""
+        with self._store._database.write() as connection:
+            writer = _Writer(self, connection, force_trim=False)
+            result = work(writer)
+            writer.flush()
+        return result
+
     def _check_exists(self, connection: sqlite3.Connection) -> None:
         """Raise if the table was deleted; take its settings again if they changed since they were read."""
-        row = connection.execute("SELECT version FROM tables WHERE table_no = ?", (self._no,)).fetchone()
-        if row is None:
-            raise self._gone()
-        if row[0] != self._version:
+        cache = self._store._database.cache(connection)
+        version = cache.get(("version", self._no))
+        if version is None:
+            row = connection.execute("SELECT version FROM tables WHERE table_no = ?", (self._no,)).fetchone()
+            if row is None:
+                raise self._gone()
+            version = cache["version", self._no] = row[0]
+        if version != self._version:
             self._refresh(connection)
 
     def _refresh(self, connection: sqlite3.Connection) -> None:
@@ -1446,36 +1554,71 @@ class _Writer:
     """One write transaction on one table: the time, the sequence counter, the open shards, and the
     changes and records to commit. Rolls shards over and trims old records first, when they are due."""
 
-    __slots__ = ("_db", "_items", "_olds", "_records", "_shards", "_stored", "_table", "connection", "now", "seq")
+    __slots__ = (
+        "_cache",
+        "_db",
+        "_items",
+        "_olds",
+        "_read",
+        "_records",
+        "_shards",
+        "_stored",
+        "_table",
+        "_trimmed_ms",
+        "connection",
+        "now",
+        "seq",
+    )
 
     def __init__(self, table: Table, connection: sqlite3.Connection, *, force_trim: bool) -> None:
         self._table = table
         self.connection = connection
         self._db = db = table._store._database
-        row = connection.execute(
-            "SELECT t.trimmed_ms, t.version, c.last_seq, c.last_ms FROM tables t, counters c WHERE t.table_no = ?",
-            (table._no,),
-        ).fetchone()
-        if row is None:
-            raise table._gone()
-        trimmed_ms, version, self.seq, last_ms = db.check_row(row, "iiii", "the counters row")
+        # The counters, the table's version, trim point and open shards as the last write left them, while
+        # nothing else wrote to the file since (Database.cache); read from the file otherwise.
+        cache = db.cache(connection)
+        self._cache: dict[Any, Any] | None = cache
+        counters = cache.get("counters")
+        version = cache.get(("version", table._no))
+        state = cache.get(("shards", table._no))
+        if counters is None or version is None or state is None:
+            row = connection.execute(
+                "SELECT t.trimmed_ms, t.version, c.last_seq, c.last_ms FROM tables t, counters c WHERE t.table_no = ?",
+                (table._no,),
+            ).fetchone()
+            if row is None:
+                raise table._gone()
+            trimmed_ms, version, seq, last_ms = db.check_row(row, "iiii", "the counters row")
+            cache["version", table._no] = version
+            shards = None
+        else:
+            seq, last_ms = counters
+            trimmed_ms, shards = state
+        self.seq: int = seq
         if version != table._version:  # settings changed through another Table object or process
             table._refresh(connection)
         if not 0 <= self.seq <= INT64_MAX // 2:  # half of SQLite's range: room for any write's records
             raise db.damaged(f"the sequence counter is {self.seq}")
         self.now: int = table._store._now_ms(last_ms)
+        self._trimmed_ms: int = trimmed_ms
         # row key -> the item's image (None: deleted), size, key and JSON text, as this transaction leaves it
         self._items: dict[_Ref, tuple[dict[str, Any] | None, int, ModelKey, str | None]] = {}
         self._olds: dict[_Ref, dict[str, Any] | None] = {}  # the items as the transaction found them (indexes)
         self._records: list[tuple[int, int, int, str]] = []
         self._stored: dict[_Ref, tuple[str, int] | None] = {}  # prefetched rows (None: no item)
-        self._shards = self._open_shards()
+        self._read: dict[_Ref, tuple[dict[str, Any] | None, int, str | None]] = {}  # stored items decoded
+        self._shards: dict[int, tuple[int, int, str]] = self._open_shards() if shards is None else shards
         rollover = table.shard_rollover_ms
         if any(created + rollover <= self.now for _, created, _ in self._shards.values()):
             self._roll_over()
             self._shards = self._open_shards()
         if force_trim or self.now - table.retention_ms - trimmed_ms >= _TRIM_EVERY_MS:
             self._trim(trimmed_ms)
+
+    def settings_changed(self) -> None:
+        """The transaction changes the table's settings or its stream: nothing it read may be cached."""
+        self._db.forget()
+        self._cache = None
 
     def _open_shards(self) -> dict[int, tuple[int, int, str]]:
         table, db = self._table, self._db
@@ -1570,6 +1713,7 @@ class _Writer:
                     "UPDATE shards SET trimmed_seq = max(trimmed_seq, ?) WHERE shard_no = ?", (last, shard_no)
                 )
         connection.execute("UPDATE tables SET trimmed_ms = ? WHERE table_no = ?", (horizon, table._no))
+        self._trimmed_ms = horizon
 
     def prefetch(self, ops: Sequence[_Op]) -> None:
         """Read the stored items a batch changes with a query per few hundred items, not one per item."""
@@ -1583,36 +1727,42 @@ class _Writer:
                 " ON i.table_no = ? AND i.hash = v.column1 AND i.pk = v.column2 AND i.sk = v.column3",
                 (*(value for ref in chunk for value in ref), table_no),
             )
-            for row in rows:  # the image and its size are checked when used (_old)
+            for row in rows:  # the image and its size are checked when used (old)
                 hash_, pk, sk, image, size = self._db.check_row(row, "isb..", f"an item of table {self._table.name!r}")
                 self._stored[hash_, pk, sk] = (image, size)
             self._stored.update((ref, None) for ref in chunk if ref not in self._stored)
 
-    def _old(self, ref: _Ref) -> tuple[dict[str, Any] | None, int, str | None]:
+    def old(self, ref: _Ref) -> tuple[dict[str, Any] | None, int, str | None]:
         """The item stored under ``ref`` (as written earlier in this transaction, or in the database):
         its image, size and JSON text."""
         pending = self._items.get(ref)
         if pending is not None:
             return pending[0], pending[1], pending[3]
+        read = self._read.get(ref)
+        if read is not None:
+            return read
         if ref in self._stored:
             row = self._stored[ref]
         else:
             row = self.connection.execute(_SELECT_ITEM, (self._table._no, *ref)).fetchone()
         if row is None:
-            return None, 0, None
-        what = f"an item of table {self._table.name!r}"
-        text, size = self._db.check_row(row, "si", what)
-        image = self._db.decode_json(text, what)
-        if not isinstance(image, dict):
-            raise self._db.damaged(f"{what} is not an object")
-        return image, size, text
+            read = (None, 0, None)
+        else:
+            what = f"an item of table {self._table.name!r}"
+            text, size = self._db.check_row(row, "si", what)
+            image = self._db.decode_json(text, what)
+            if not isinstance(image, dict):
+                raise self._db.damaged(f"{what} is not an object")
+            read = (image, size, text)
+        self._read[ref] = read
+        return read
 
     def apply(self, op: _Op, *, ttl: bool = False) -> dict[str, Any] | None:
         """Apply one change; return the record it wrote, or None when it changed nothing (or the stream is
         disabled)."""
         table = self._table
         ref = op.ref
-        old, old_size, old_text = self._old(ref)
+        old, old_size, old_text = self.old(ref)
         if op.kind == "put":
             new, new_size, new_text = op.image, op.size, op.text
         elif op.kind == "update":
@@ -1695,6 +1845,10 @@ class _Writer:
         if self._records:
             connection.executemany(_INSERT_RECORD, self._records)
         connection.execute("UPDATE counters SET last_seq = ?, last_ms = ?", (self.seq, self.now))
+        cache = self._cache
+        if cache is not None:
+            cache["counters"] = (self.seq, self.now)
+            cache["shards", table_no] = (self._trimmed_ms, self._shards)
 
     def _flush_indexes(self) -> None:
         """Keep every index's entries in step with the items this transaction changed."""
@@ -1832,10 +1986,21 @@ def _record_text(layout: str, record: dict[str, Any], keys: str, new: str | None
     }
 
 
-def _ref(key: ModelKey, sort_type: str | None) -> _Ref:
-    """The item's row key: its partition key's hash and text, and its sort key's order bytes."""
-    tag, text = key[0]
-    return (partition_hash(tag, text), text, order_bytes(key[1][0], key[1][1]) if sort_type is not None else b"")
+def _ref(key: ModelKey) -> _Ref:
+    """The item's row key: its partition key's hash and text, and its sort key's order bytes (kept for the
+    keys used last: requests come back to the same items)."""
+    ref = _REFS.get(key)
+    if ref is None:
+        tag, text = key[0]
+        ref = (partition_hash(tag, text), text, order_bytes(key[1][0], key[1][1]) if len(key) > 1 else b"")
+        if len(_REFS) >= _REFS_LIMIT:
+            _REFS.clear()
+        _REFS[key] = ref
+    return ref
+
+
+_REFS: dict[ModelKey, _Ref] = {}
+_REFS_LIMIT: Final = 4096
 
 
 def _slot(key: ModelKey, shard_count: int) -> int:
@@ -1978,6 +2143,13 @@ def _stored_indexes(
     return compiled
 
 
+def _repeated(names: Sequence[str]) -> str | None:
+    """The first of ``names`` that appears twice, or None."""
+    if len(set(names)) == len(names):
+        return None
+    return next(name for position, name in enumerate(names) if name in names[:position])
+
+
 def _remove_index_names(names: object) -> list[str]:
     if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
         raise ArgumentTypeError(f"remove_global_indexes must be a sequence of index names, got {_type_name(names)}")
@@ -1986,8 +2158,8 @@ def _remove_index_names(names: object) -> list[str]:
         if not isinstance(name, str):
             raise ArgumentTypeError(f"index names are text (str), got {_type_name(name)}")
         checked.append(str.__str__(name))
-    if len(set(checked)) != len(checked):
-        twice = next(name for position, name in enumerate(checked) if name in checked[:position])
+    twice = _repeated(checked)
+    if twice is not None:
         raise ValidationError(
             "One or more parameter values were invalid: Only one global secondary index update per index is "
             f"allowed simultaneously. Index: {twice}"
@@ -2047,6 +2219,8 @@ def _typed_value(av: object, kind: str, what: str) -> str:
         raise ValidationError(
             "One or more parameter values were invalid: Condition parameter type does not match schema type"
         )
+    if _plain(kind, text):
+        return str(text)
     attribute_size(av)  # a valid AttributeValue, or the codec's error
     text = str.__str__(text)
     if tag == "N":
@@ -2061,6 +2235,17 @@ def _typed_value(av: object, kind: str, what: str) -> str:
         if normal != text:
             raise ValidationError(f"{what}: the binary is not standard base64 text")
     return text
+
+
+def _plain(kind: str, text: object) -> bool:
+    """Whether a key value is plainly valid and normalised, as the usual keys are: ASCII text, or a plain
+    integer of at most 38 digits in normalised form (no sign, no leading zero). Others get the careful
+    checks."""
+    return (
+        type(text) is str
+        and text.isascii()
+        and (kind == "S" or (kind == "N" and text.isdigit() and len(text) <= 38 and (text[0] != "0" or text == "0")))
+    )
 
 
 # (low, low inclusive, high, high inclusive) on the order bytes of a sort key; None: nothing can match.
@@ -2187,8 +2372,8 @@ def _remove_names(remove: object) -> tuple[str, ...]:
         if not name:
             # DynamoDB: "ExpressionAttributeNames contains invalid value: Empty attribute name".
             raise ValidationError(f"remove[{index}]: Empty attribute name; attribute names are 1 character or more")
-    if len(set(names)) != len(names):
-        twice = next(name for index, name in enumerate(names) if name in names[:index])
+    twice = _repeated(names)
+    if twice is not None:
         raise ValidationError(
             "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of "
             f"these paths; path one: [{twice}], path two: [{twice}]"

@@ -112,24 +112,21 @@ class Meter:
             self._entry(table)
 
     def read(self, table: str, units: float, *, index: str | None = None, local: bool = False) -> None:
-        if self.mode is None:
-            return
-        entry = self._entry(table)
-        if index is None:
-            entry[0] += units
-        else:
-            slot = entry[2].setdefault(index, ["local" if local else "global", 0.0, 0.0])
-            slot[1] += units
+        self._count(0, table, units, index, local)
 
     def write(self, table: str, units: float, *, index: str | None = None, local: bool = False) -> None:
+        self._count(1, table, units, index, local)
+
+    def _count(self, column: int, table: str, units: float, index: str | None, local: bool) -> None:
+        """Add read (``column`` 0) or write (1) units to the table's count, or to its index's."""
         if self.mode is None:
             return
         entry = self._entry(table)
         if index is None:
-            entry[1] += units
+            entry[column] += units
         else:
             slot = entry[2].setdefault(index, ["local" if local else "global", 0.0, 0.0])
-            slot[2] += units
+            slot[column + 1] += units
 
     def write_item(
         self,

@@ -16,13 +16,13 @@ Transactions are all-or-nothing across tables.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from shardline._attributes import ITEM_SIZE_LIMIT, encoded_item_size
 from shardline._exceptions import AttributeValueError
 from shardline.local._errors import ArgumentTypeError, ResourceNotFoundError, ValidationError
-from shardline.local._store import Store, Table
+from shardline.local._store import Store, StoredItem, Table
 from shardline.local.endpoint import _values
 from shardline.local.endpoint._capacity import MODES, Meter, read_units
 from shardline.local.endpoint._protocol import DynamoDBError
@@ -134,6 +134,10 @@ class _Parsed(NamedTuple):
     key: Any  # KeyConditionExpression (KeyConditions)
 
 
+_PLACEHOLDERS: Final = ("ExpressionAttributeNames", "ExpressionAttributeValues")
+_NOTHING_PARSED: Final = _Parsed(None, None, None, None)
+
+
 def _parse(
     request: Mapping[str, Any],
     expression: tuple[str, ...],
@@ -145,6 +149,8 @@ def _parse(
     request's expressions together). ``expression`` and ``legacy`` are the operation's parameters of each
     kind in DynamoDB's order (DynamoDB developer guide, "Legacy conditional parameters": a request may not
     mix them)."""
+    if all(request.get(name) is None for name in (*expression, *legacy, *_PLACEHOLDERS)):
+        return _NOTHING_PARSED  # the usual GetItem or PutItem: nothing to parse, nothing to refuse
     check_expression_parameters(request, expression=expression, legacy=legacy)
     expressions = _expressions(request)
     key = condition = update = projection = None
@@ -307,7 +313,7 @@ def get_item(store: Store, request: Request) -> Response:
     consistent = _bool(request, "ConsistentRead")
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     projection = _parse(request, ("ProjectionExpression",), ("AttributesToGet",)).projection
-    stored = table.read_item(key)
+    stored = table._read_item(key, texts=True)
     response: Response = {}
     if stored is not None:
         response["Item"] = stored.image if projection is None else project(projection, stored.image)
@@ -322,26 +328,68 @@ def put_item(store: Store, request: Request) -> Response:
     """PutItem (DynamoDB API reference, PutItem): create or replace an item, under an optional condition."""
     table = _table(store, request.get("TableName"))
     image, size = _values.item(request.get("Item"))
-    key = _values.key_of_item(image, size, _schema(table))
+    key = _values.key_of_item(image, size, table._schema)
     _check_index_keys(table, image, update=False)
     returns = _check_return_values(_string(request, "ReturnValues"), ("NONE", "ALL_OLD"))
     on_failure = _enum(request, "ReturnValuesOnConditionCheckFailure", _ON_FAILURE, "NONE")
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     metrics = _enum(request, "ReturnItemCollectionMetrics", _METRICS)
     condition = _parse(request, ("ConditionExpression",), ("Expected", "ConditionalOperator")).condition
-    old: dict[str, Any] | None = None
-    with store.transaction():
-        if condition is not None or returns == "ALL_OLD" or meter.active:
-            stored = table.read_item(key)
-            old = None if stored is None else stored.image
-            if condition is not None and not evaluate(condition, old):
-                _condition_failed(old, on_failure)
-        _write(table, [(key, image)])
+    found = _change(table, key, condition, on_failure, lambda _: (image, size))
+    old = found.old
     response: Response = {}
     if returns == "ALL_OLD" and old is not None:
         response["Attributes"] = old
+    return _write_response(response, table, key, found, meter=meter, metrics=metrics)
+
+
+class _Found:
+    """What a single-item write found, and wrote: filled in by :func:`_change`."""
+
+    __slots__ = ("new", "old", "old_size", "size")
+
+    def __init__(self) -> None:
+        self.old: dict[str, Any] | None = None
+        self.old_size: int | None = None
+        self.new: dict[str, Any] | None = None
+        self.size = 0
+
+
+def _change(
+    table: Table,
+    key: dict[str, Any],
+    condition: Any,
+    on_failure: str | None,
+    make: Callable[[dict[str, Any] | None], tuple[dict[str, Any] | None, int]],
+) -> _Found:
+    """Read the item, check the condition against it and write the image ``make`` computes from it (None:
+    delete the item), all in one store transaction."""
+    found = _Found()
+
+    def decide(stored: StoredItem | None) -> tuple[dict[str, Any] | None, int]:
+        old = None
+        if stored is not None:
+            old = found.old = stored.image
+            found.old_size = stored.size
+        if condition is not None and not evaluate(condition, old):
+            _condition_failed(old, on_failure)
+        found.new, found.size = make(old)
+        return found.new, found.size
+
+    try:
+        table._change_item(key, decide)
+    except (ValidationError, AttributeValueError) as exc:
+        raise _store_error(exc) from None
+    return found
+
+
+def _write_response(
+    response: Response, table: Table, key: Mapping[str, Any], found: _Found, *, meter: Meter, metrics: str | None
+) -> Response:
+    """The consumed capacity and item collection metrics of a single-item write, added to ``response``."""
     if meter.active:
-        meter.write_item(table, old, image, new_size=size)
+        new_size = None if found.new is None else found.size
+        meter.write_item(table, found.old, found.new, old_size=found.old_size, new_size=new_size)
         response["ConsumedCapacity"] = meter.one(table.name)
     if metrics == "SIZE":
         collection = _item_collection_metrics(table, key)
@@ -356,9 +404,9 @@ def _condition_failed(old: Mapping[str, Any] | None, on_failure: str | None) -> 
     raise DynamoDBError("ConditionalCheckFailedException", _CONDITION_FAILED)
 
 
-def _write(table: Table, changes: list[tuple[Mapping[str, Any], Mapping[str, Any] | None]]) -> None:
+def _write(table: Table, changes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None, int]]) -> None:
     try:
-        table.write_images(changes)
+        table._write_sized(changes)
     except (ValidationError, AttributeValueError) as exc:
         raise _store_error(exc) from None
 
@@ -367,7 +415,7 @@ def _write(table: Table, changes: list[tuple[Mapping[str, Any], Mapping[str, Any
 def update_item(store: Store, request: Request) -> Response:
     """UpdateItem (DynamoDB API reference, UpdateItem): edit an item's attributes, or create the item."""
     table = _table(store, request.get("TableName"))
-    schema = _schema(table)
+    schema = table._schema
     key = _values.key(request.get("Key"), schema)
     returns = _check_return_values(_string(request, "ReturnValues"), _RETURN_VALUES)
     on_failure = _enum(request, "ReturnValuesOnConditionCheckFailure", _ON_FAILURE, "NONE")
@@ -378,18 +426,10 @@ def update_item(store: Store, request: Request) -> Response:
         ("UpdateExpression", "ConditionExpression"),
         ("AttributeUpdates", "Expected", "ConditionalOperator"),
     )
-    update, condition = parsed.update, parsed.condition
-    with store.transaction():
-        stored = table.read_item(key)
-        old = None if stored is None else stored.image
-        if condition is not None and not evaluate(condition, old):
-            _condition_failed(old, on_failure)
-        new = _apply(update, old, key, schema)
-        size = encoded_item_size(new)
-        if size > ITEM_SIZE_LIMIT:
-            raise DynamoDBError("ValidationException", "Item size to update has exceeded the maximum allowed size")
-        _check_index_keys(table, new, update=True)
-        _write(table, [(key, new)])
+    update = parsed.update
+    found = _change(table, key, parsed.condition, on_failure, lambda old: _updated_image(table, update, old, key))
+    old, new = found.old, found.new
+    assert new is not None
     response: Response = {}
     if returns == "ALL_OLD":
         if old is not None:
@@ -400,14 +440,19 @@ def update_item(store: Store, request: Request) -> Response:
         attributes = _updated(update, old, new, returns)
         if attributes:
             response["Attributes"] = attributes
-    if meter.active:
-        meter.write_item(table, old, new, old_size=None if stored is None else stored.size, new_size=size)
-        response["ConsumedCapacity"] = meter.one(table.name)
-    if metrics == "SIZE":
-        collection = _item_collection_metrics(table, key)
-        if collection is not None:
-            response["ItemCollectionMetrics"] = collection
-    return response
+    return _write_response(response, table, key, found, meter=meter, metrics=metrics)
+
+
+def _updated_image(
+    table: Table, update: Any, old: dict[str, Any] | None, key: dict[str, Any]
+) -> tuple[dict[str, Any], int]:
+    """The image an update leaves, and its size, checked as UpdateItem checks it."""
+    new = _apply(update, old, key, table._schema)
+    size = encoded_item_size(new)
+    if size > ITEM_SIZE_LIMIT:
+        raise DynamoDBError("ValidationException", "Item size to update has exceeded the maximum allowed size")
+    _check_index_keys(table, new, update=True)
+    return new, size
 
 
 def _apply(update: Any, old: dict[str, Any] | None, key: dict[str, Any], schema: Mapping[str, str]) -> dict[str, Any]:
@@ -420,33 +465,17 @@ def _apply(update: Any, old: dict[str, Any] | None, key: dict[str, Any], schema:
 def delete_item(store: Store, request: Request) -> Response:
     """DeleteItem (DynamoDB API reference, DeleteItem): delete an item, under an optional condition."""
     table = _table(store, request.get("TableName"))
-    key = _values.key(request.get("Key"), _schema(table))
+    key = _values.key(request.get("Key"), table._schema)
     returns = _check_return_values(_string(request, "ReturnValues"), ("NONE", "ALL_OLD"))
     on_failure = _enum(request, "ReturnValuesOnConditionCheckFailure", _ON_FAILURE, "NONE")
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     metrics = _enum(request, "ReturnItemCollectionMetrics", _METRICS)
     condition = _parse(request, ("ConditionExpression",), ("Expected", "ConditionalOperator")).condition
-    old: dict[str, Any] | None = None
-    old_size = 0
-    with store.transaction():
-        if condition is not None or returns == "ALL_OLD" or meter.active:
-            stored = table.read_item(key)
-            if stored is not None:
-                old, old_size = stored.image, stored.size
-            if condition is not None and not evaluate(condition, old):
-                _condition_failed(old, on_failure)
-        _write(table, [(key, None)])
+    found = _change(table, key, condition, on_failure, lambda _: (None, 0))
     response: Response = {}
-    if returns == "ALL_OLD" and old is not None:
-        response["Attributes"] = old
-    if meter.active:
-        meter.write_item(table, old, None, old_size=old_size if old is not None else None)
-        response["ConsumedCapacity"] = meter.one(table.name)
-    if metrics == "SIZE":
-        collection = _item_collection_metrics(table, key)
-        if collection is not None:
-            response["ItemCollectionMetrics"] = collection
-    return response
+    if returns == "ALL_OLD" and found.old is not None:
+        response["Attributes"] = found.old
+    return _write_response(response, table, key, found, meter=meter, metrics=metrics)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -462,9 +491,7 @@ def _key_ref(key: Mapping[str, Any]) -> tuple[Any, ...]:
 def batch_get_item(store: Store, request: Request) -> Response:
     """BatchGetItem (DynamoDB API reference, BatchGetItem): up to 100 items from one or more tables; the
     items beyond 16 MB of response come back as ``UnprocessedKeys``."""
-    items = _values.field(request, "RequestItems", dict, "Map")
-    if not items:
-        _null_or_empty("requestItems", items)
+    items = _request_items(request)
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     plans = []
     total = 0
@@ -502,7 +529,7 @@ def batch_get_item(store: Store, request: Request) -> Response:
                 rest["Keys"] = keys[position:]
                 unprocessed[name] = rest
                 break
-            stored = table.read_item(key)
+            stored = table._read_item(key, texts=True)
             meter.read(table.name, read_units(0 if stored is None else stored.size, consistent=consistent))
             if stored is not None:
                 returned += stored.size
@@ -511,6 +538,28 @@ def batch_get_item(store: Store, request: Request) -> Response:
     if meter.active:
         response["ConsumedCapacity"] = meter.all()
     return response
+
+
+def _request_items(request: Mapping[str, Any]) -> dict[str, Any]:
+    """BatchGetItem's and BatchWriteItem's ``RequestItems``: a map of one table or more."""
+    items: dict[str, Any] = _values.field(request, "RequestItems", dict, "Map")
+    if not items:
+        _null_or_empty("requestItems", items)
+    return items
+
+
+def _transact_items(request: Mapping[str, Any]) -> list[Any]:
+    """TransactWriteItems' and TransactGetItems' ``TransactItems``: 1 to 100 actions."""
+    actions: list[Any] = _values.field(request, "TransactItems", list, "List")
+    if not actions:
+        _null_or_empty("transactItems", actions)
+    if len(actions) > _TRANSACT_ACTIONS:
+        raise DynamoDBError(
+            "ValidationException",
+            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have "
+            f"length less than or equal to {_TRANSACT_ACTIONS}",
+        )
+    return actions
 
 
 def _null_or_empty(member: str, value: object) -> None:
@@ -533,9 +582,7 @@ def batch_write_item(store: Store, request: Request) -> Response:
 
     All are applied in one commit (DynamoDB applies each on its own; here none is ever left unprocessed, so
     ``UnprocessedItems`` is always empty)."""
-    items = _values.field(request, "RequestItems", dict, "Map")
-    if not items:
-        _null_or_empty("requestItems", items)
+    items = _request_items(request)
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     metrics = _enum(request, "ReturnItemCollectionMetrics", _METRICS)
     plans: list[tuple[Table, list[tuple[dict[str, Any], dict[str, Any] | None, int]]]] = []
@@ -602,7 +649,7 @@ def batch_write_item(store: Store, request: Request) -> Response:
                         old_size=None if stored is None else stored.size,
                         new_size=size if new_image is not None else None,
                     )
-            _write(table, [(key, new_image) for key, new_image, _ in changes])
+            _write(table, changes)
             if metrics == "SIZE":
                 for key, _, _ in changes:
                     collection = _item_collection_metrics(table, key)
@@ -696,18 +743,27 @@ def _start_key(request: Mapping[str, Any], table: Table, index: tuple[Any, bool]
     )
 
 
-def _read_page(
-    table: Table,
-    page: Any,
-    *,
-    index: tuple[Any, bool] | None,
-    select: str,
-    filter_: Any,
-    projection: Any,
-    consistent: bool,
-    meter: Meter,
-) -> Response:
+class _Reading(NamedTuple):
+    """What a Query and a Scan read: the table, the index (and whether it is local), Select, Limit and
+    ConsistentRead, checked in DynamoDB's order."""
+
+    table: Table
+    index_spec: tuple[Any, bool] | None  # None: the table itself
+    select: str
+    limit: int | None
+    consistent: bool
+
+
+def _reading(store: Store, request: Mapping[str, Any]) -> _Reading:
+    table = _table(store, request.get("TableName"))
+    index = _index(table, _string(request, "IndexName"))
+    select = _select(request, index, "Querying")
+    return _Reading(table, index, select, _limit(request), _consistent(request, index))
+
+
+def _read_page(reading: _Reading, page: Any, *, filter_: Any, projection: Any, meter: Meter) -> Response:
     """A Query or Scan page: the filter, projection, counts and capacity of the items read."""
+    table, index, select, _, consistent = reading
     size = 0
     items: list[Any] = []
     count = 0
@@ -723,7 +779,7 @@ def _read_page(
         size += stored.size
         image = stored.image
         if fetch:  # a local index fetches the attributes it does not project from the table (Query: Select)
-            whole = table.read_item({name: image[name] for name in keys})
+            whole = table._read_item({name: image[name] for name in keys}, texts=True)
             if whole is not None:
                 image = whole.image
                 fetched += whole.size
@@ -762,11 +818,8 @@ def _consistent(request: Mapping[str, Any], index: tuple[Any, bool] | None) -> b
 def query(store: Store, request: Request) -> Response:
     """Query (DynamoDB API reference, Query): the items of one partition of a table or index, in sort key
     order, one page (``Limit`` items, or 1 MB read) at a time."""
-    table = _table(store, request.get("TableName"))
-    index = _index(table, _string(request, "IndexName"))
-    select = _select(request, index, "Querying")
-    limit = _limit(request)
-    consistent = _consistent(request, index)
+    reading = _reading(store, request)
+    table, index = reading.table, reading.index_spec
     forward = _bool(request, "ScanIndexForward", True)
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     start = _start_key(request, table, index)
@@ -785,25 +838,17 @@ def query(store: Store, request: Request) -> Response:
     )
     condition, filter_, projection = parsed.key, parsed.condition, parsed.projection
     _check_key_condition_types(condition, key_schema)
-    page = table.query_page(
+    page = table._query_page(
         condition.partition,
         index=None if index is None else index[0].name,
         sort=condition.sort,
         forward=forward,
         exclusive_start_key=start,
-        limit=limit,
+        limit=reading.limit,
         byte_limit=_PAGE_BYTES,
+        texts=True,
     )
-    return _read_page(
-        table,
-        page,
-        index=index,
-        select=select,
-        filter_=filter_,
-        projection=projection,
-        consistent=consistent,
-        meter=meter,
-    )
+    return _read_page(reading, page, filter_=filter_, projection=projection, meter=meter)
 
 
 def _check_key_condition_types(condition: Any, key_schema: Mapping[str, str]) -> None:
@@ -830,11 +875,8 @@ def _check_key_condition_types(condition: Any, key_schema: Mapping[str, str]) ->
 def scan(store: Store, request: Request) -> Response:
     """Scan (DynamoDB API reference, Scan): every item of a table or index, one page at a time, optionally
     one segment of a parallel scan."""
-    table = _table(store, request.get("TableName"))
-    index = _index(table, _string(request, "IndexName"))
-    select = _select(request, index, "Querying")
-    limit = _limit(request)
-    consistent = _consistent(request, index)
+    reading = _reading(store, request)
+    table, index = reading.table, reading.index_spec
     segment, total_segments = _segments(request)
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     start = _start_key(request, table, index)
@@ -842,24 +884,16 @@ def scan(store: Store, request: Request) -> Response:
         request, ("ProjectionExpression", "FilterExpression"), ("AttributesToGet", "ScanFilter", "ConditionalOperator")
     )
     filter_, projection = parsed.condition, parsed.projection
-    page = table.scan_page(
+    page = table._scan_page(
         index=None if index is None else index[0].name,
         segment=segment,
         total_segments=total_segments,
         exclusive_start_key=start,
-        limit=limit,
+        limit=reading.limit,
         byte_limit=_PAGE_BYTES,
+        texts=True,
     )
-    return _read_page(
-        table,
-        page,
-        index=index,
-        select=select,
-        filter_=filter_,
-        projection=projection,
-        consistent=consistent,
-        meter=meter,
-    )
+    return _read_page(reading, page, filter_=filter_, projection=projection, meter=meter)
 
 
 def _segments(request: Mapping[str, Any]) -> tuple[int, int]:
@@ -972,15 +1006,7 @@ def transact_write_items(store: Store, request: Request) -> Response:
     A failed condition cancels the whole transaction with ``TransactionCanceledException``, whose
     ``CancellationReasons`` give, in the order of the actions, ``None`` for each action that would have
     succeeded and the reason of each that did not."""
-    raw_actions = _values.field(request, "TransactItems", list, "List")
-    if not raw_actions:
-        _null_or_empty("transactItems", raw_actions)
-    if len(raw_actions) > _TRANSACT_ACTIONS:
-        raise DynamoDBError(
-            "ValidationException",
-            f"1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have "
-            f"length less than or equal to {_TRANSACT_ACTIONS}",
-        )
+    raw_actions = _transact_items(request)
     token = _values.field(request, "ClientRequestToken", str, "String")
     if token is not None and not 1 <= len(token) <= 36:
         raise DynamoDBError(
@@ -1008,16 +1034,16 @@ def transact_write_items(store: Store, request: Request) -> Response:
         )
     with store.transaction():
         olds: list[tuple[dict[str, Any] | None, int]] = []
-        news: list[dict[str, Any] | None] = []
+        news: list[tuple[dict[str, Any] | None, int]] = []
         reasons: list[dict[str, Any]] = []
         failed = False
         for action in actions:
             stored = action.table.read_item(action.key)
             old = None if stored is None else stored.image
             olds.append((old, 0 if stored is None else stored.size))
-            reason, new = _run_action(action, old)
+            reason, new, new_size = _run_action(action, old)
             reasons.append(reason)
-            news.append(new)
+            news.append((new, new_size))
             failed = failed or reason["Code"] != "None"
         if failed:
             codes = ", ".join(reason["Code"] for reason in reasons)
@@ -1026,19 +1052,26 @@ def transact_write_items(store: Store, request: Request) -> Response:
                 f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
                 CancellationReasons=reasons,
             )
-        by_table: dict[str, list[tuple[Mapping[str, Any], Mapping[str, Any] | None]]] = {}
-        for action, new in zip(actions, news, strict=True):
+        by_table: dict[str, list[tuple[Mapping[str, Any], Mapping[str, Any] | None, int]]] = {}
+        for action, (new, new_size) in zip(actions, news, strict=True):
             if action.kind != "ConditionCheck":
-                by_table.setdefault(action.table.name, []).append((action.key, new))
+                by_table.setdefault(action.table.name, []).append((action.key, new, new_size))
         for name, changes in by_table.items():
             _write(tables[name], changes)
     response: Response = {}
     if meter.active:
-        for action, (old, old_size), new in zip(actions, olds, news, strict=True):
+        for action, (old, old_size), (new, new_size) in zip(actions, olds, news, strict=True):
             if action.kind == "ConditionCheck":
                 meter.read(action.table.name, read_units(old_size, consistent=True, factor=2))
             else:
-                meter.write_item(action.table, old, new, old_size=old_size if old is not None else None, factor=2)
+                meter.write_item(
+                    action.table,
+                    old,
+                    new,
+                    old_size=old_size if old is not None else None,
+                    new_size=new_size if new is not None else None,
+                    factor=2,
+                )
         response["ConsumedCapacity"] = meter.all()
     if metrics == "SIZE":
         collections: dict[str, list[Any]] = {}
@@ -1051,42 +1084,32 @@ def transact_write_items(store: Store, request: Request) -> Response:
     return response
 
 
-def _run_action(action: _Action, old: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """An action's cancellation reason (``{"Code": "None"}`` when it passes) and the image it leaves."""
+def _run_action(action: _Action, old: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
+    """An action's cancellation reason (``{"Code": "None"}`` when it passes), the image it leaves and that
+    image's size (0 when the action writes nothing)."""
     if action.condition is not None and not evaluate(action.condition, old):
         reason: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": _CONDITION_FAILED}
         if action.on_failure == "ALL_OLD" and old is not None:
             reason["Item"] = old
-        return reason, old
+        return reason, old, 0
     if action.kind == "ConditionCheck":
-        return {"Code": "None"}, old
+        return {"Code": "None"}, old, 0
     if action.kind == "Put":
-        return {"Code": "None"}, action.image
+        return {"Code": "None"}, action.image, action.size
     if action.kind == "Delete":
-        return {"Code": "None"}, None
+        return {"Code": "None"}, None, 0
     try:
-        new = _apply(action.update, old, action.key, _schema(action.table))
-        if encoded_item_size(new) > ITEM_SIZE_LIMIT:
-            raise DynamoDBError("ValidationException", "Item size to update has exceeded the maximum allowed size")
-        _check_index_keys(action.table, new, update=True)
+        new, size = _updated_image(action.table, action.update, old, action.key)
     except (DynamoDBError, ValidationError) as exc:
         message = exc.message if isinstance(exc, DynamoDBError) else str(exc)
-        return {"Code": "ValidationError", "Message": message}, old
-    return {"Code": "None"}, new
+        return {"Code": "ValidationError", "Message": message}, old, 0
+    return {"Code": "None"}, new, size
 
 
 @_operation
 def transact_get_items(store: Store, request: Request) -> Response:
     """TransactGetItems (DynamoDB API reference, TransactGetItems): up to 100 items read at one point in time."""
-    raw_actions = _values.field(request, "TransactItems", list, "List")
-    if not raw_actions:
-        _null_or_empty("transactItems", raw_actions)
-    if len(raw_actions) > _TRANSACT_ACTIONS:
-        raise DynamoDBError(
-            "ValidationException",
-            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have "
-            f"length less than or equal to {_TRANSACT_ACTIONS}",
-        )
+    raw_actions = _transact_items(request)
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     tables: dict[str, Table] = {}
     plans = []
@@ -1116,7 +1139,7 @@ def transact_get_items(store: Store, request: Request) -> Response:
     responses: list[dict[str, Any]] = []
     with store.transaction():  # one point in time
         for table, key, projection in plans:
-            stored = table.read_item(key)
+            stored = table._read_item(key, texts=True)
             meter.read(table.name, read_units(0 if stored is None else stored.size, consistent=True, factor=2))
             if stored is None:
                 responses.append({})

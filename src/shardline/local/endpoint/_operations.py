@@ -44,7 +44,7 @@ from shardline.local._errors import (
     TrimmedDataAccessError,
     ValidationError,
 )
-from shardline.local._store import Store
+from shardline.local._store import JSONImage, Store
 from shardline.local.endpoint import _control, _data, _streams
 from shardline.local.endpoint._protocol import INPUT_SHAPES, DynamoDBError, check_request, serialization
 
@@ -170,13 +170,46 @@ def handle_request(
     except DynamoDBError as exc:
         return error_response(exc)
     try:
-        payload = _ENCODE(document).encode("ascii")  # ensure_ascii: any text, even lone surrogates, is sent
+        payload = _encode(document).encode("ascii")  # ensure_ascii: any text, even lone surrogates, is sent
     except Exception:
         _LOGGER.exception("the response to %s could not be encoded as JSON", target)
         return error_response(
             DynamoDBError("InternalServerError", _INTERNAL.format("a response JSON cannot carry"), status=500)
         )
     return 200, _headers(payload), payload
+
+
+_ITEM_MEMBERS: Final = frozenset({"Item", "Items", "Responses"})
+
+
+def _encode(document: dict[str, Any]) -> str:
+    """The JSON text of a response. Items read from the file and returned unchanged (``JSONImage``: GetItem's
+    ``Item``, Query's and Scan's ``Items``, BatchGetItem's and TransactGetItems' ``Responses``) are put in as
+    the text they were read from, not encoded again."""
+    if _ITEM_MEMBERS.isdisjoint(document):
+        return _ENCODE(document)
+    members = []
+    for name, value in document.items():
+        if name == "Item":
+            text = _encode_item(value)
+        elif name == "Items":
+            text = _encode_items(value)
+        elif name == "Responses" and type(value) is dict:  # BatchGetItem: the items of each table
+            text = "{" + ",".join(f"{_ENCODE(table)}:{_encode_items(items)}" for table, items in value.items()) + "}"
+        elif name == "Responses" and type(value) is list:  # TransactGetItems: {"Item": item} or {} per read
+            text = "[" + ",".join(_encode(entry) if type(entry) is dict else _ENCODE(entry) for entry in value) + "]"
+        else:
+            text = _ENCODE(value)
+        members.append(f"{_ENCODE(name)}:{text}")
+    return "{" + ",".join(members) + "}"
+
+
+def _encode_item(item: Any) -> str:
+    return item.text if type(item) is JSONImage else _ENCODE(item)
+
+
+def _encode_items(items: Any) -> str:
+    return "[" + ",".join(map(_encode_item, items)) + "]" if type(items) is list else _ENCODE(items)
 
 
 def error_response(error: DynamoDBError) -> tuple[int, dict[str, str], bytes]:

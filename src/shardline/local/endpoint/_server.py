@@ -75,6 +75,9 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False  # close() joins the connection threads itself, after waking the idle ones
     allow_reuse_address = True  # a restarted endpoint gets its port back while old connections linger
+    # Connections waiting to be accepted: socketserver's default of 5 makes a burst of clients (a load test, a
+    # thread pool opening its connections at once) wait for TCP retransmits of seconds.
+    request_queue_size = 128
 
     def __init__(self, store: Store, host: str, port: int) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET

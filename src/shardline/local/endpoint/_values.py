@@ -304,10 +304,9 @@ def item(raw: Any, *, field_name: str = "item") -> tuple[dict[str, Any], int]:
             )
         raise serialization(_wrong_json(raw, "Map"))
     try:
-        image, size = _pairs(raw, 1)
+        return _pairs(raw, 1)
     except _Bad as bad:
         _refuse(bad)
-    return image, size
 
 
 def key_of_item(image: Mapping[str, Any], size: int, schema: Mapping[str, str]) -> dict[str, Any]:
@@ -356,18 +355,7 @@ def _check_key_value(name: str, tag: str, raw: str, position: int) -> None:
 def key(raw: Any, schema: Mapping[str, str], *, field_name: str = "key", message: str = KEY_MISMATCH) -> dict[str, Any]:
     """A request's ``Key``: exactly the attributes of ``schema`` with their types (DynamoDB API reference,
     GetItem: "For the primary key, you must provide all of the attributes"), normalised, in schema order."""
-    if type(raw) is not dict:
-        if raw is None:
-            raise DynamoDBError(
-                "ValidationException",
-                f"1 validation error detected: Value null at '{field_name}' failed to satisfy constraint: "
-                "Member must not be null",
-            )
-        raise serialization(_wrong_json(raw, "Map"))
-    try:
-        image, _ = _pairs(raw, 1)
-    except _Bad as bad:
-        _refuse(bad)
+    image, _ = item(raw, field_name=field_name)  # the same checks of the map and its values as an item's
     if len(image) != len(schema):
         raise DynamoDBError("ValidationException", message)
     ordered: dict[str, Any] = {}

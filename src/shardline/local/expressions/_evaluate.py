@@ -19,7 +19,6 @@ as ScyllaDB's Alternator tests record it against DynamoDB):
 from __future__ import annotations
 
 import binascii
-import copy
 from base64 import b64decode
 from collections.abc import Collection, Mapping
 from decimal import Context, Decimal, Inexact
@@ -293,62 +292,65 @@ def _set_value(node: Operand, source: Mapping[str, Any], wrong_type: str) -> Map
 
 
 def _parent(image: dict[str, Any], path: Path) -> Any:
-    """The container (a typed M or L value) holding the last element of a nested path, or None."""
+    """The container (a typed M or L value) holding the last element of a nested path, or None. The
+    containers on the way are copied first (and put in place of the originals): an update writes into its
+    own copies only, never into the item it started from nor into the values it read."""
+    holder: Any = image  # the dict or list holding the next element
+    key: str | int = path.head
     parent: Any = image.get(path.head)
-    for element in path.elements[1:-1]:
+    for element in (*path.elements[1:-1], None):
         if parent is None:
             return None
+        if "M" in parent:
+            parent = {"M": dict(parent["M"])}
+        elif "L" in parent:
+            parent = {"L": list(parent["L"])}
+        holder[key] = parent
+        if element is None:
+            break
         if isinstance(element, str):
-            parent = parent["M"].get(element) if "M" in parent else None
+            holder = parent.get("M")
+            parent = holder.get(element) if holder is not None else None
         else:
-            items = parent.get("L")
-            parent = items[element] if items is not None and element < len(items) else None
+            holder = parent.get("L")
+            parent = holder[element] if holder is not None and element < len(holder) else None
+        key = element
     return parent
 
 
+def _holder(image: dict[str, Any], path: Path) -> tuple[Any, str | int]:
+    """Where the last element of a nested path lives: the map (a dict) or the list holding it, copied on the
+    way (:func:`_parent`), and that element; the refusal of an invalid path when the parent is missing or is
+    not a map (for a name) or a list (for an index)."""
+    parent = _parent(image, path)
+    last = path.elements[-1]
+    holder = None if parent is None else parent.get("M" if isinstance(last, str) else "L")
+    if holder is None:
+        raise ValidationError(_INVALID_PATH)
+    return holder, last
+
+
 def _assign(image: dict[str, Any], path: Path, value: Mapping[str, Any]) -> None:
-    elements = path.elements
-    if len(elements) == 1:
+    if len(path.elements) == 1:
         image[path.head] = value
         return
-    parent = _parent(image, path)
-    last = elements[-1]
-    if parent is None:
-        raise ValidationError(_INVALID_PATH)
-    if isinstance(last, str):
-        if "M" not in parent:
-            raise ValidationError(_INVALID_PATH)
-        parent["M"][last] = value
+    holder, last = _holder(image, path)
+    # "If the element doesn't already exist, SET appends the new element at the end of the list."
+    if isinstance(last, str) or last < len(holder):
+        holder[last] = value
     else:
-        items = parent.get("L")
-        if items is None:
-            raise ValidationError(_INVALID_PATH)
-        # "If the element doesn't already exist, SET appends the new element at the end of the list."
-        if last < len(items):
-            items[last] = value
-        else:
-            items.append(value)
+        holder.append(value)
 
 
 def _remove(image: dict[str, Any], path: Path) -> None:
-    elements = path.elements
-    if len(elements) == 1:
+    if len(path.elements) == 1:
         image.pop(path.head, None)
         return
-    parent = _parent(image, path)
-    last = elements[-1]
-    if parent is None:
-        raise ValidationError(_INVALID_PATH)
+    holder, last = _holder(image, path)
     if isinstance(last, str):
-        if "M" not in parent:
-            raise ValidationError(_INVALID_PATH)
-        parent["M"].pop(last, None)
-    else:
-        items = parent.get("L")
-        if items is None:
-            raise ValidationError(_INVALID_PATH)
-        if last < len(items):
-            del items[last]
+        holder.pop(last, None)
+    elif last < len(holder):
+        del holder[last]
 
 
 def _add(image: dict[str, Any], action: UpdateAction, value: Mapping[str, Any], legacy: bool) -> None:
@@ -357,7 +359,7 @@ def _add(image: dict[str, Any], action: UpdateAction, value: Mapping[str, Any], 
     current = _resolve(image, action.path)
     wrong_type = _WRONG_TYPE_LEGACY if legacy else _WRONG_TYPE
     if current is None:
-        _assign(image, action.path, copy.deepcopy(dict(value)))
+        _assign(image, action.path, value)
         return
     tag, value_tag = _tag(current), _tag(value)
     if tag != value_tag:
@@ -375,17 +377,14 @@ def _add(image: dict[str, Any], action: UpdateAction, value: Mapping[str, Any], 
         _assign(image, action.path, {tag: members})
     elif tag == "L" and legacy:
         # AttributeUpdates' ADD appends to a list (Alternator's tests, run against DynamoDB).
-        _assign(image, action.path, {"L": [*current["L"], *copy.deepcopy(value["L"])]})
+        _assign(image, action.path, {"L": [*current["L"], *value["L"]]})
     else:
         raise ValidationError(wrong_type)
 
 
 def _delete(image: dict[str, Any], action: UpdateAction, value: Mapping[str, Any], legacy: bool) -> None:
     if len(action.path.elements) > 1:
-        parent = _parent(image, action.path)
-        last = action.path.elements[-1]
-        if parent is None or ("M" not in parent if isinstance(last, str) else "L" not in parent):
-            raise ValidationError(_INVALID_PATH)
+        _holder(image, action.path)  # a valid path, even when there is nothing to delete
     current = _resolve(image, action.path)
     if current is None:
         return
@@ -412,8 +411,9 @@ def apply_update(
     key: Mapping[str, Any],
     key_names: Collection[str],
 ) -> dict[str, Any]:
-    """The new typed image after ``update``: a new dict (``item`` is never modified). A missing item (None)
-    starts from ``key``, as UpdateItem creates the item. Raises :class:`ValidationError` with DynamoDB's
+    """The new typed image after ``update``: a new dict (``item`` and the update's values are never modified;
+    the new image shares the values it did not change with them). A missing item (None) starts from ``key``,
+    as UpdateItem creates the item. Raises :class:`ValidationError` with DynamoDB's
     message for an update of a key attribute, a path into a missing or mismatched parent, a reference to a
     missing attribute, an operand of the wrong type, or a number out of range.
 
@@ -443,12 +443,12 @@ def apply_update(
             planned.append((action, action.value.value))
         else:
             planned.append((action, None))
-    image: dict[str, Any] = copy.deepcopy(dict(source))
+    image: dict[str, Any] = dict(source)  # the containers an action writes into are copied on the way (_parent)
     writes = sorted((p for p in planned if p[0].clause != "REMOVE"), key=lambda p: _path_key(p[0].path))
     for action, value in writes:
         assert value is not None
         if action.clause == "SET":
-            _assign(image, action.path, copy.deepcopy(dict(value)))
+            _assign(image, action.path, value)
         elif action.clause == "ADD":
             _add(image, action, value, update.legacy)
         else:
@@ -485,8 +485,20 @@ def project(projection: Projection, item: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(child, _Branch):
                 child = node.children[element] = _Branch()
             node = child
-        node.children[path.elements[-1]] = copy.deepcopy(dict(value))
+        node.children[path.elements[-1]] = _copy(value)
     return {str(name): _rebuild(child) for name, child in root.children.items()}
+
+
+def _copy(av: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a typed value whose maps and lists are its own (its strings are shared: they cannot change)."""
+    ((tag, value),) = av.items()
+    if tag == "M":
+        return {"M": {name: _copy(item) for name, item in value.items()}}
+    if tag == "L":
+        return {"L": [_copy(item) for item in value]}
+    if tag in _SETS:
+        return {tag: list(value)}
+    return {tag: value}
 
 
 class _Branch:

@@ -29,9 +29,9 @@ DynamoDB (ScyllaDB's Alternator tests, the dynamodb-conformance suite, dynalite'
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple, final
+from typing import Any, Final, NamedTuple, TypeVar, final
 
 from shardline.local._errors import ArgumentTypeError, ValidationError
 
@@ -86,6 +86,19 @@ _TYPE_WORDS: Final = {"S": "STRING", "N": "NUMBER", "B": "BINARY", "BOOL": "BOOL
 _TYPE_WORDS_M: Final = {**_TYPE_WORDS, "M": "MAP"}
 _PLACEHOLDER_NAME: Final = re.compile(r"#[A-Za-z0-9_]+")
 _PLACEHOLDER_VALUE: Final = re.compile(r":[A-Za-z0-9_]+")
+# The order in which DynamoDB reports a condition's problems other than syntax.
+_CONDITION_REPORT: Final = (
+    "parens",
+    "unknown_function",
+    "misused_function",
+    "reserved",
+    "depth",
+    "undefined",
+    "undefined_value",
+    "operand_count",
+    "distinct",
+    "function",
+)
 
 
 def _tag(av: Mapping[str, Any]) -> str:
@@ -185,7 +198,7 @@ class Expressions:
     'status'
     """
 
-    __slots__ = ("_names", "_used_names", "_used_values", "_values")
+    __slots__ = ("_names", "_signature", "_used_names", "_used_values", "_values")
 
     def __init__(self, names: Mapping[str, str] | None, values: Mapping[str, Mapping[str, Any]] | None) -> None:
         self._names = _check_placeholders(names, "ExpressionAttributeNames", _PLACEHOLDER_NAME)
@@ -206,50 +219,107 @@ class Expressions:
                 )
         self._used_names: set[str] = set()
         self._used_values: set[str] = set()
+        self._signature: tuple[Any, ...] | None = None
 
     def condition(self, text: str, *, kind: str = "ConditionExpression") -> Condition:
         """Parse a ConditionExpression (or, with ``kind``, a FilterExpression): ``kind`` names the parameter
         in error messages."""
+        key, cached = self._cached(kind, text)
+        if cached is not None:
+            condition: Condition = cached.result
+            if cached.values:
+                self._check_values(kind, cached)
+                condition = Condition(_substitute(condition.root, self._values), condition.paths)
+            return condition
         parser = _Parser(self, kind, text, _CONDITION_KEYWORDS)
         root = parser.parse_condition()
-        return Condition(root, tuple(parser.paths))
+        condition = Condition(root, tuple(parser.paths))
+        _remember(key, parser, Condition(_substitute(root, None), condition.paths))
+        return condition
 
     def update(self, text: str) -> Update:
         """Parse an UpdateExpression."""
+        key, cached = self._cached("UpdateExpression", text)
+        if cached is not None:
+            update: Update = cached.result
+            if cached.values:  # an update's checks read the values' types only, which the cache key holds
+                update = Update(tuple(_substitute_action(action, self._values) for action in update.actions))
+            return update
         parser = _Parser(self, "UpdateExpression", text, _UPDATE_KEYWORDS)
-        return Update(parser.parse_update())
+        actions = parser.parse_update()
+        _remember(key, parser, Update(tuple(_substitute_action(action, None) for action in actions)))
+        return Update(actions)
 
     def projection(self, text: str) -> Projection:
         """Parse a ProjectionExpression."""
+        key, cached = self._cached("ProjectionExpression", text)
+        if cached is not None:
+            projection: Projection = cached.result  # a projection has no values
+            return projection
         parser = _Parser(self, "ProjectionExpression", text, frozenset())
-        return Projection(parser.parse_projection())
+        projection = Projection(parser.parse_projection())
+        _remember(key, parser, projection)
+        return projection
 
     def key_condition(self, text: str, *, partition_key: str, sort_key: str | None) -> KeyCondition:
         """Parse a KeyConditionExpression against the key schema of the table or index queried. The value
         types are not checked against the schema here (the caller knows the attribute definitions)."""
-        parser = _Parser(self, "KeyConditionExpression", text, _CONDITION_KEYWORDS)
-        root = parser.parse_condition()
-        conditions: dict[str, tuple[str, tuple[Mapping[str, Any], ...]]] = {}
-        _collect_key_conditions(root, conditions)
+        kind = "KeyConditionExpression"
+        key, cached = self._cached(kind, text)
+        if cached is not None:
+            self._check_values(kind, cached)
+            shape: dict[str, tuple[str, tuple[Value, ...]]] = cached.result
+        else:
+            parser = _Parser(self, kind, text, _CONDITION_KEYWORDS)
+            shape = {}
+            _collect_key_conditions(parser.parse_condition(), shape)
+            _remember(key, parser, shape)
+        values = self._values or {}
+        conditions = {
+            name: (operator, tuple(values[operand.name] for operand in operands))
+            for name, (operator, operands) in shape.items()
+        }
         return key_condition_from(conditions, partition_key=partition_key, sort_key=sort_key)
+
+    # -- the parse cache: requests repeat the same few expressions with other values ---------------------
+
+    def _cached(self, kind: str, text: object) -> tuple[tuple[Any, ...] | None, _Cached | None]:
+        """The cache key of ``text`` parsed as ``kind`` with this request's names and value types, and what
+        an earlier parse of it left (marking its placeholders used here too), if any."""
+        if type(text) is not str:
+            return None, None  # the parser refuses it
+        signature = self._signature
+        if signature is None:
+            names = tuple(self._names.items()) if self._names else ()
+            types = tuple((name, _tag(value)) for name, value in self._values.items()) if self._values else ()
+            signature = self._signature = (names, types)
+        key = (kind, text, signature)
+        cached = _PARSED.get(key)
+        if cached is not None:
+            self._used_names.update(cached.names)
+            self._used_values.update(cached.values)
+        return key, cached
+
+    def _check_values(self, kind: str, cached: _Cached) -> None:
+        """Run the checks of a kept parse that read values themselves (BETWEEN's bounds, attribute_type's type
+        name) on this request's values; the others read what the cache key holds."""
+        if cached.value_checks:
+            values = self._values or {}
+            checks = _Checks(kind)
+            for check, names in cached.value_checks:
+                check(checks, *(values[name] for name in names))
+            checks.report(_CONDITION_REPORT)
 
     def check_all_used(self) -> None:
         """Refuse placeholders that no parsed expression used (names first, as DynamoDB does)."""
-        if self._names:
-            unused = [name for name in self._names if name not in self._used_names]
+        for parameter, defined, used in (
+            ("ExpressionAttributeNames", self._names, self._used_names),
+            ("ExpressionAttributeValues", self._values, self._used_values),
+        ):
+            unused = [name for name in defined or () if name not in used]
             if unused:
                 raise ValidationError(
-                    "Value provided in ExpressionAttributeNames unused in expressions: keys: {"
-                    + ", ".join(unused)
-                    + "}"
-                )
-        if self._values:
-            unused = [name for name in self._values if name not in self._used_values]
-            if unused:
-                raise ValidationError(
-                    "Value provided in ExpressionAttributeValues unused in expressions: keys: {"
-                    + ", ".join(unused)
-                    + "}"
+                    f"Value provided in {parameter} unused in expressions: keys: {{" + ", ".join(unused) + "}"
                 )
 
 
@@ -275,6 +345,73 @@ def _check_placeholders(mapping: Any, parameter: str, pattern: re.Pattern[str]) 
 
 
 # --------------------------------------------------------------------------------------------------
+# Parsed expressions kept for the next request
+
+
+# A check that reads values themselves: the problems it finds are recorded on the _Checks.
+_ValueCheck = Callable[..., None]
+_Node = TypeVar("_Node")
+
+
+@final
+class _Cached(NamedTuple):
+    """A successful parse: the result with its values left out, and the placeholders it used."""
+
+    result: Any  # Condition, Update, Projection, or a key condition's conditions by key attribute
+    names: tuple[str, ...]
+    values: tuple[str, ...]
+    value_checks: tuple[tuple[_ValueCheck, tuple[str, ...]], ...]  # to run again on other values
+
+
+# By (parameter, text, (names, value types)): what parsing it gave. A parse depends on the text, the names and
+# which values are defined with which types; the few checks that read values themselves run again.
+_PARSED: dict[tuple[Any, ...], _Cached] = {}
+_PARSED_LIMIT: Final = 512
+_LEFT_OUT: Final[Mapping[str, Any]] = {"NULL": True}  # stands for a value in a kept parse
+
+
+def _remember(key: tuple[Any, ...] | None, parser: _Parser, template: object) -> None:
+    """Keep a successful parse: ``template`` is its result without this request's values."""
+    if key is None:
+        return
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[key] = _Cached(template, tuple(parser.used_names), tuple(parser.used_values), tuple(parser.value_checks))
+
+
+def _substitute_operand(node: Operand, values: Mapping[str, Mapping[str, Any]] | None) -> Operand:
+    """``node`` with each value placeholder's value taken from ``values`` (None: left out)."""
+    if isinstance(node, Path):
+        return node
+    if isinstance(node, Value):
+        return Value(node.name, _LEFT_OUT if values is None else values[node.name])
+    if isinstance(node, Call):
+        return Call(node.name, tuple(_substitute_operand(arg, values) for arg in node.args))
+    return SetValue(node.operator, _substitute_operand(node.left, values), _substitute_operand(node.right, values))
+
+
+def _substitute(node: ConditionNode, values: Mapping[str, Mapping[str, Any]] | None) -> ConditionNode:
+    """A condition with each value placeholder's value taken from ``values`` (None: left out)."""
+    if isinstance(node, Compare):
+        return Compare(node.operator, _substitute_operand(node.left, values), _substitute_operand(node.right, values))
+    if isinstance(node, Call):
+        return Call(node.name, tuple(_substitute_operand(arg, values) for arg in node.args))
+    if isinstance(node, (And, Or)):
+        return type(node)(tuple(_substitute(item, values) for item in node.conditions))
+    if isinstance(node, Not):
+        return Not(_substitute(node.condition, values))
+    if isinstance(node, Between):
+        return Between(*(_substitute_operand(operand, values) for operand in (node.operand, node.low, node.high)))
+    return In(_substitute_operand(node.operand, values), tuple(_substitute_operand(c, values) for c in node.choices))
+
+
+def _substitute_action(action: UpdateAction, values: Mapping[str, Mapping[str, Any]] | None) -> UpdateAction:
+    if action.value is None:
+        return action
+    return UpdateAction(action.clause, action.path, _substitute_operand(action.value, values))
+
+
+# --------------------------------------------------------------------------------------------------
 # The parser
 
 
@@ -295,15 +432,46 @@ def _static_type(operand: Operand) -> str | None:
     return None
 
 
-class _Parser:
-    """One expression's parser. Problems other than syntax are recorded by category (the first of each) and
-    reported in DynamoDB's order once the whole expression has parsed."""
+class _Checks:
+    """Problems other than syntax, recorded by category (the first of each) and reported in DynamoDB's order
+    once the whole expression has been read."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.errors: dict[str, str] = {}
+        # The checks that read values themselves, not only their types, and the placeholders they read: a
+        # kept parse runs them again on another request's values.
+        self.value_checks: list[tuple[_ValueCheck, tuple[str, ...]]] = []
+
+    def check_values(self, check: _ValueCheck, *values: Value) -> None:
+        """Run a check that reads ``values`` themselves (and remember it, with their placeholders)."""
+        self.value_checks.append((check, tuple(value.name for value in values)))
+        check(self, *(value.value for value in values))
+
+    def record(self, category: str, message: str) -> None:
+        self.errors.setdefault(category, message)
+
+    def wrong_type(self, function: str, kind: str) -> None:
+        """An operand of a type the operator or function does not take (DynamoDB's wording)."""
+        self.record(
+            "function",
+            f"Incorrect operand type for operator or function; operator or function: {function}, operand type: {kind}",
+        )
+
+    def report(self, order: tuple[str, ...]) -> None:
+        for category in order:
+            if category in self.errors:
+                raise ValidationError(f"Invalid {self.kind}: {self.errors[category]}")
+
+
+class _Parser(_Checks):
+    """One expression's parser."""
 
     def __init__(self, owner: Expressions, kind: str, source: str, keywords: frozenset[str]) -> None:
         if not isinstance(source, str):
             raise ArgumentTypeError(f"{kind} must be a string, not {type(source).__qualname__}")
+        super().__init__(kind)
         self.owner = owner
-        self.kind = kind
         self.source = source
         self.keywords = keywords
         if not source.strip(" \t\r\n"):
@@ -318,8 +486,9 @@ class _Parser:
         self.tokens = tokenize(source)
         self.pos = 0
         self.depth = 0
-        self.errors: dict[str, str] = {}
         self.paths: list[Path] = []
+        self.used_names: set[str] = set()
+        self.used_values: set[str] = set()
         # The index of the ")" closing each "(" (when it is closed): decides whether "(" opens a condition or
         # an operand without backtracking.
         self.closing: dict[int, int] = {}
@@ -357,14 +526,6 @@ class _Parser:
     def at_operator(self, *texts: str) -> bool:
         token = self.peek()
         return token.kind == OPERATOR and token.text in texts
-
-    def record(self, category: str, message: str) -> None:
-        self.errors.setdefault(category, message)
-
-    def report(self, order: tuple[str, ...]) -> None:
-        for category in order:
-            if category in self.errors:
-                raise ValidationError(f"Invalid {self.kind}: {self.errors[category]}")
 
     def enter(self) -> None:
         self.depth += 1
@@ -429,6 +590,7 @@ class _Parser:
                 )
                 return token.text
             self.owner._used_names.add(token.text)
+            self.used_names.add(token.text)
             target: str = names[token.text]
             return target
         raise self.syntax_error()
@@ -446,19 +608,13 @@ class _Parser:
             )
             return Value(token.text, {"NULL": True})
         self.owner._used_values.add(token.text)
+        self.used_values.add(token.text)
         return Value(token.text, values[token.text])
 
     def parse_operand(self) -> Operand:
         token = self.peek()
         if token.kind == PUNCT and token.text == "(":
-            if self.is_redundant(self.pos):
-                self.record("parens", "The expression has redundant parentheses;")
-            self.enter()
-            self.pos += 1
-            operand = self.parse_operand()
-            self.expect_punct(")")
-            self.depth -= 1
-            return operand
+            return self.group(self.parse_operand, redundant_refused=True)
         if token.kind == VALUE_REF:
             return self.parse_value()
         if token.kind == NAME and self.at_punct("(", 1) and token.text.upper() not in self.keywords:
@@ -467,15 +623,37 @@ class _Parser:
 
     def parse_call(self) -> Call:
         name = self.peek().text
-        self.pos += 2
-        self.enter()
-        args = [self.parse_operand()]
-        while self.at_punct(","):
+        self.pos += 1
+        return Call(name, tuple(self.group(self.parse_operands, redundant_refused=False)))
+
+    def parse_operands(self) -> list[Operand]:
+        """``operand ("," operand)*``: a function's arguments, IN's choices."""
+        return self.parse_separated(self.parse_operand, lambda: self.at_punct(","))
+
+    def parse_separated(self, parse: Callable[[], _Node], separator: Callable[[], bool]) -> list[_Node]:
+        """``parse (separator parse)*``, where ``separator`` says whether the current token is one."""
+        items = [parse()]
+        while separator():
             self.pos += 1
-            args.append(self.parse_operand())
+            items.append(parse())
+        return items
+
+    def group(self, parse: Callable[[], _Node], *, redundant_refused: bool) -> _Node:
+        """What ``parse`` reads between the "(" at the current token and its ")", one level of nesting
+        deeper; ``redundant_refused``: a group wrapping exactly one other group is recorded as a problem."""
+        if redundant_refused and self.is_redundant(self.pos):
+            self.record("parens", "The expression has redundant parentheses;")
+        self.enter()
+        self.pos += 1
+        node = parse()
         self.expect_punct(")")
         self.depth -= 1
-        return Call(name, tuple(args))
+        return node
+
+    def after_group(self) -> Token | None:
+        """The token after the ")" closing the "(" at the current token (None when it is never closed)."""
+        close = self.closing.get(self.pos)
+        return self.tokens[close + 1] if close is not None else None
 
     # -- conditions ---------------------------------------------------------------------------------------
 
@@ -484,34 +662,15 @@ class _Parser:
         if self.peek().kind != EOF:
             raise self.syntax_error()
         _check_condition(self, root, top=True)
-        self.report(
-            (
-                "parens",
-                "unknown_function",
-                "misused_function",
-                "reserved",
-                "depth",
-                "undefined",
-                "undefined_value",
-                "operand_count",
-                "distinct",
-                "function",
-            )
-        )
+        self.report(_CONDITION_REPORT)
         return root
 
     def parse_or(self) -> ConditionNode:
-        items = [self.parse_and()]
-        while self.at_keyword("OR"):
-            self.pos += 1
-            items.append(self.parse_and())
+        items = self.parse_separated(self.parse_and, lambda: self.at_keyword("OR"))
         return items[0] if len(items) == 1 else Or(tuple(items))
 
     def parse_and(self) -> ConditionNode:
-        items = [self.parse_not()]
-        while self.at_keyword("AND"):
-            self.pos += 1
-            items.append(self.parse_not())
+        items = self.parse_separated(self.parse_not, lambda: self.at_keyword("AND"))
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def parse_not(self) -> ConditionNode:
@@ -525,21 +684,13 @@ class _Parser:
 
     def parse_primary(self) -> ConditionNode:
         if self.at_punct("("):
-            close = self.closing.get(self.pos)
-            after = self.tokens[close + 1] if close is not None else None
+            after = self.after_group()
             operand_follows = after is not None and (
                 (after.kind == OPERATOR and after.text in _COMPARATORS)
                 or (after.kind == NAME and after.text.upper() in ("BETWEEN", "IN"))
             )
             if not operand_follows:
-                if self.is_redundant(self.pos):
-                    self.record("parens", "The expression has redundant parentheses;")
-                self.enter()
-                self.pos += 1
-                node = self.parse_or()
-                self.expect_punct(")")
-                self.depth -= 1
-                return node
+                return self.group(self.parse_or, redundant_refused=True)
         return self.parse_comparison()
 
     def parse_comparison(self) -> ConditionNode:
@@ -558,10 +709,7 @@ class _Parser:
         if self.at_keyword("IN"):
             self.pos += 1
             self.expect_punct("(")
-            choices = [self.parse_operand()]
-            while self.at_punct(","):
-                self.pos += 1
-                choices.append(self.parse_operand())
+            choices = self.parse_operands()
             self.expect_punct(")")
             return In(left, tuple(choices))
         if isinstance(left, Call):
@@ -616,15 +764,9 @@ class _Parser:
 
     def parse_set_value(self) -> Operand:
         if self.at_punct("("):
-            close = self.closing.get(self.pos)
-            after = self.tokens[close + 1] if close is not None else None
+            after = self.after_group()
             if not (after is not None and after.kind == OPERATOR and after.text in ("+", "-")):
-                self.enter()
-                self.pos += 1
-                value = self.parse_arithmetic()
-                self.expect_punct(")")
-                self.depth -= 1
-                return value
+                return self.group(self.parse_arithmetic, redundant_refused=False)
         return self.parse_arithmetic()
 
     def parse_arithmetic(self) -> Operand:
@@ -638,10 +780,7 @@ class _Parser:
     # -- projections ------------------------------------------------------------------------------------
 
     def parse_projection(self) -> tuple[Path, ...]:
-        paths = [self.parse_path()]
-        while self.at_punct(","):
-            self.pos += 1
-            paths.append(self.parse_path())
+        paths = self.parse_separated(self.parse_path, lambda: self.at_punct(","))
         if self.peek().kind != EOF:
             raise self.syntax_error()
         _check_overlaps(self, paths)
@@ -653,7 +792,7 @@ class _Parser:
 # Checks made after parsing
 
 
-def _check_condition(parser: _Parser, node: ConditionNode, *, top: bool) -> None:
+def _check_condition(parser: _Checks, node: ConditionNode, *, top: bool) -> None:
     if isinstance(node, (And, Or)):
         for item in node.conditions:
             _check_condition(parser, item, top=True)
@@ -670,22 +809,8 @@ def _check_condition(parser: _Parser, node: ConditionNode, *, top: bool) -> None
         _check_operands(parser, (node.operand, node.low, node.high))
         _check_ordered(parser, "BETWEEN", (node.operand, node.low, node.high))
         low, high = node.low, node.high
-        if isinstance(low, Value) and isinstance(high, Value) and "function" not in parser.errors:
-            low_type, high_type = _tag(low.value), _tag(high.value)
-            bounds = (
-                f"lower bound operand: AttributeValue: {_message_value(low.value)}, "
-                f"upper bound operand: AttributeValue: {_message_value(high.value)}"
-            )
-            # Messages from dynalite's tests, recorded against DynamoDB.
-            if low_type != high_type:
-                parser.record(
-                    "function", f"The BETWEEN operator requires same data type for lower and upper bounds; {bounds}"
-                )
-            elif low_type in _ORDERED_TYPES and (compare_values(low.value, high.value) or 0) > 0:
-                parser.record(
-                    "function",
-                    "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; " + bounds,
-                )
+        if isinstance(low, Value) and isinstance(high, Value):
+            parser.check_values(_check_bounds, low, high)
     else:  # In
         if len(node.choices) + 1 > MAX_IN_OPERANDS:
             # DynamoDB developer guide, "Service quotas": at most 100 operands for IN (Alternator's tests found
@@ -698,25 +823,50 @@ def _check_condition(parser: _Parser, node: ConditionNode, *, top: bool) -> None
         _check_operands(parser, (node.operand, *node.choices))
 
 
-def _check_operands(parser: _Parser, operands: tuple[Operand, ...]) -> None:
+def _check_bounds(parser: _Checks, low: Mapping[str, Any], high: Mapping[str, Any]) -> None:
+    """BETWEEN's bounds, when both are values: of one type, and in order."""
+    if "function" in parser.errors:
+        return
+    low_type, high_type = _tag(low), _tag(high)
+    bounds = (
+        f"lower bound operand: AttributeValue: {_message_value(low)}, "
+        f"upper bound operand: AttributeValue: {_message_value(high)}"
+    )
+    # Messages from dynalite's tests, recorded against DynamoDB.
+    if low_type != high_type:
+        parser.record("function", f"The BETWEEN operator requires same data type for lower and upper bounds; {bounds}")
+    elif low_type in _ORDERED_TYPES and (compare_values(low, high) or 0) > 0:
+        parser.record(
+            "function",
+            "The BETWEEN operator requires upper bound to be greater than or equal to lower bound; " + bounds,
+        )
+
+
+def _check_type_name(parser: _Checks, value: Mapping[str, Any]) -> None:
+    """attribute_type's type name, a String value: one of DynamoDB's type names."""
+    type_name = value["S"]
+    if type_name not in _TYPE_NAMES:
+        parser.record(
+            "function",
+            f"Invalid attribute type name found; type: {type_name}, valid types: {{B,NULL,SS,BOOL,L,BS,N,NS,S,M}}",
+        )
+
+
+def _check_operands(parser: _Checks, operands: tuple[Operand, ...]) -> None:
     for operand in operands:
         if isinstance(operand, Call):
             _check_call(parser, operand, as_condition=False)
 
 
-def _check_ordered(parser: _Parser, operator: str, operands: tuple[Operand, ...]) -> None:
+def _check_ordered(parser: _Checks, operator: str, operands: tuple[Operand, ...]) -> None:
     """An ordering comparison with a constant of a type that has no order is refused before any item is read
     (Alternator's tests, run against DynamoDB: "a < :val" with a list value is a ValidationException)."""
     for operand in operands:
         if isinstance(operand, Value) and _tag(operand.value) not in _ORDERED_TYPES:
-            parser.record(
-                "function",
-                f"Incorrect operand type for operator or function; operator or function: {operator}, operand type: "
-                f"{_tag(operand.value)}",
-            )
+            parser.wrong_type(operator, _tag(operand.value))
 
 
-def _check_distinct(parser: _Parser, operator: str, left: Operand, right: Operand) -> None:
+def _check_distinct(parser: _Checks, operator: str, left: Operand, right: Operand) -> None:
     # "The first operand must be distinct from the remaining operands for this operator or function" - the
     # developer guide: "contains (a, a) returns an error"; dynalite's tests show it for comparisons too.
     if isinstance(left, Path) and isinstance(right, Path) and left.elements == right.elements:
@@ -727,7 +877,7 @@ def _check_distinct(parser: _Parser, operator: str, left: Operand, right: Operan
         )
 
 
-def _check_call(parser: _Parser, call: Call, *, as_condition: bool) -> None:
+def _check_call(parser: _Checks, call: Call, *, as_condition: bool) -> None:
     name = call.name
     if name in _UPDATE_FUNCTIONS:
         parser.record("misused_function", f"The function is not allowed in a condition expression; function: {name}")
@@ -759,38 +909,22 @@ def _check_call(parser: _Parser, call: Call, *, as_condition: bool) -> None:
         for arg in call.args:
             kind = _static_type(arg)
             if kind is not None and kind not in ("S", "B"):
-                parser.record(
-                    "function",
-                    f"Incorrect operand type for operator or function; operator or function: {name}, operand type: "
-                    f"{kind}",
-                )
+                parser.wrong_type(name, kind)
     elif name == "attribute_type":
         kind = _static_type(call.args[1])
         if kind != "S" or not isinstance(call.args[1], Value):
             shown = kind or "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"
-            parser.record(
-                "function",
-                f"Incorrect operand type for operator or function; operator or function: {name}, operand type: {shown}",
-            )
+            parser.wrong_type(name, shown)
         else:
-            type_name = call.args[1].value["S"]
-            if type_name not in _TYPE_NAMES:
-                parser.record(
-                    "function",
-                    f"Invalid attribute type name found; type: {type_name}, valid types: "
-                    "{B,NULL,SS,BOOL,L,BS,N,NS,S,M}",
-                )
+            parser.check_values(_check_type_name, call.args[1])
     elif name == "size":
         kind = _static_type(call.args[0])
         if kind in ("N", "BOOL", "NULL"):
             # "operator or function: size, operand type: N" (Alternator's tests, run against DynamoDB).
-            parser.record(
-                "function",
-                f"Incorrect operand type for operator or function; operator or function: size, operand type: {kind}",
-            )
+            parser.wrong_type("size", kind)
 
 
-def _check_update(parser: _Parser, actions: list[UpdateAction]) -> None:
+def _check_update(parser: _Checks, actions: list[UpdateAction]) -> None:
     _check_overlaps(parser, [action.path for action in actions])
     for action in actions:
         value = action.value
@@ -806,18 +940,14 @@ def _check_update(parser: _Parser, actions: list[UpdateAction]) -> None:
             _check_update_value(parser, value, nested_in=None)
 
 
-def _check_update_value(parser: _Parser, value: Operand, *, nested_in: str | None) -> None:
+def _check_update_value(parser: _Checks, value: Operand, *, nested_in: str | None) -> None:
     if isinstance(value, SetValue):
         for operand in (value.left, value.right):
             _check_update_value(parser, operand, nested_in="+")
             kind = _static_type(operand)
             if kind is not None and kind != "N":
                 # "operator or function: +, operand type: S" (Alternator's tests, run against DynamoDB).
-                parser.record(
-                    "function",
-                    f"Incorrect operand type for operator or function; operator or function: {value.operator}, "
-                    f"operand type: {kind}",
-                )
+                parser.wrong_type(value.operator, kind)
         return
     if not isinstance(value, Call):
         return
@@ -852,14 +982,10 @@ def _check_update_value(parser: _Parser, value: Operand, *, nested_in: str | Non
         for arg in value.args:
             kind = _static_type(arg)
             if kind is not None and kind != "L":
-                parser.record(
-                    "function",
-                    f"Incorrect operand type for operator or function; operator or function: {name}, operand type: "
-                    f"{kind}",
-                )
+                parser.wrong_type(name, kind)
 
 
-def _check_overlaps(parser: _Parser, paths: list[Path]) -> None:
+def _check_overlaps(parser: _Checks, paths: list[Path]) -> None:
     """Two paths of one update or projection may not overlap (one is the other or inside it) or conflict (one
     reads a map where the other reads a list); "path one" is the earlier one (messages from the developer
     guide's forums and Alternator's and dynalite's tests, recorded against DynamoDB)."""
@@ -899,9 +1025,7 @@ def _relation(one: tuple[str | int, ...], two: tuple[str | int, ...]) -> str | N
 _KEY_OPERATORS_FLIPPED: Final = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def _collect_key_conditions(
-    node: ConditionNode, conditions: dict[str, tuple[str, tuple[Mapping[str, Any], ...]]]
-) -> None:
+def _collect_key_conditions(node: ConditionNode, conditions: dict[str, tuple[str, tuple[Value, ...]]]) -> None:
     """Check a KeyConditionExpression's shape and gather one condition per key attribute (DynamoDB's messages,
     recorded by dynalite's tests against DynamoDB)."""
     if isinstance(node, Or):
@@ -948,8 +1072,7 @@ def _collect_key_conditions(
         raise ValidationError("KeyConditionExpressions must only contain one condition per key")
     if position:  # ":v < sk" is "sk > :v"
         operator = _KEY_OPERATORS_FLIPPED[operator]
-    values = tuple(operand.value for operand in operands if isinstance(operand, Value))
-    conditions[name] = (operator, values)
+    conditions[name] = (operator, tuple(operand for operand in operands if isinstance(operand, Value)))
 
 
 def key_condition_from(

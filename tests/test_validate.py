@@ -1426,3 +1426,14 @@ def test_never_raises_on_mutated_fixtures(name: str, data: st.DataObject) -> Non
     assert lenient == [problem for problem in problems if not problem.strict_only]
     if not lenient:
         lenient_reader_reads_everything(event)
+
+
+def test_window_flags_that_are_not_booleans_are_problems_without_a_window_too() -> None:
+    # Found by the events fuzzer: an event without "window" kept a numeric isWindowTerminatedEarly, which
+    # validate_event let pass while StreamEvent.is_window_terminated_early refused it.
+    event = load_fixture("sam-dynamodb-update.json")
+    event["isWindowTerminatedEarly"] = 10**40
+    event["isFinalInvokeForWindow"] = False
+    assert validate_event(event) == [
+        Problem("isWindowTerminatedEarly", "must be true or false, got a number of more than 40 digits", False)
+    ]

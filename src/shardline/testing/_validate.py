@@ -195,6 +195,12 @@ def _check_event(event: object, size: int | None, out: list[Problem]) -> None:
             _check_record(record, index, batch, out)
     if "window" in event:
         _check_window(event, batch, out)
+    else:
+        # Without a window these flags mean nothing, but a reader of the event still takes them as booleans.
+        for name in _WINDOW_FLAGS:
+            value = event.get(name)
+            if value is not None and not isinstance(value, bool):
+                out.append(Problem(name, f"must be true or false, got {_show(value)}", False))
 
 
 class _Batch:
@@ -933,6 +939,9 @@ def _check_identity(identity: object, path: str, event_name: str | None, out: li
 # Tumbling windows
 
 
+_WINDOW_FLAGS: Final = ("isFinalInvokeForWindow", "isWindowTerminatedEarly")
+
+
 def _check_window(event: Mapping[str, Any], batch: _Batch, out: list[Problem]) -> None:
     window = event["window"]
     if not isinstance(window, Mapping):
@@ -957,7 +966,7 @@ def _check_window(event: Mapping[str, Any], batch: _Batch, out: list[Problem]) -
                 False,
             )
         )
-    for name in ("isFinalInvokeForWindow", "isWindowTerminatedEarly"):
+    for name in _WINDOW_FLAGS:
         value = event.get(name, _MISSING)
         if value is _MISSING:
             out.append(Problem(name, "missing", False))

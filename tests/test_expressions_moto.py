@@ -5,6 +5,7 @@ wrong per the AWS documentation (each exception below quotes the line that decid
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -187,6 +188,31 @@ SIMPLE_UPDATES = st.lists(SIMPLE_ACTIONS, min_size=1, max_size=3).map(update_tex
 FIXED_VALUES = {":one": {"N": "1.50"}, ":set": {"SS": ["q", "r"]}, ":list": {"L": [{"S": "e"}]}}
 
 
+def paths_in(node: Any) -> list[Path]:
+    """The document paths an operand reads, at any depth (inside functions and arithmetic too)."""
+    if isinstance(node, Path):
+        return [node]
+    if isinstance(node, (tuple, list)):
+        return [path for part in node for path in paths_in(part)]
+    if dataclasses.is_dataclass(node):
+        return [path for field in dataclasses.fields(node) for path in paths_in(getattr(node, field.name))]
+    return []
+
+
+def moto_aliases(update: Any) -> bool:
+    """Whether ``update`` copies a document with SET and changes inside that document in another action.
+
+    moto lets the copy share the source's value, so ``SET b = a REMOVE a.x`` removes ``x`` from ``b`` too.
+    DynamoDB reads every operand from the item as it was before the update (developer guide, "Update
+    expressions": the actions of one expression are applied to the item as it was), so ``b`` keeps ``x``.
+    """
+    sources = [path.elements for action in update.actions for path in paths_in(action.value)]
+    written = [action.path.elements for action in update.actions]
+    return any(
+        target[: len(source)] == source and len(target) > len(source) for source in sources for target in written
+    )
+
+
 @FUZZ
 @given(
     item=ITEMS, text=st.one_of(UPDATES, SIMPLE_UPDATES), values=PLACEHOLDER_VALUES.map(lambda v: {**v, **FIXED_VALUES})
@@ -211,6 +237,8 @@ def test_updates_agree_with_moto(dynamodb: Any, item: dict[str, Any], text: str,
             theirs = None
         if mine is None or theirs is None:
             return  # refusals: compared by the exact-message tests, where moto's words often differ
+        if moto_aliases(update):
+            return
         event("compared")
         assert values_equal({"M": mine}, {"M": theirs}), (text, values, item, mine, theirs)
     finally:

@@ -8,9 +8,11 @@ from shardline import __version__
 
 from .convert import convert
 from .demo import demo
+from .destination import destination
 from .filter import filter_command
 from .generate import generate
 from .invoke import invoke
+from .redrive import redrive
 from .run import run
 from .serve import serve
 from .stream import stream
@@ -31,6 +33,8 @@ Examples:
   shardline table create Orders --key pk:S        a local table whose writes produce a stream
   shardline table put Orders '{"pk": "order#1", "status": "NEW"}'
   shardline stream tail Orders --follow           its stream records as JSON Lines
+  shardline destination list                      the local run's on-failure records
+  shardline redrive --from-state --handler app.lambda_handler
 
 \b
 Exit status, the same for every command:
@@ -62,3 +66,5 @@ app.add_command(stream)
 app.add_command(run)
 app.add_command(serve)
 app.add_command(demo)
+app.add_command(destination)
+app.add_command(redrive)

@@ -35,6 +35,7 @@ from ._invoker import FunctionError as FunctionError
 from ._invoker import InProcessInvoker as InProcessInvoker
 from ._invoker import Invocation as Invocation
 from ._invoker import Invoker as Invoker
+from ._redrive import RedriveError as RedriveError
 from ._runtime import RuntimeInvoker as RuntimeInvoker
 from ._runtime import RuntimeInvokerError as RuntimeInvokerError
 from ._settings import InvalidParameterValueError as InvalidParameterValueError
@@ -90,6 +91,7 @@ __all__ = [
     "MappingSpec",
     "Page",
     "Pipeline",
+    "RedriveError",
     "ResourceConflictError",
     "ResourceNotFoundError",
     "RuntimeInvoker",

@@ -77,7 +77,13 @@ class DeliveryTimeoutError(ShardlineError, TimeoutError):
 
 
 class StreamTable(Protocol):
-    """What the emulator needs of a table: its name, stream ARN and a DynamoDB-Streams-like reader."""
+    """What the emulator needs of a table: its name, stream ARN and a DynamoDB-Streams-like reader.
+
+    A remote reader may also pace itself: ``next_read_ms(shard_id) -> (epoch ms, wake)`` says when a shard may be
+    read next, and its calls may raise an error carrying ``retry_at_ms`` (throttled, or a server or network
+    error): the emulator waits for that time and reads the same position again. ``attach_clock(clock)``, when
+    present, is given the pipeline's clock; a true ``remote`` attribute keys checkpoints by stream ARN too.
+    """
 
     @property
     def name(self) -> str: ...
@@ -311,7 +317,9 @@ class Pipeline:
         ``maximum_retry_attempts=-1``, ``function_response_types=("ReportBatchItemFailures",)``...).
 
         The mapping's checkpoints are stored under ``name`` (by default ``<table>-<function>``): a new
-        Pipeline adding a mapping of the same name resumes where the last one stopped.
+        Pipeline adding a mapping of the same name resumes where the last one stopped. ``table`` may also be a
+        stream on AWS (``shardline.aws.RemoteStream``): its checkpoints are kept under the name and the stream's
+        ARN, and its reads are paced and retried on this pipeline's clock.
         """
         unknown = sorted(set(settings) - set(MappingSettings.__slots__))
         if unknown:
@@ -332,6 +340,9 @@ class Pipeline:
         else:
             raise TypeError(f"a handler is an (event, context) callable or an Invoker, got {type(handler).__name__}")
         options = MappingSettings(**settings)
+        attach_clock = getattr(resolved, "attach_clock", None)
+        if attach_clock is not None:
+            attach_clock(self.clock)  # a remote stream paces its reads and retries on the pipeline's clock
         mapping_name = name or f"{resolved.name}-{invoker.function_name}"
         for other in self._mappings.values():
             if other.invoker.function_arn == invoker.function_arn and other.stream_arn == resolved.stream_arn:
@@ -452,7 +463,7 @@ class Pipeline:
         progress = False
         for shard in self._eligible(mapping):
             # A batch may need several GetRecords calls (1000 records or 1 MB each; BatchSize goes to 10,000).
-            while self._fetch(mapping, shard):
+            while self._fetch(mapping, shard, deadline):
                 progress = True
             for lane in shard.lanes:
                 while self._step_lane(mapping, shard, lane, deadline):
@@ -497,6 +508,10 @@ class Pipeline:
             mapping._shards[shard_id] = shard
 
     def _namespace(self, mapping: EventSourceMapping) -> str:
+        if getattr(mapping.stream, "remote", False):
+            # A remote stream's checkpoints belong to that stream: a mapping of the same name on another
+            # stream (or on the table's next stream) starts afresh instead of reading foreign positions.
+            return f"esm:{mapping.name}|{mapping.stream_arn}"
         return f"esm:{mapping.name}"
 
     def _load_checkpoints(self, mapping: EventSourceMapping, shard: _Shard) -> None:
@@ -555,7 +570,7 @@ class Pipeline:
 
     # -- reading the stream ---------------------------------------------------------------------
 
-    def _fetch(self, mapping: EventSourceMapping, shard: _Shard) -> bool:
+    def _fetch(self, mapping: EventSourceMapping, shard: _Shard, deadline: _Deadline) -> bool:
         if shard.exhausted:
             return False
         # Read ahead while some lane is short of a batch (a lane blocked by a failing item must not starve
@@ -564,17 +579,23 @@ class Pipeline:
         if min(lengths) >= mapping.settings.batch_size + _FETCH_LIMIT or max(lengths) >= _BACKLOG_LIMIT:
             return False
         stream = mapping.stream
+        pace = getattr(stream, "next_read_ms", None)
+        if pace is not None:
+            # A remote stream paces its reads: a shard's read rate, and the backoff after a throttled or failed call.
+            when, wake = pace(shard.shard_id)
+            if when > self.clock.now_ms():
+                if wake:
+                    deadline.need(when)
+                return False
         try:
-            if shard.fetched_to is None:
-                iterator = stream.get_shard_iterator(shard.shard_id, "TRIM_HORIZON")
-            else:
-                iterator = stream.get_shard_iterator(shard.shard_id, "AFTER_SEQUENCE_NUMBER", str(shard.fetched_to))
+            page = self._read_page(stream, shard)
         except Exception as exc:
-            if type(exc).__name__ != "TrimmedDataAccessError":
+            retry_at = getattr(exc, "retry_at_ms", None)
+            if type(retry_at) is not int:
                 raise
-            # The records after the checkpoint were trimmed (24 h retention): as on AWS they are lost.
-            iterator = stream.get_shard_iterator(shard.shard_id, "TRIM_HORIZON")
-        page = stream.get_records(iterator, limit=_FETCH_LIMIT)
+            # Throttled, or a server or network error: the same position is read again at retry_at.
+            deadline.need(retry_at)
+            return False
         records = page["Records"]
         # A closed shard read to its end answers without a next iterator.
         shard.exhausted = page.get("NextShardIterator") is None
@@ -598,6 +619,20 @@ class Pipeline:
                 shard.metrics["filtered"] += 1
             shard.metrics["iterator_age_ms"] = max(0, now - created_ms)
         return True
+
+    def _read_page(self, stream: Any, shard: _Shard) -> dict[str, Any]:
+        try:
+            if shard.fetched_to is None:
+                iterator = stream.get_shard_iterator(shard.shard_id, "TRIM_HORIZON")
+            else:
+                iterator = stream.get_shard_iterator(shard.shard_id, "AFTER_SEQUENCE_NUMBER", str(shard.fetched_to))
+        except Exception as exc:
+            if type(exc).__name__ != "TrimmedDataAccessError":
+                raise
+            # The records after the checkpoint were trimmed (24 h retention): as on AWS they are lost.
+            iterator = stream.get_shard_iterator(shard.shard_id, "TRIM_HORIZON")
+        page: dict[str, Any] = stream.get_records(iterator, limit=_FETCH_LIMIT)
+        return page
 
     # -- one lane -------------------------------------------------------------------------------
 

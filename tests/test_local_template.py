@@ -506,9 +506,9 @@ EVENT_PATH = "Resources.Consumer.Properties.Events.Changes.Properties"
             },
             [
                 f"{EVENT_PATH}.Stream: is the ARN"
-                " 'arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-01-01T00:00:00.000', not a table"
-                " of this template; shardline creates and runs only the template's own tables: use !GetAtt"
-                " <Table>.StreamArn"
+                " 'arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-01-01T00:00:00.000', a stream"
+                " outside this template; read it where it lives with `shardline run --remote` (and --endpoint-url,"
+                " --region, --profile as needed), or map a table of this template: use !GetAtt <Table>.StreamArn"
             ],
             id="stream-arn-text",
         ),
@@ -918,8 +918,9 @@ def test_a_broken_template_reports_every_problem_at_once() -> None:
         "Resources.CustomerSync.Properties.Events.Customers.Properties.Stream: Customers has no StreamSpecification,"
         " so it has no stream to read; add StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES} to the table",
         "Resources.CustomerSync.Properties.Events.Partners.Properties.Stream: is the ARN"
-        " 'arn:aws:dynamodb:us-east-1:444455556666:table/partners/stream/2025-03-01T10:00:00.000', not a table of"
-        " this template; shardline creates and runs only the template's own tables: use !GetAtt <Table>.StreamArn",
+        " 'arn:aws:dynamodb:us-east-1:444455556666:table/partners/stream/2025-03-01T10:00:00.000', a stream outside"
+        " this template; read it where it lives with `shardline run --remote` (and --endpoint-url, --region,"
+        " --profile as needed), or map a table of this template: use !GetAtt <Table>.StreamArn",
         "Resources.CustomerSync.Properties.Events.Partners.Properties.BatchSize: 1 validation error detected: Value"
         " '20000' at 'batchSize' failed to satisfy constraint: Member must have value less than or equal to 10000",
         # written once in Globals, reported once there

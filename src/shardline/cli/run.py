@@ -28,6 +28,7 @@ Examples:
   shardline run --template infra/template.yaml --function OrdersFunction
   shardline run --env-vars env.json --parameter-overrides Stage=dev
   shardline run --port 0                          the DynamoDB endpoint on a free port (printed)
+  shardline run --remote --profile staging --parameter-overrides OrdersStream=arn:aws:dynamodb:...
   shardline table put Orders '{"pk": "order#1", "status": "NEW"}'    (in another terminal)
   AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 python app.py      (your app, in another terminal)
 
@@ -38,6 +39,12 @@ semantics (batching, filters, partial batch responses, retries, bisect, record a
 destinations); invokes each function under AWS's runtime interface client (awslambdaric) in a warm
 process. Writes from other processes to the same --state reach the mappings within milliseconds.
 Checkpoints are durable: stop and start again, nothing is skipped or replayed.
+
+\b
+A mapping whose Stream is a stream ARN (written out, or a parameter) rather than a table of the
+template is read where it lives with --remote: on AWS (--region, --profile) or an emulator
+(--endpoint-url), through boto3 (pip install "shardline[aws]"), next to the local tables. Its
+checkpoints are kept under the mapping's name and the stream's ARN, so a later run resumes.
 
 \b
 It also serves the tables as a DynamoDB and DynamoDB Streams endpoint on 127.0.0.1:8000 (--port,
@@ -65,7 +72,14 @@ processes stopped, the summary printed).
     show_default=True,
     help="Run functions under awslambdaric (as Lambda does) or call them in this process.",
 )
-@click.option("--endpoint-url", metavar="URL", help="Where SQS/SNS/S3 destinations are sent (LocalStack, AWS).")
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="Where SQS/SNS/S3 destinations are sent and, with --remote, streams read (LocalStack, moto, AWS).",
+)
+@click.option("--remote", is_flag=True, help="Read mappings on stream ARNs outside the template, through boto3.")
+@click.option("--region", metavar="REGION", help="With --remote: the Region of the streams' boto3 clients.")
+@click.option("--profile", metavar="NAME", help="With --remote: the AWS profile of the streams' boto3 clients.")
 @click.option(
     "--until-idle",
     is_flag=True,
@@ -84,6 +98,9 @@ def run(
     parameter_overrides: tuple[str, ...],
     invoker: str,
     endpoint_url: str | None,
+    remote: bool,
+    region: str | None,
+    profile: str | None,
     until_idle: bool,
     plain: bool,
     host: str,
@@ -102,11 +119,15 @@ def run(
         if given:
             verb = "configure" if len(given) > 1 else "configures"
             raise click.UsageError(f"{' and '.join(given)} {verb} the endpoint, which --no-endpoint turns off")
+    if not remote and (region is not None or profile is not None):
+        named = [name for name, value in (("--region", region), ("--profile", profile)) if value is not None]
+        verb = "configure" if len(named) > 1 else "configures"
+        raise click.UsageError(f"{' and '.join(named)} {verb} the clients of remote streams: add --remote")
     overrides = parse_overrides(parameter_overrides)
     variables = _env_vars(env_vars) if env_vars else None
     try:
         path = Path(template_path) if template_path else find_template(".")
-        template = load_template(path, parameter_overrides=overrides)
+        template = load_template(path, parameter_overrides=overrides, remote=remote)
     except TemplateError as exc:
         raise CLIError(str(exc)) from None
     for warning in template.warnings:
@@ -142,6 +163,11 @@ def run(
                     log_path=log_path,
                     dynamodb_endpoint=dynamodb_endpoint,
                     shell=shell,
+                    remote=(
+                        {"endpoint_url": endpoint_url, "region_name": region, "profile_name": profile}
+                        if remote
+                        else None
+                    ),
                 )
         except KeyboardInterrupt:  # before the mappings ran: nothing was started, nothing to save
             click.echo(f"stopped by {stop.name}", err=True)
@@ -163,6 +189,7 @@ def _serve(
     log_path: Path,
     dynamodb_endpoint: str | None = None,
     shell: dict[str, str] | None = None,
+    remote: dict[str, str | None] | None = None,
 ) -> int:
     from shardline.local._runner import build_pipeline, stale_botocore
 
@@ -179,6 +206,7 @@ def _serve(
             output=output,
             history=_HISTORY,
             dynamodb_endpoint=dynamodb_endpoint,
+            remote=remote,
         )
     except ShardlineError as exc:  # a template the store cannot hold, a Handler that is not there
         raise CLIError(str(exc)) from None
@@ -333,7 +361,12 @@ def _describe_mapping(mapping: Any, width: int) -> str:
             shown.append(f"FilterCriteria: {count} pattern{'s' if count != 1 else ''}")
         elif value != defaults.get(name):
             shown.append(f"{name}={','.join(value) if isinstance(value, list) else value}")
-    head = f"mapping {mapping.name}: table {mapping.table.name} -> {mapping.invoker.function_name}"
+    source = (
+        f"remote stream {mapping.table.stream_arn}"
+        if getattr(mapping.table, "remote", False)
+        else f"table {mapping.table.name}"
+    )
+    head = f"mapping {mapping.name}: {source} -> {mapping.invoker.function_name}"
     text = f"{head} ({', '.join(shown)})" if shown else f"{head} (AWS's default settings)"
     return textwrap.fill(
         text, width=max(40, width - 1), subsequent_indent="    ", break_long_words=False, break_on_hyphens=False

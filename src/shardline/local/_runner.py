@@ -25,7 +25,7 @@ from shardline._handlers import HandlerLoadError, load_handler, sam_environment
 from shardline.local._errors import TableExistsError
 from shardline.local._esm import Pipeline
 from shardline.local._invoker import FunctionOutput, InProcessInvoker, Invoker
-from shardline.local._template import FunctionSpec, Template, TemplateError
+from shardline.local._template import FunctionSpec, MappingSpec, Template, TemplateError
 from shardline.testing._clock import Clock
 
 __all__ = [
@@ -261,6 +261,7 @@ def build_pipeline(
     output: TextIO | None = None,
     history: int | None = None,
     dynamodb_endpoint: str | None = None,
+    remote: Mapping[str, str | None] | None = None,
 ) -> tuple[Pipeline, list[Invoker]]:
     """Create the template's tables in ``store`` (or check the existing ones) and a Pipeline running every
     mapping (of ``only_function`` when given) with the Lambda runtime invoker or in-process.
@@ -274,6 +275,13 @@ def build_pipeline(
     is a :class:`TemplateError` now, not an init error when the first record arrives. The functions' own
     output goes to ``output`` (``sys.stderr`` when None), each through its own
     :class:`~shardline.local._invoker.FunctionOutput`. ``history`` is the Pipeline's.
+
+    A mapping on a stream outside the template (loaded with ``remote=True``) reads it through
+    :class:`shardline.aws.RemoteStream`, whose boto3 clients take ``remote``'s ``endpoint_url``, ``region_name``
+    and ``profile_name``; its checkpoints are kept under the mapping's logical id and the stream's ARN, so a
+    later run resumes. ``remote`` None refuses such mappings. The streams' clients are made before any function
+    is loaded: in-process functions set the local endpoint's variables in this process's environment, and
+    boto3 would follow them.
     """
     if only_function is not None and only_function not in template.functions:
         known = ", ".join(sorted(template.functions)) or "none"
@@ -281,8 +289,11 @@ def build_pipeline(
     mappings = [m for m in template.mappings if only_function is None or m.function == only_function]
     if not mappings:
         raise TemplateError(["no DynamoDB stream mapping to run: the template has no function with a DynamoDB event"])
+    streams = _remote_streams(mappings, remote)
     create_tables(template, store)
     for mapping in mappings:
+        if mapping.stream_arn is not None:
+            continue
         spec = template.tables[mapping.table]
         if not getattr(store.table(spec.table_name), "stream_enabled", True):
             raise TemplateError(
@@ -315,13 +326,41 @@ def build_pipeline(
                 )
             invokers[mapping.function] = _invoker(function, environment, invoker, clock, output)
         pipeline.add_mapping(
-            template.tables[mapping.table].table_name,
+            streams.get(mapping.logical_id) or template.tables[mapping.table].table_name,
             invokers[mapping.function],
             name=mapping.logical_id,
             on_failure=mapping.on_failure,
             **mapping.settings,
         )
     return pipeline, list(invokers.values())
+
+
+def _remote_streams(mappings: Sequence[MappingSpec], remote: Mapping[str, str | None] | None) -> dict[str, Any]:
+    """A :class:`shardline.aws.RemoteStream` for each mapping on a stream outside the template, by logical id (one
+    each: every mapping reads at its own position, as each Lambda mapping does). boto3 is imported only here."""
+    outside = [mapping for mapping in mappings if mapping.stream_arn is not None]
+    if not outside:
+        return {}
+    if remote is None:
+        raise TemplateError(
+            [
+                f"{mapping.logical_id}: {mapping.stream_arn} is a stream outside this template; read it with"
+                " `shardline run --remote`"
+                for mapping in outside
+            ]
+        )
+    from shardline.aws import RemoteStream
+
+    options = {name: remote.get(name) for name in ("endpoint_url", "region_name", "profile_name")}
+    return {
+        mapping.logical_id: RemoteStream(
+            mapping.stream_arn,
+            endpoint_url=options["endpoint_url"],
+            region_name=options["region_name"],
+            profile_name=options["profile_name"],
+        )
+        for mapping in outside
+    }
 
 
 def check_handler(function: FunctionSpec) -> None:

@@ -111,6 +111,11 @@ _SETTINGS: Final = {
     "FilterCriteria": ("filter_criteria", "filters"),
     "Enabled": ("enabled", "bool"),
 }
+# A DynamoDB stream's ARN ("Amazon DynamoDB resource types" in the Service Authorization Reference): the
+# partition, Region, 12-digit account, table name (3 to 255 of [a-zA-Z0-9_.-]) and the stream's label.
+_STREAM_ARN: Final = re.compile(
+    r"arn:aws(?:-[a-z]+)*:dynamodb:[a-z0-9-]{1,40}:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}/stream/[^/\s]{1,100}"
+)
 # Accepted, but nothing local depends on them: reported as warnings.
 _NOT_EMULATED: Final = ("KmsKeyArn", "MetricsConfig")
 _CONDITION_FUNCTIONS: Final = ("Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not")
@@ -213,6 +218,9 @@ class MappingSpec:
     ``function`` and ``table`` are logical ids; ``settings`` holds ``MappingSettings`` keywords for the settings
     the template writes (``{"batch_size": 10, "starting_position": "LATEST"}``), FilterCriteria patterns always
     as JSON text; ``on_failure`` is the DestinationConfig as written, references resolved.
+
+    A mapping on a stream outside the template (its Stream a stream ARN, written out or a parameter's value;
+    read only when the template is loaded with ``remote=True``) has ``stream_arn`` set and ``table`` empty.
     """
 
     logical_id: str
@@ -220,6 +228,7 @@ class MappingSpec:
     table: str
     settings: dict[str, Any]
     on_failure: dict[str, Any] | None
+    stream_arn: str | None = None
 
 
 @final
@@ -267,11 +276,14 @@ def load_template(
     parameter_overrides: Mapping[str, str] | None = None,
     region: str = "us-east-1",
     account_id: str = "123456789012",
+    remote: bool = False,
 ) -> Template:
     """Read a SAM (or CloudFormation) template, YAML or JSON, and resolve what a local run needs.
 
     ``parameter_overrides`` replace parameters' Defaults, as ``sam --parameter-overrides`` does; ``region`` and
-    ``account_id`` feed ``AWS::Region``, ``AWS::AccountId`` and the ARNs built from them. Raises
+    ``account_id`` feed ``AWS::Region``, ``AWS::AccountId`` and the ARNs built from them. With ``remote``, a
+    mapping whose Stream is a DynamoDB stream ARN (not a table of the template) is kept, with its
+    :attr:`MappingSpec.stream_arn`, to be read where it lives; without it such a mapping is a problem. Raises
     :class:`TemplateError` listing every problem found.
 
     >>> import pathlib, tempfile
@@ -307,7 +319,7 @@ def load_template(
     file = _absolute(path)
     document = _parse(file)
     overrides = {str(name): str(value) for name, value in (parameter_overrides or {}).items()}
-    reader = _Reader(file, document, overrides=overrides, region=region, account_id=account_id)
+    reader = _Reader(file, document, overrides=overrides, region=region, account_id=account_id, remote=remote)
     return reader.read()
 
 
@@ -658,9 +670,17 @@ class _Reader:
     """One reading of one template: the resolver, the builders, and the problems and warnings found."""
 
     def __init__(
-        self, file: Path, document: dict[str, Any], *, overrides: dict[str, str], region: str, account_id: str
+        self,
+        file: Path,
+        document: dict[str, Any],
+        *,
+        overrides: dict[str, str],
+        region: str,
+        account_id: str,
+        remote: bool = False,
     ) -> None:
         self.file = file
+        self.remote = remote
         self.folder = file.parent
         self.document = document
         self.overrides = overrides
@@ -1684,7 +1704,7 @@ class _Reader:
                     mappings.append(mapping)
         seen: dict[tuple[str, str], str] = {}
         for mapping in mappings:
-            pair = (mapping.function, mapping.table)
+            pair = (mapping.function, mapping.table or mapping.stream_arn or "")
             if pair in seen:
                 self.problem(
                     _mapping_path(mapping.logical_id),
@@ -1711,19 +1731,20 @@ class _Reader:
             )
         base = f"{path}.Properties"
         failed = not self._check_condition(function)
-        table = None
+        source = None
         if "Stream" not in properties:
             self.problem(f"{base}.Stream", "Stream is required: !GetAtt <Table>.StreamArn")
             failed = True
         else:
             try:
-                table = self._stream_table(self.resolve(properties["Stream"], f"{base}.Stream"), f"{base}.Stream")
+                source = self._stream_table(self.resolve(properties["Stream"], f"{base}.Stream"), f"{base}.Stream")
             except _Unresolved:
                 failed = True
         settings, on_failure, ok = self._settings(properties, base, skip=("Stream",))
-        if failed or not ok or table is None:
+        if failed or not ok or source is None:
             raise _Unresolved
-        return MappingSpec(f"{function}.{name}", function, table, settings, on_failure)
+        table, stream_arn = source
+        return MappingSpec(f"{function}.{name}", function, table, settings, on_failure, stream_arn)
 
     def _mapping_resource(self, logical: str) -> MappingSpec | None:
         properties = self.resources[logical]["Properties"]
@@ -1741,9 +1762,9 @@ class _Reader:
         if not self._check_condition(logical):
             raise _Unresolved
         failed = False
-        table = function = None
+        stream = function = None
         try:
-            table = self._stream_table(source, f"{base}.EventSourceArn")
+            stream = self._stream_table(source, f"{base}.EventSourceArn")
         except _Unresolved:
             failed = True
         try:
@@ -1752,9 +1773,10 @@ class _Reader:
         except _Unresolved:
             failed = True
         settings, on_failure, ok = self._settings(properties, base, skip=("EventSourceArn", "FunctionName", "Tags"))
-        if failed or not ok or table is None or function is None:
+        if failed or not ok or stream is None or function is None:
             raise _Unresolved
-        return MappingSpec(logical, function, table, settings, on_failure)
+        table, stream_arn = stream
+        return MappingSpec(logical, function, table, settings, on_failure, stream_arn)
 
     def _is_dynamodb_source(self, source: Any) -> bool:
         if isinstance(source, _Reference):
@@ -1763,13 +1785,14 @@ class _Reader:
         # run; anything else is meant as a DynamoDB stream and must then name a table of this template.
         return not (isinstance(source, str) and source.startswith("arn:") and source.split(":")[2:3] != ["dynamodb"])
 
-    def _stream_table(self, source: Any, path: str) -> str:
-        """The logical id of the template's table whose stream ``source`` is."""
+    def _stream_table(self, source: Any, path: str) -> tuple[str, str | None]:
+        """The logical id of the template's table whose stream ``source`` is, and None; or, reading remote
+        streams, an empty id and the stream ARN ``source`` is."""
         if isinstance(source, _Reference) and self._type(source.resource) in (_TABLE, _SIMPLE_TABLE):
             if source.attribute == "StreamArn":
                 if source.resource not in self.resources or "Condition" in self.resources[source.resource]:
                     raise _Unresolved  # the table's Condition is reported where the table is read
-                return source.resource
+                return source.resource, None
             what = (
                 f"the name of {source.resource}"
                 if source.attribute == "Ref"
@@ -1782,6 +1805,9 @@ class _Reader:
                 f"{source.resource} is {self._type(source.resource)}, not a DynamoDB table; shardline runs mappings on"
                 " the streams of the template's AWS::DynamoDB::Table resources",
             )
+        is_stream = isinstance(source, str) and _STREAM_ARN.fullmatch(source) is not None
+        if is_stream and self.remote:
+            return "", str(source)
         shown = (
             _kind(source)
             if not isinstance(source, str)
@@ -1789,11 +1815,19 @@ class _Reader:
             if source.startswith("arn:")
             else repr(source)
         )
-        raise self.failure(
-            path,
-            f"is {shown}, not a table of this template; shardline creates and runs only the template's own tables:"
-            " use !GetAtt <Table>.StreamArn",
+        if is_stream:
+            raise self.failure(
+                path,
+                f"is {shown}, a stream outside this template; read it where it lives with `shardline run --remote`"
+                " (and --endpoint-url, --region, --profile as needed), or map a table of this template: use !GetAtt"
+                " <Table>.StreamArn",
+            )
+        expected = (
+            "a stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>)"
+            if self.remote
+            else "a table of this template; shardline creates and runs only the template's own tables"
         )
+        raise self.failure(path, f"is {shown}, not {expected}: use !GetAtt <Table>.StreamArn")
 
     def _mapped_function(self, properties: dict[str, Any], base: str) -> str:
         path = f"{base}.FunctionName"

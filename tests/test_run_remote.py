@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FUZZ, aws_client, create_table, returns_or_raises_shardline_error
+from conftest import FUZZ, aws_client, create_table, returns_or_raises_shardline_error, started
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -236,3 +237,17 @@ def test_fuzz_a_remote_stream_parameter(fuzz_folder: Path, stream: str) -> None:
     )
     if template is not None:
         assert template.mappings[0].stream_arn == stream
+
+
+def test_serve_creates_the_tables_of_a_template_with_a_remote_mapping(tmp_path: Path) -> None:
+    # serve runs no functions: a mapping on a stream outside the template is no reason to refuse the template.
+    project(tmp_path)
+    args = ("serve", "--template", "template.yaml", "--parameter-overrides", f"OrdersStream={STREAM_ARN}")
+    with started(*args, "--port", "0", "--state", "state.db", cwd=tmp_path) as (process, output):
+        line = output.wait(r"^DynamoDB and DynamoDB Streams at ")
+        assert line.endswith("(state state.db, 1 table); Ctrl-C to stop")
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+    assert process.returncode == 130
+    with Store(tmp_path / "state.db") as store:
+        assert [table.name for table in store.tables()] == ["audit"]

@@ -269,7 +269,8 @@ def _load(template_path: str, overrides: dict[str, str]) -> Any:
     from shardline.local._template import TemplateError, load_template
 
     try:
-        template = load_template(Path(template_path), parameter_overrides=overrides)
+        # serve only creates the tables: a mapping on a stream outside the template (read by run --remote) is fine.
+        template = load_template(Path(template_path), parameter_overrides=overrides, remote=True)
     except TemplateError as exc:
         raise CLIError(str(exc)) from None
     # Only what concerns the tables: serve runs no functions, so their warnings (and "nothing to run") are noise.

@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,9 @@ from shardline.local import Pipeline, Store
 from shardline.testing import VirtualClock
 
 botocore_exceptions = pytest.importorskip("botocore.exceptions")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 class MotoTable:

@@ -11,12 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FUZZ, aws_client, create_table, returns_or_raises_shardline_error, started
+from conftest import COMMAND, FUZZ, aws_client, create_table, returns_or_raises_shardline_error, started
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,10 +24,8 @@ from shardline.local import Store
 from shardline.local._runner import build_pipeline
 from shardline.local._template import TemplateError, load_template
 
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
-_SCRIPT = Path(sys.executable).parent / "shardline"
-COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardline"]
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/partners/stream/2025-03-01T10:00:00.000"
 STREAM_PATH = "Resources.OnOrder.Properties.Events.Orders.Properties.Stream"
 
@@ -90,17 +87,6 @@ def on_audit(event, context):
     for record in event["Records"]:
         note("local", record["eventName"], record["dynamodb"]["Keys"]["pk"]["S"])
 """
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def project(folder: Path) -> Path:

@@ -177,8 +177,19 @@ HANDLER = ("--handler", "fixed.handler")
             1,
             "Error: cannot import handler module 'nothere': no such module in",
         ),
-        (("--from-state", "--from-file", "bad.jsonl", *HANDLER), 2, "Error: give one of --from-state and --from-file"),
-        (("--from-state",), 2, "Error: give the function: --handler HANDLER, or --template FILE --function LOGICAL_ID"),
+        (
+            ("--from-state", "--from-file", "bad.jsonl", *HANDLER),
+            2,
+            "Error: give one of --from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUCKET/PREFIX",
+        ),
+        (
+            ("--from-state",),
+            2,
+            "Error: give the function: --handler HANDLER, --template FILE --function LOGICAL_ID, or --function-name",
+        ),
+        (("--from-state", "--delete", *HANDLER), 2, "Error: --delete removes SQS messages or S3 objects"),
+        (("--from-state", "--lambda-endpoint-url", "http://x", *HANDLER), 2, "Error: --lambda-endpoint-url goes with"),
+        (("--from-state", "--function-name", "f", *HANDLER), 2, "Error: give one of --handler, --template/--function"),
     ],
 )
 def test_errors_are_one_line(project: Path, args: tuple[str, ...], status: int, error: str) -> None:

@@ -4,6 +4,7 @@ Whatever the record holds, reading it and redriving it returns, or raises a shar
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,97 @@ def test_the_command_line_refuses_fuzzed_files_in_one_line(tmp_path: Path) -> No
         path.write_text(text, encoding="utf-8")
         with pytest.raises(CLIError, match=rf"^{path}"):
             _file_batches(str(path))
+
+
+# -- what AWS's side hands a redrive: queue messages, bucket objects, Lambda's Invoke answers ---------------
+
+
+class _Messages:
+    """An SQS client holding fuzzed message bodies; it records deletes and releases."""
+
+    def __init__(self, bodies: list[Any]) -> None:
+        self.bodies = bodies
+        self.acknowledged: list[str] = []
+
+    def receive_message(self, **arguments: Any) -> dict[str, Any]:
+        bodies, self.bodies = self.bodies, []
+        return {"Messages": [{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": b} for i, b in enumerate(bodies)]}
+
+    def delete_message(self, **arguments: Any) -> None:
+        self.acknowledged.append("delete")
+
+    def change_message_visibility(self, **arguments: Any) -> None:
+        self.acknowledged.append("release")
+
+
+BODIES = st.one_of(
+    st.text(max_size=60),
+    JSON.map(json.dumps),
+    JSON.map(lambda value: json.dumps({"Type": "Notification", "Message": json.dumps(value)})),
+    st.none(),
+    st.integers(),
+)
+
+
+@FUZZ
+@given(st.lists(BODIES, max_size=4))
+def test_any_queue_message_is_a_record_or_a_stated_problem(bodies: list[Any]) -> None:
+    from shardline.aws import SqsSource
+
+    client = _Messages(bodies)
+    deliveries = list(SqsSource("https://sqs.us-east-1.amazonaws.com/123456789012/q", client=client))
+    assert len(deliveries) == len(bodies)
+    for delivery in deliveries:
+        if delivery.problem is None:
+            returns_or_raises_shardline_error(lambda d=delivery: failed_batch(d.record, source=d.source))
+        else:
+            assert delivery.problem.startswith(delivery.source)
+        delivery.release()
+    assert client.acknowledged == ["release"] * len(bodies)
+
+
+class _Answer:
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def read(self) -> Any:
+        if isinstance(self.body, Exception):
+            raise self.body
+        return self.body
+
+
+class _Lambda:
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+
+    def invoke(self, **arguments: Any) -> dict[str, Any]:
+        return self.answer
+
+
+@FUZZ
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "FunctionError": st.one_of(st.none(), st.text(max_size=10), st.integers()),
+            "LogResult": st.one_of(st.text(max_size=20), st.binary(max_size=10)),
+            "ResponseMetadata": st.one_of(JSON, st.just({"RequestId": "r"})),
+            "Payload": st.one_of(
+                st.none(),
+                st.builds(_Answer, st.binary(max_size=40)),
+                st.builds(_Answer, JSON.map(lambda v: json.dumps(v).encode())),
+                st.just(_Answer(ConnectionResetError("reset"))),
+            ),
+        },
+    )
+)
+def test_any_invoke_answer_is_a_response_or_a_function_error(answer: dict[str, Any]) -> None:
+    from shardline.aws import LambdaInvoker
+    from shardline.local._invoker import Invocation
+
+    logs: list[str] = []
+    invoker = LambdaInvoker("f", client=_Lambda(answer), log=logs.append)
+    invocation = invoker.invoke({"Records": []}, deadline_ms=0)
+    assert isinstance(invocation, Invocation)
+    assert (invocation.error is None) or invocation.response is None
+    assert all(isinstance(line, str) for line in logs)

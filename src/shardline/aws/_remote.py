@@ -70,9 +70,16 @@ _DYNAMODB_FIELDS: Final = ("ApproximateCreationDateTime", "Keys", "NewImage", "O
 
 class RemoteStreamError(ShardlineError):
     """Reading a remote stream failed in a way retrying will not fix: the stream or table does not exist, the
-    credentials are refused, or the service answered something that is not DynamoDB Streams' shape."""
+    credentials are refused, or the service answered something that is not DynamoDB Streams' shape.
+
+    :attr:`code` is the service's error code when it answered one (``ResourceNotFoundException``,
+    ``ValidationException``, ``AccessDeniedException``...), else ``None``."""
 
     __module__ = "shardline.aws"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @final
@@ -118,6 +125,10 @@ class RemoteStream:
 
     Checkpoints are kept in the pipeline's store under the mapping's name and the stream's ARN: a new pipeline
     with a mapping of the same name on the same stream resumes where the last one stopped.
+
+    A position past the 24-hour retention moves on to the oldest record kept, as Lambda does; with
+    ``skip_trimmed=False`` it raises :class:`~shardline.local.TrimmedDataAccessError` instead (a redrive must
+    say that a batch's records are gone rather than read others).
     """
 
     remote: Final = True  # the emulator keys checkpoints by stream ARN for remote streams
@@ -134,6 +145,7 @@ class RemoteStream:
         dynamodb_client: Any = None,
         clock: Clock | None = None,
         seed: int = 0,
+        skip_trimmed: bool = True,
     ) -> None:
         if (stream_arn is None) == (table_name is None):
             raise RemoteStreamError("give a stream ARN or a table name (table_name=...), not both nor neither")
@@ -142,6 +154,7 @@ class RemoteStream:
                 raise RemoteStreamError(f"the {label} must be non-empty text, got {value!r}")
         self._session_options = {"endpoint_url": endpoint_url, "region_name": region_name, "profile_name": profile_name}
         self._clock: Clock | None = clock
+        self._skip_trimmed = skip_trimmed
         self._rng = random.Random(seed)
         self._description: dict[str, Any] | None = None
         self._described_ms: int | None = None
@@ -409,11 +422,13 @@ class RemoteStream:
                 try:
                     current = self._new_iterator(shard_id, position)
                 except TrimmedDataAccessError:
+                    if not self._skip_trimmed:
+                        raise
                     position = _Position("TRIM_HORIZON", None)
                     current = self._new_iterator(shard_id, position)
             except _Trimmed as exc:
                 self._note_trimmed(shard_id)
-                if not shard_id:
+                if not shard_id or not self._skip_trimmed:
                     raise TrimmedDataAccessError(f"the records after the shard iterator were trimmed ({exc})") from exc
                 # Past the 24-hour retention the records are gone: Lambda goes on from the oldest record kept.
                 position = _Position("TRIM_HORIZON", None)
@@ -447,8 +462,10 @@ class RemoteStream:
                 raise self._retry(shard_id, operation, "server", exc) from exc
             if code is None and _is_network_error(exc):
                 raise self._retry(shard_id, operation, "network", exc) from exc
+            if code is None and _is_parameter_error(exc):
+                code = "ValidationException"  # botocore refused the request before sending it
             where = f" ({self._arn})" if operation != "DescribeTable" else ""
-            raise RemoteStreamError(f"{operation} failed{where}: {describe_exception(exc)}") from exc
+            raise RemoteStreamError(f"{operation} failed{where}: {describe_exception(exc)}", code=code) from exc
         if not isinstance(answer, Mapping):
             raise RemoteStreamError(f"{operation} answered {type(answer).__name__}, not a JSON object")
         return answer
@@ -510,6 +527,14 @@ def _is_network_error(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover - the extra is missing
         return False
     return isinstance(exc, (BotoConnectionError, HTTPClientError))
+
+
+def _is_parameter_error(exc: BaseException) -> bool:
+    try:
+        from botocore.exceptions import ParamValidationError
+    except ImportError:  # pragma: no cover - the extra is missing
+        return False
+    return isinstance(exc, ParamValidationError)
 
 
 def _sequence(value: object, what: str) -> str:

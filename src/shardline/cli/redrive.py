@@ -3,10 +3,12 @@ again, once its bug is fixed."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ from ._io import CLIError, parse_json, printable, read_text, source_name, write_
 from ._local import open_store, state_option
 
 if TYPE_CHECKING:
+    from shardline.local import Store
     from shardline.local._invoker import InProcessInvoker
     from shardline.local._redrive import BatchReport, FailedBatch
 
@@ -26,28 +29,50 @@ Examples:
   shardline redrive --from-state --handler app.lambda_handler
   shardline redrive --from-state --template template.yaml --function OrdersFunction
   shardline redrive --from-file failures.jsonl --handler src/orders.py:handle --skip-superseded
+  shardline redrive --from-sqs https://sqs.eu-west-1.amazonaws.com/123456789012/orders-failures \\
+      --handler app.lambda_handler --delete
+  shardline redrive --from-s3 s3://orders-failures/aws/lambda/ --function-name orders-worker --profile staging
   shardline redrive --from-state --dry-run        the events it would send, nothing invoked
 
 \b
 An on-failure record holds no items, only the batch's shard and first and last sequence numbers. For each
-record, redrive reads that range from the local store's stream (AT_SEQUENCE_NUMBER, up to the last number),
-invokes the function with the event Lambda sends ({"Records": [...]}, eventSourceARN included), reads the
-answer as Lambda does (partial batch responses honoured) and prints every record's outcome on stdout.
+record, redrive reads that range from the stream (AT_SEQUENCE_NUMBER, up to the last number), invokes the
+function with the event Lambda sends ({"Records": [...]}, eventSourceARN included), reads the answer as
+Lambda does (partial batch responses honoured) and prints every record's outcome on stdout.
+
+\b
+Where the records come from: the local run's destination (--from-state), JSON Lines of records
+(--from-file, as `shardline destination list --json` writes them), an SQS queue (--from-sqs; SNS
+notifications delivered to the queue are unwrapped) or an S3 destination's objects (--from-s3). A stream the
+local state holds is read there; any other from DynamoDB Streams with --endpoint-url, --region and --profile
+(the aws extra), as are the queue and the bucket.
+
+\b
+Where it is invoked: in this process (--handler, or --template with --function), or the deployed function
+through Lambda's Invoke API (--function-name; --lambda-endpoint-url for another endpoint, e.g. `sam local
+start-lambda`'s).
+
+\b
 A batch whose records were trimmed (DynamoDB Streams keeps them 24 hours) or whose stream is gone is
-reported and not redriven. --from-file takes JSON Lines of on-failure records, as `shardline destination
-list --json` writes them (or as an SQS message body holds one). --skip-superseded leaves out a record whose
-item changed again later on the stream, printing why.
+reported and not redriven. --skip-superseded leaves out a record whose item changed again later on the
+stream, printing why. With --delete, an SQS message or S3 object is deleted once its whole batch succeeded;
+the others stay (SQS messages are made visible again at once).
 Exit status 0 only when every batch was fetched and every record redriven succeeded; 1 otherwise.
 """
+
+_SOURCES = "--from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUCKET/PREFIX"
 
 
 @click.command(epilog=EPILOG, short_help="Invoke a function again on the batches that went to the destination.")
 @click.option("--from-state", "from_state", is_flag=True, help="The on-failure records kept in the state database.")
 @click.option("--from-file", "from_file", metavar="FILE", help="JSON Lines of on-failure records ('-': stdin).")
+@click.option("--from-sqs", "from_sqs", metavar="URL", help="The on-failure records in an SQS queue.")
+@click.option("--from-s3", "from_s3", metavar="S3URL", help="The on-failure records under s3://bucket/prefix.")
 @click.option("--handler", "handler_spec", metavar="HANDLER", help="module.function or file.py:function, as invoke.")
 @click.option("--code-dir", default=".", show_default=True, metavar="DIR", help="Where the --handler's code lives.")
 @click.option("--template", "template_path", metavar="FILE", help="A SAM template: the --function's handler.")
 @click.option("--function", "function", metavar="LOGICAL_ID", help="The template's function to invoke.")
+@click.option("--function-name", metavar="NAME", help="Invoke the deployed function (name, name:alias or ARN).")
 @click.option(
     "--timeout", type=click.FloatRange(0.001, 900), default=None, help="Seconds (default 3, or the template's)."
 )
@@ -58,64 +83,240 @@ Exit status 0 only when every batch was fetched and every record redriven succee
     help="Read the response as Lambda does without ReportBatchItemFailures (default: on, or the template's).",
 )
 @click.option("--skip-superseded", is_flag=True, help="Skip records whose item changed again later on the stream.")
-@click.option("--dry-run", is_flag=True, help="Print the events it would send; invoke nothing.")
+@click.option("--delete", is_flag=True, help="Delete each SQS message or S3 object whose whole batch succeeded.")
+@click.option("--limit", type=click.IntRange(1), default=None, metavar="N", help="Redrive at most N batches.")
+@click.option("--dry-run", is_flag=True, help="Print the events it would send; invoke nothing, delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Outcomes (or --dry-run events) as JSON Lines.")
+@click.option("--endpoint-url", metavar="URL", help="The AWS side's endpoint: streams, SQS, S3 (boto3's endpoint_url).")
+@click.option("--region", metavar="REGION", help="The AWS region (default: the stream ARN's, or boto3's).")
+@click.option("--profile", metavar="PROFILE", help="The AWS profile to use.")
+@click.option("--lambda-endpoint-url", metavar="URL", help="Lambda's endpoint for --function-name, if not AWS's.")
+@click.option(
+    "--visibility-timeout",
+    type=click.IntRange(0, 43200),
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long SQS messages stay hidden from other readers while redriven.",
+)
+@click.option(
+    "--wait-seconds",
+    type=click.IntRange(0, 20),
+    default=2,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long the last SQS receive waits for a message (long polling).",
+)
 @state_option
 def redrive(
     from_state: bool,
     from_file: str | None,
+    from_sqs: str | None,
+    from_s3: str | None,
     handler_spec: str | None,
     code_dir: str,
     template_path: str | None,
     function: str | None,
+    function_name: str | None,
     timeout: float | None,
     no_partial: bool,
     skip_superseded: bool,
+    delete: bool,
+    limit: int | None,
     dry_run: bool,
     as_json: bool,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    lambda_endpoint_url: str | None,
+    visibility_timeout: int,
+    wait_seconds: int,
     state: str,
 ) -> int:
     """Fetch the batches of on-failure records from the stream and invoke the function again."""
-    from shardline.local._redrive import redrive_batch
-
-    if from_state == (from_file is not None):
-        raise click.UsageError("give one of --from-state and --from-file FILE")
-    if handler_spec is not None and (template_path is not None or function is not None):
-        raise click.UsageError("--handler and --template/--function cannot go together")
+    chosen = [from_state, from_file is not None, from_sqs is not None, from_s3 is not None]
+    if sum(chosen) != 1:
+        raise click.UsageError(f"give one of {_SOURCES}")
+    targets = [handler_spec is not None, template_path is not None or function is not None, function_name is not None]
+    if sum(targets) > 1:
+        raise click.UsageError("give one of --handler, --template/--function and --function-name")
     if function is not None and template_path is None:
         raise click.UsageError("--function needs --template FILE")
-    if handler_spec is None and template_path is None and not dry_run:
-        raise click.UsageError("give the function: --handler HANDLER, or --template FILE --function LOGICAL_ID")
-    batches = _file_batches(from_file) if from_file is not None else None
-    with open_store(state, create=False) as store:
-        if batches is None:
-            batches = _state_batches(store)
-        if not batches:
-            click.echo("no on-failure record to redrive", err=True)
-            return 0
-        invoker: InProcessInvoker | None = None
-        reports_failures = not no_partial
-        if not dry_run:
-            invoker, reports_failures = _invoker(
-                handler_spec, code_dir, template_path, function, timeout, reports_failures=reports_failures
+    if not any(targets) and not dry_run:
+        raise click.UsageError(
+            "give the function: --handler HANDLER, --template FILE --function LOGICAL_ID, or --function-name NAME"
+        )
+    if lambda_endpoint_url is not None and function_name is None:
+        raise click.UsageError("--lambda-endpoint-url goes with --function-name")
+    if delete and from_sqs is None and from_s3 is None:
+        raise click.UsageError("--delete removes SQS messages or S3 objects: use it with --from-sqs or --from-s3")
+    aws = {"endpoint_url": endpoint_url, "region_name": region, "profile_name": profile}
+    with _optional_store(state, required=from_state) as store:
+        try:
+            deliveries = _deliveries(store, from_file, from_sqs, from_s3, aws, visibility_timeout, wait_seconds)
+            return _redrive_all(
+                deliveries,
+                _Streams(store, aws),
+                lambda: _target(
+                    handler_spec,
+                    code_dir,
+                    template_path,
+                    function,
+                    function_name,
+                    lambda_endpoint_url,
+                    aws,
+                    timeout,
+                    reports_failures=not no_partial,
+                ),
+                limit=limit,
+                dry_run=dry_run,
+                delete=delete,
+                skip_superseded=skip_superseded,
+                as_json=as_json,
             )
-        reports: list[BatchReport] = []
-        for number, batch in enumerate(batches, 1):
-            click.echo(printable(f"batch {number} of {len(batches)} ({batch.source}, {batch.span})"), err=True)
+        except ShardlineError as exc:  # a state file gone bad, AWS refusing: stop, with what was done reported
+            raise CLIError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _optional_store(state: str, *, required: bool) -> Iterator[Store | None]:
+    """The local state: required for --from-state; otherwise used when it exists (a stream it holds is read
+    there) and left alone when it does not."""
+    if not required and not Path(state).expanduser().exists():
+        yield None
+        return
+    with open_store(state, create=False) as store:
+        yield store
+
+
+class _Streams:
+    """Streams by ARN: the local state's when it holds the stream, else DynamoDB Streams' through boto3."""
+
+    def __init__(self, store: Store | None, aws: dict[str, str | None]) -> None:
+        self._store = store
+        self._aws = aws
+        self._remote: Any = None
+
+    def stream_by_arn(self, arn: str) -> Any:
+        from shardline.local._errors import ResourceNotFoundError
+
+        if self._store is not None:
             try:
-                report = redrive_batch(
-                    store,
-                    batch,
-                    invoker,
-                    deadline_ms=invoker.deadline_from_now() if invoker is not None else 0,
-                    skip_superseded=skip_superseded,
-                    report_batch_item_failures=reports_failures,
-                )
-            except ShardlineError as exc:  # the state file went bad under us: stop, with what was done reported
-                raise CLIError(str(exc)) from None
+                return self._store.stream_by_arn(arn)
+            except ResourceNotFoundError:
+                pass  # not a local stream: it lives on DynamoDB Streams
+        if self._remote is None:
+            from shardline.aws import RemoteStreams
+
+            aws = self._aws
+            self._remote = RemoteStreams(
+                endpoint_url=aws["endpoint_url"], region_name=aws["region_name"], profile_name=aws["profile_name"]
+            )
+        return self._remote.stream_by_arn(arn)
+
+
+class _Item:
+    """One on-failure record to redrive: the batch (or why there is none) and its delivery to acknowledge."""
+
+    def __init__(self, source: str, batch: FailedBatch | None, problem: str | None, delivery: Any = None) -> None:
+        self.source = source
+        self.batch = batch
+        self.problem = problem
+        self.delivery = delivery
+
+
+def _deliveries(
+    store: Store | None,
+    from_file: str | None,
+    from_sqs: str | None,
+    from_s3: str | None,
+    aws: dict[str, str | None],
+    visibility_timeout: int,
+    wait_seconds: int,
+) -> Iterable[_Item]:
+    if from_file is not None:
+        return [_Item(batch.source, batch, None) for batch in _file_batches(from_file)]
+    if from_sqs is None and from_s3 is None:
+        assert store is not None
+        return [_Item(batch.source, batch, None) for batch in _state_batches(store)]
+    from shardline.aws import S3Source, SqsSource
+
+    if from_sqs is not None:
+        source: Iterable[Any] = SqsSource(
+            from_sqs, visibility_timeout=visibility_timeout, wait_seconds=wait_seconds, **aws
+        )
+    else:
+        assert from_s3 is not None
+        source = S3Source(from_s3, **aws)
+    return (_remote_item(delivery) for delivery in source)
+
+
+def _remote_item(delivery: Any) -> _Item:
+    from shardline.local._redrive import RedriveError, failed_batch
+
+    if delivery.problem is not None:
+        return _Item(delivery.source, None, delivery.problem, delivery)
+    try:
+        return _Item(delivery.source, failed_batch(delivery.record, source=delivery.source), None, delivery)
+    except RedriveError as exc:
+        return _Item(delivery.source, None, str(exc), delivery)
+
+
+def _redrive_all(
+    items: Iterable[_Item],
+    streams: _Streams,
+    target: Callable[[], tuple[Any, bool]],
+    *,
+    limit: int | None,
+    dry_run: bool,
+    delete: bool,
+    skip_superseded: bool,
+    as_json: bool,
+) -> int:
+    from shardline.local._redrive import redrive_batch
+
+    invoker: Any = None
+    reports_failures = True
+    reports: list[BatchReport] = []
+    unread: list[str] = []
+    held: list[Any] = []  # deliveries neither deleted nor released yet
+    known = len(items) if isinstance(items, list) else None  # an SQS queue or a bucket is read as it goes
+    of = "" if known is None else f" of {min(known, limit or known)}"
+    try:
+        for number, item in enumerate(itertools.islice(items, limit), 1):
+            if item.delivery is not None:
+                held.append(item.delivery)
+            if item.batch is None:
+                assert item.problem is not None
+                click.echo(printable(f"batch {number}{of}: {item.problem}; left where it is"), err=True)
+                unread.append(item.problem)
+                continue
+            batch = item.batch
+            click.echo(printable(f"batch {number}{of} ({batch.source}, {batch.span})"), err=True)
+            if invoker is None and not dry_run:
+                invoker, reports_failures = target()
+            report = redrive_batch(
+                streams,
+                batch,
+                invoker,
+                deadline_ms=invoker.deadline_from_now() if invoker is not None else 0,
+                skip_superseded=skip_superseded,
+                report_batch_item_failures=reports_failures,
+            )
             _show(report, as_json=as_json, dry_run=dry_run)
             reports.append(report)
-    return _summary(reports, dry_run=dry_run)
+            if delete and not dry_run and report.ok and item.delivery is not None:
+                item.delivery.delete()
+                held.remove(item.delivery)
+                click.echo(printable(f"  deleted {item.delivery.source}"), err=True)
+    finally:
+        for delivery in held:  # back on the queue at once, for the next redrive or another reader
+            with contextlib.suppress(ShardlineError):
+                delivery.release()
+    if not reports and not unread:
+        click.echo("no on-failure record to redrive", err=True)
+        return 0
+    return _summary(reports, unread, dry_run=dry_run)
 
 
 def _file_batches(source: str) -> list[FailedBatch]:
@@ -147,6 +348,41 @@ def _state_batches(store: Any) -> list[FailedBatch]:
         ]
     except RedriveError as exc:
         raise CLIError(str(exc)) from None
+
+
+def _target(
+    handler_spec: str | None,
+    code_dir: str,
+    template_path: str | None,
+    function: str | None,
+    function_name: str | None,
+    lambda_endpoint_url: str | None,
+    aws: dict[str, str | None],
+    timeout: float | None,
+    *,
+    reports_failures: bool,
+) -> tuple[Any, bool]:
+    """The function to invoke (made when the first batch is ready, so a dry run or an empty queue loads no
+    code) and whether its answers are read as partial batch responses."""
+    if function_name is None:
+        return _invoker(handler_spec, code_dir, template_path, function, timeout, reports_failures=reports_failures)
+    from shardline.aws import LambdaInvoker
+
+    invoker = LambdaInvoker(
+        function_name,
+        endpoint_url=lambda_endpoint_url,
+        region_name=aws["region_name"],
+        profile_name=aws["profile_name"],
+        timeout=timeout if timeout is not None else 900.0,
+        log=_show_log,
+    )
+    return invoker, reports_failures
+
+
+def _show_log(text: str) -> None:
+    """The function's log tail (Invoke's LogResult) on stderr, apart from the outcomes on stdout."""
+    for line in text.rstrip("\n").splitlines():
+        click.echo(printable(f"  | {line}"), err=True)
 
 
 def _invoker(
@@ -259,7 +495,7 @@ def _plain_keys(keys: Mapping[str, Any]) -> Any:
     return plain
 
 
-def _summary(reports: list[BatchReport], *, dry_run: bool) -> int:
+def _summary(reports: list[BatchReport], unread: list[str], *, dry_run: bool) -> int:
     counts = {"succeeded": 0, "failed": 0, "skipped": 0, "not sent": 0}
     for report in reports:
         for outcome in report.outcomes:
@@ -267,6 +503,9 @@ def _summary(reports: list[BatchReport], *, dry_run: bool) -> int:
     missing = sum(1 for report in reports if report.fetched.problem is not None)
     batches = f"{len(reports)} batch{'es' if len(reports) != 1 else ''}"
     unfetched = f"; {missing} batch{'es' if missing != 1 else ''} not redriven" if missing else ""
+    if unread:
+        unfetched += f"; {len(unread)} message{'s' if len(unread) != 1 else ''} not an on-failure record"
+    missing += len(unread)
     if dry_run:
         click.echo(
             f"dry run: {counts['not sent']} record{'s' if counts['not sent'] != 1 else ''} of {batches} would be sent,"
@@ -280,4 +519,4 @@ def _summary(reports: list[BatchReport], *, dry_run: bool) -> int:
         f" {counts['failed']} failed, {counts['skipped']} skipped{unfetched}",
         err=True,
     )
-    return 0 if all(report.ok for report in reports) else 1
+    return 0 if not unread and all(report.ok for report in reports) else 1

@@ -229,21 +229,15 @@ def stored_failures(store: Any) -> list[StoredFailure]:
 
     A record that is not a JSON object (a state file edited by hand) is a :class:`RedriveError` naming it.
     """
-    database = store._database
-    with database.read() as connection:
-        rows = connection.execute(
-            "SELECT namespace, key, value FROM state WHERE substr(namespace, 1, ?) = ? AND key != 'count'"
-            " ORDER BY namespace, key",
-            (len(_DESTINATION_PREFIX), _DESTINATION_PREFIX),
-        ).fetchall()
+    rows = [entry for entry in store.state_entries(_DESTINATION_PREFIX) if entry[1] != "count"]
     found: list[tuple[str, str, int, dict[str, Any]]] = []
     for namespace, key, value in rows:
-        mapping = str(namespace)[len(_DESTINATION_PREFIX) :]
-        if not (isinstance(key, str) and key.isdigit()):
+        mapping = namespace[len(_DESTINATION_PREFIX) :]
+        if not (key.isascii() and key.isdigit()):
             continue
         where = f"the on-failure record {int(key) + 1} of mapping {mapping} in {store.path}"
         try:
-            record = json.loads(value) if isinstance(value, str) else None
+            record = json.loads(value)
         except (ValueError, RecursionError):
             record = None
         if not isinstance(record, dict):

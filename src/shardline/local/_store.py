@@ -483,6 +483,22 @@ class Store:
                     "INSERT OR REPLACE INTO state (namespace, key, value) VALUES (?, ?, ?)", (namespace, key, value)
                 )
 
+    def state_entries(self, prefix: str) -> list[tuple[str, str, str]]:
+        """Every ``(namespace, key, value)`` stored by :meth:`set_state` whose namespace starts with ``prefix``,
+        sorted by namespace then key: how a component lists what it kept (the destination's records)."""
+        if not isinstance(prefix, str):
+            raise ArgumentTypeError(f"a state namespace prefix is text (str), got {type(prefix).__name__}")
+        prefix = check_text(prefix, "a state namespace prefix")
+        with self._db.read() as connection:
+            rows = connection.execute(
+                "SELECT namespace, key, value FROM state WHERE substr(namespace, 1, ?) = ? ORDER BY namespace, key",
+                (len(prefix), prefix),
+            ).fetchall()
+        return [
+            (str(namespace), str(key), str(value))
+            for namespace, key, value in (self._db.check_row(row, "sss", "a state entry") for row in rows)
+        ]
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Make everything done inside the block one atomic commit: state, and table writes with their

@@ -1,0 +1,540 @@
+"""Redrive on AWS's side: on-failure records from SQS and S3, batches read back from DynamoDB Streams, and the
+deployed function invoked through Lambda's Invoke API.
+
+The queue, the bucket and the stream are moto's server's (started on a free port); the batches that land there
+are written by the emulator itself, reading the stream through :class:`RemoteStream`, so the records are the
+ones an event source mapping on AWS would send. Lambda's Invoke API is a small HTTP server here that records
+each request and answers as Lambda does (its status codes, ``X-Amz-Function-Error``, ``X-Amz-Log-Result``):
+boto3 makes real requests to it, nothing in boto3 is mocked. Nothing here depends on what moto does unlike AWS
+(MODIFY records for unchanged items, SizeBytes as JSON length).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import COMMAND, REGION, aws_client, clean_environment, create_table
+
+from shardline.aws import LambdaInvoker, RemoteSourceError, RemoteStream, RemoteStreams, S3Source, SqsSource
+from shardline.local import Pipeline, Store, TrimmedDataAccessError
+from shardline.local._redrive import failed_batch, fetch_batch, redrive_batch
+from shardline.testing import VirtualClock
+
+botocore_exceptions = pytest.importorskip("botocore.exceptions")
+pytest.importorskip("moto.server")
+
+_names = itertools.count()
+ACCOUNT = "123456789012"
+
+HANDLER = """\
+import json, os, pathlib
+
+def handler(event, context):
+    keys = [record["dynamodb"]["Keys"]["pk"]["S"] for record in event["Records"]]
+    with open(pathlib.Path(__file__).with_name("seen.jsonl"), "a") as seen:
+        seen.write(json.dumps(keys) + "\\n")
+    if pathlib.Path(__file__).with_name("BUG").exists() and "b" in keys:
+        raise ValueError("b is bad")
+"""
+
+
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials for the clients the emulator's SQS and S3 destinations make in this process."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def wall_clock() -> VirtualClock:
+    return VirtualClock(time.time_ns() // 1_000_000)
+
+
+class Failures:
+    """A stream-enabled table on moto, and the on-failure record of a batch [a, b] the emulator gave up on
+    (its function failed on b, with no retries), sent to ``destination`` (an SQS queue or S3 bucket ARN);
+    the next batch, [c], succeeded and went nowhere."""
+
+    def __init__(self, url: str, destination: str, tmp_path: Path) -> None:
+        self.url = url
+        self.name = f"Redrive{next(_names)}"
+        self.dynamodb = aws_client("dynamodb", url)
+        description = create_table(
+            self.dynamodb,
+            self.name,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        self.stream_arn: str = description["LatestStreamArn"]
+        for pk in "abc":
+            self.dynamodb.put_item(TableName=self.name, Item={"pk": {"S": pk}})
+        self.sent: list[list[str]] = []
+
+        def buggy(event: dict[str, Any], context: Any) -> None:
+            keys = [record["dynamodb"]["Keys"]["pk"]["S"] for record in event["Records"]]
+            self.sent.append(keys)
+            if "b" in keys:
+                raise ValueError("b is bad")
+
+        stream = RemoteStream(self.stream_arn, client=aws_client("dynamodbstreams", url))
+        with Store(tmp_path / "emulator.db", clock=wall_clock()) as store:
+            pipeline = Pipeline(store, endpoint_url=url)
+            pipeline.add_mapping(stream, buggy, batch_size=2, maximum_retry_attempts=0, on_failure=destination)
+            pipeline.run_until_idle()
+        assert self.sent == [["a", "b"], ["c"]]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "app.py").write_text(HANDLER, encoding="utf-8")
+    return folder
+
+
+def seen(project: Path) -> list[list[str]]:
+    path = project / "seen.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def redrive(project: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = clean_environment()
+    environment.update(AWS_ACCESS_KEY_ID="any", AWS_SECRET_ACCESS_KEY="any")
+    return subprocess.run(
+        [*COMMAND, "redrive", "--endpoint-url", url, "--region", REGION, "--state", "none.db", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env=environment,
+        timeout=120,
+    )
+
+
+def queue(url: str) -> tuple[Any, str, str]:
+    sqs = aws_client("sqs", url)
+    name = f"failures{next(_names)}"
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return sqs, queue_url, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+
+
+def messages(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message visible now, each made visible again right away for the next look."""
+    found = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    return list(found)
+
+
+# -- SQS ------------------------------------------------------------------------------------------------------
+
+
+def test_from_sqs_redrives_exactly_the_failed_batch_and_deletes_it_only_on_success(
+    moto_url: str, tmp_path: Path, project: Path
+) -> None:
+    sqs, queue_url, arn = queue(moto_url)
+    failures = Failures(moto_url, arn, tmp_path)
+    [message] = messages(sqs, queue_url)
+    record = json.loads(message["Body"])
+    assert record["DDBStreamBatchInfo"]["streamArn"] == failures.stream_arn
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 2
+
+    (project / "BUG").write_text("")
+    still = redrive(project, moto_url, "--from-sqs", queue_url, "--handler", "app.handler", "--delete")
+    assert still.returncode == 1, still.stderr
+    assert [line.split("  ")[-1] for line in still.stdout.splitlines()] == [
+        "failed: ValueError: b is bad; Lambda retries the whole batch (2 records)",
+    ] * 2
+    assert "redrove 2 records of 1 batch: 0 succeeded, 2 failed, 0 skipped" in still.stderr
+    assert "deleted" not in still.stderr
+    assert len(messages(sqs, queue_url)) == 1  # kept, and visible again at once
+
+    (project / "BUG").unlink()
+    fixed = redrive(project, moto_url, "--from-sqs", queue_url, "--handler", "app.handler", "--delete", "--json")
+    assert fixed.returncode == 0, fixed.stderr
+    outcomes = [json.loads(line) for line in fixed.stdout.splitlines()]
+    assert [(o["eventName"], o["Keys"], o["outcome"]) for o in outcomes] == [
+        ("INSERT", {"pk": {"S": "a"}}, "succeeded"),
+        ("INSERT", {"pk": {"S": "b"}}, "succeeded"),
+    ]
+    assert seen(project) == [["a", "b"], ["a", "b"]]  # exactly the failed batch, once per redrive
+    assert f"deleted message 1 of {queue_url}" in fixed.stderr
+    assert messages(sqs, queue_url) == []
+
+
+def test_from_sqs_unwraps_sns_notifications_and_leaves_foreign_messages(
+    moto_url: str, tmp_path: Path, project: Path
+) -> None:
+    sqs, queue_url, arn = queue(moto_url)
+    Failures(moto_url, arn, tmp_path)
+    [message] = messages(sqs, queue_url)
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    envelope = {"Type": "Notification", "MessageId": "m-1", "Message": message["Body"]}
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(envelope))
+    sqs.send_message(QueueUrl=queue_url, MessageBody="hello")
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"orderId": 7}))
+
+    result = redrive(project, moto_url, "--from-sqs", queue_url, "--handler", "app.handler", "--delete")
+    assert result.returncode == 1
+    assert seen(project) == [["a", "b"]]
+    assert "not JSON, so not an on-failure record; left where it is" in result.stderr
+    assert "DDBStreamBatchInfo is missing; only on-failure records of a DynamoDB stream mapping" in result.stderr
+    assert "2 messages not an on-failure record" in result.stderr
+    assert sorted(m["Body"] for m in messages(sqs, queue_url)) == ["hello", '{"orderId": 7}']
+
+
+def test_limit_and_dry_run_leave_every_message_visible(moto_url: str, tmp_path: Path, project: Path) -> None:
+    sqs, queue_url, arn = queue(moto_url)
+    Failures(moto_url, arn, tmp_path)
+    [message] = messages(sqs, queue_url)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
+
+    result = redrive(project, moto_url, "--from-sqs", queue_url, "--dry-run", "--limit", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    [event] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]] == ["a", "b"]
+    assert "dry run: 2 records of 1 batch would be sent, 0 skipped" in result.stderr
+    assert seen(project) == []
+    assert len(messages(sqs, queue_url)) == 2  # the one read and the one past --limit: both released
+
+
+def test_a_missing_queue_is_one_line_error(moto_url: str, project: Path) -> None:
+    missing = f"{moto_url}/{ACCOUNT}/no-such-queue"
+    result = redrive(project, moto_url, "--from-sqs", missing, "--handler", "app.handler")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: reading {missing} failed (")
+    assert "check that the queue exists" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# -- S3 ------------------------------------------------------------------------------------------------------
+
+
+def test_from_s3_redrives_and_deletes_the_objects_of_succeeded_batches(
+    moto_url: str, tmp_path: Path, project: Path
+) -> None:
+    s3 = aws_client("s3", moto_url)
+    bucket = f"failures{next(_names)}"
+    s3.create_bucket(Bucket=bucket)
+    Failures(moto_url, f"arn:aws:s3:::{bucket}", tmp_path)
+    [key] = [entry["Key"] for entry in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert key.startswith("aws/lambda/")
+    stored = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in stored["payload"]["Records"]] == ["a", "b"]
+
+    result = redrive(
+        project, moto_url, "--from-s3", f"s3://{bucket}/aws/lambda/", "--handler", "app.handler", "--delete"
+    )
+    assert result.returncode == 0, result.stderr
+    assert seen(project) == [["a", "b"]]
+    assert f"deleted s3://{bucket}/{key}" in result.stderr
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_s3_urls_are_checked() -> None:
+    with pytest.raises(RemoteSourceError, match=r"^--from-s3 'bucket/x': expected s3://bucket or s3://bucket/prefix$"):
+        S3Source("bucket/x", client=object())
+    source = S3Source("s3://b/aws/lambda/", client=object())
+    assert (source.bucket, source.prefix) == ("b", "aws/lambda/")
+    with pytest.raises(RemoteSourceError, match=r"^--from-sqs 'queue': expected a queue URL"):
+        SqsSource("queue", client=object())
+
+
+# -- reading batches back from DynamoDB Streams --------------------------------------------------------------
+
+
+def record_of(stream_arn: str, shard_id: str, first: str, last: str, size: int = 1) -> dict[str, Any]:
+    return {
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": first,
+            "endSequenceNumber": last,
+            "batchSize": size,
+            "streamArn": stream_arn,
+        }
+    }
+
+
+class Throttling:
+    """A DynamoDB Streams client that throttles its first ``n`` calls, then passes them to ``client``."""
+
+    def __init__(self, client: Any, n: int, code: str = "LimitExceededException") -> None:
+        self.client = client
+        self.left = n
+        self.code = code
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(**arguments: Any) -> Any:
+            self.calls.append(name)
+            if self.left > 0:
+                self.left -= 1
+                raise botocore_exceptions.ClientError(
+                    {"Error": {"Code": self.code, "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+                    name,
+                )
+            return getattr(self.client, name)(**arguments)
+
+        return call
+
+
+def test_remote_streams_wait_out_throttles_and_read_the_batch(moto_url: str, tmp_path: Path) -> None:
+    sqs, queue_url, arn = queue(moto_url)
+    failures = Failures(moto_url, arn, tmp_path)
+    [message] = messages(sqs, queue_url)
+    batch = failed_batch(json.loads(message["Body"]), source="message 1")
+    clock = wall_clock()
+    waits: list[int] = []
+
+    def wait(ms: int) -> None:
+        waits.append(ms)
+        clock.advance(ms)
+
+    client = Throttling(aws_client("dynamodbstreams", moto_url), 3)
+    streams = RemoteStreams(clock=clock, wait_ms=wait, client=client)
+    fetched = fetch_batch(streams, batch)
+    assert fetched.problem is None
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in fetched.records] == ["a", "b"]
+    assert all(r["eventSourceARN"] == failures.stream_arn for r in fetched.records)
+    assert client.calls[:4] == ["get_shard_iterator"] * 4
+    assert len(waits) == 3
+    assert waits[0] >= 250
+    assert waits[1] >= 500
+    assert waits[2] >= 1000
+
+
+def test_a_stream_that_keeps_throttling_is_given_up_on_with_the_reason(moto_url: str, tmp_path: Path) -> None:
+    clock = wall_clock()
+    client = Throttling(aws_client("dynamodbstreams", moto_url), 100)
+    streams = RemoteStreams(clock=clock, wait_ms=clock.advance, client=client)
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/T/stream/2026-01-01T00:00:00.000"
+    batch = failed_batch(record_of(arn, "shardId-00000000000000000001-aaaaaaaa", "1" * 21, "1" * 21), source="r")
+    with pytest.raises(Exception, match=r"GetShardIterator on shard .* throttled .*; gave up after 8 attempts$"):
+        fetch_batch(streams, batch)
+    assert len(client.calls) == 8
+
+
+class Trimming:
+    """A DynamoDB Streams client whose records past the retention are gone (TrimmedDataAccessException)."""
+
+    def get_shard_iterator(self, **arguments: Any) -> Any:
+        raise botocore_exceptions.ClientError(
+            {
+                "Error": {"Code": "TrimmedDataAccessException", "Message": "records are trimmed"},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+            "GetShardIterator",
+        )
+
+
+def test_a_trimmed_range_is_a_problem_of_its_batch_not_other_records() -> None:
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/T/stream/2026-01-01T00:00:00.000"
+    batch = failed_batch(record_of(arn, "shardId-00000000000000000001-aaaaaaaa", "1" * 21, "1" * 22), source="r")
+    streams = RemoteStreams(clock=VirtualClock(), wait_ms=lambda ms: None, client=Trimming())
+    report = redrive_batch(streams, batch, None)
+    assert report.fetched.problem == (
+        "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older"
+    )
+    assert report.outcomes == []
+    stream = streams.stream_by_arn(arn)
+    with pytest.raises(TrimmedDataAccessError):
+        stream.get_shard_iterator("shardId-00000000000000000001-aaaaaaaa", "AT_SEQUENCE_NUMBER", "1" * 21)
+
+
+def test_a_stream_that_is_gone_is_reported_per_batch(moto_url: str, tmp_path: Path, project: Path) -> None:
+    missing = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/Gone/stream/2026-01-01T00:00:00.000"
+    lines = [record_of(missing, "shardId-00000000000000000001-aaaaaaaa", "1" * 21, "1" * 21)]
+    (project / "failures.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = redrive(project, moto_url, "--from-file", "failures.jsonl", "--handler", "app.handler")
+    assert result.returncode == 1
+    assert "  not redriven: the stream or the shard is gone (" in result.stderr
+    assert "redrove 0 records of 1 batch: 0 succeeded, 0 failed, 0 skipped; 1 batch not redriven" in result.stderr
+
+
+# -- Lambda's Invoke API --------------------------------------------------------------------------------------
+
+
+class FakeLambda:
+    """Lambda's Invoke API on a free port: records every request (path, headers, body) and answers with the
+    next scripted reply, or by running ``function`` on the event as Lambda runs a Python function."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.replies: list[tuple[int, dict[str, str], bytes]] = []
+        self.function: Callable[[Any], Any] = lambda event: None
+        lam = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                lam.requests.append((self.path, dict(self.headers.items()), body))
+                status, headers, answer = lam.replies.pop(0) if lam.replies else lam.run(body)
+                self.send_response(status)
+                headers = {
+                    "Content-Type": "application/json",
+                    "x-amzn-RequestId": f"req-{len(lam.requests)}",
+                    **headers,
+                }
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def run(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        log = base64.b64encode(b"START RequestId: x\nprocessing\nEND RequestId: x\n").decode()
+        try:
+            result = self.function(json.loads(body))
+        except Exception as exc:  # noqa: BLE001 - the function's error, as Lambda reports it
+            error = {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": ["  File app.py"]}
+            return 200, {"X-Amz-Function-Error": "Unhandled", "X-Amz-Log-Result": log}, json.dumps(error).encode()
+        return 200, {"X-Amz-Executed-Version": "$LATEST", "X-Amz-Log-Result": log}, json.dumps(result).encode()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def lam() -> Iterator[FakeLambda]:
+    server = FakeLambda()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def error_reply(status: int, code: str) -> tuple[int, dict[str, str], bytes]:
+    return status, {"x-amzn-ErrorType": code}, json.dumps({"Type": "User", "message": f"{code} happened"}).encode()
+
+
+def test_the_deployed_function_gets_exactly_lambdas_event_through_invoke(
+    moto_url: str, tmp_path: Path, project: Path, lam: FakeLambda
+) -> None:
+    sqs, queue_url, arn = queue(moto_url)
+    failures = Failures(moto_url, arn, tmp_path)
+    record = json.loads(messages(sqs, queue_url)[0]["Body"])
+    (project / "failures.jsonl").write_text(json.dumps(record) + "\n")
+
+    def partial(event: Any) -> Any:
+        return {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["dynamodb"]["SequenceNumber"]}]}
+
+    lam.function = partial
+    result = redrive(
+        project,
+        moto_url,
+        "--from-file",
+        "failures.jsonl",
+        "--function-name",
+        "orders-worker",
+        "--lambda-endpoint-url",
+        lam.url,
+        "--json",
+    )
+    assert result.returncode == 1, result.stderr
+    [(path, headers, body)] = lam.requests
+    assert path == "/2015-03-31/functions/orders-worker/invocations"
+    assert headers["X-Amz-Invocation-Type"] == "RequestResponse"
+    assert headers["X-Amz-Log-Type"] == "Tail"
+    event = json.loads(body)
+    assert list(event) == ["Records"]
+    streams = aws_client("dynamodbstreams", moto_url)
+    shard = record["DDBStreamBatchInfo"]["shardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=failures.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )
+    raw = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"][:2]
+    assert [r["dynamodb"]["SequenceNumber"] for r in event["Records"]] == [r["dynamodb"]["SequenceNumber"] for r in raw]
+    for sent, original in zip(event["Records"], raw, strict=True):
+        assert list(sent) == [
+            "eventID",
+            "eventName",
+            "eventVersion",
+            "eventSource",
+            "awsRegion",
+            "dynamodb",
+            "eventSourceARN",
+        ]
+        assert sent["eventSourceARN"] == failures.stream_arn
+        assert sent["dynamodb"]["ApproximateCreationDateTime"] == int(
+            original["dynamodb"]["ApproximateCreationDateTime"].timestamp()
+        )
+        assert sent["dynamodb"]["Keys"] == original["dynamodb"]["Keys"]
+    assert [json.loads(line)["outcome"] for line in result.stdout.splitlines()] == ["succeeded", "failed"]
+    assert "  | processing" in result.stderr  # the function's log tail
+
+
+def invoker(lam: FakeLambda, **options: Any) -> tuple[LambdaInvoker, list[int]]:
+    waits: list[int] = []
+    client = aws_client("lambda", lam.url, read_timeout=5)
+    return LambdaInvoker("orders-worker", client=client, wait_ms=waits.append, **options), waits
+
+
+EVENT = {"Records": [{"dynamodb": {"SequenceNumber": "1" * 21, "Keys": {"pk": {"S": "a"}}}}]}
+
+
+def test_an_unhandled_error_is_a_function_error_with_its_type_and_message(lam: FakeLambda) -> None:
+    def boom(event: Any) -> None:
+        raise KeyError("pk")
+
+    lam.function = boom
+    calls, _ = invoker(lam)
+    invocation = calls.invoke(EVENT, deadline_ms=0)
+    assert invocation.response is None
+    assert invocation.error is not None
+    assert (invocation.error.error_type, invocation.error.message) == ("KeyError", "'pk'")
+    assert invocation.error.trace == ["  File app.py"]
+    assert invocation.request_id == "req-1"
+
+
+def test_a_throttled_invoke_is_tried_again_and_runs_once(lam: FakeLambda) -> None:
+    lam.replies = [error_reply(429, "TooManyRequestsException"), error_reply(409, "ResourceConflictException")]
+    lam.function = lambda event: {"batchItemFailures": []}
+    calls, waits = invoker(lam)
+    invocation = calls.invoke(EVENT, deadline_ms=0)
+    assert invocation.error is None
+    assert invocation.response == {"batchItemFailures": []}
+    assert len(lam.requests) == 3
+    assert len(waits) == 2
+    assert 500 <= waits[0] <= 550
+    assert 1000 <= waits[1] <= 1100
+
+
+def test_a_server_error_may_have_run_the_function_so_it_is_not_tried_again(lam: FakeLambda) -> None:
+    lam.replies = [error_reply(500, "ServiceException")]
+    calls, waits = invoker(lam)
+    invocation = calls.invoke(EVENT, deadline_ms=0)
+    assert invocation.error is not None
+    assert invocation.error.error_type == "ServiceException"
+    assert invocation.error.message.endswith("; the function may or may not have run")
+    assert len(lam.requests) == 1
+    assert waits == []
+
+
+def test_an_event_too_large_fails_its_batch_and_a_missing_function_stops_the_redrive(lam: FakeLambda) -> None:
+    lam.replies = [error_reply(413, "RequestTooLargeException"), error_reply(404, "ResourceNotFoundException")]
+    calls, _ = invoker(lam)
+    invocation = calls.invoke(EVENT, deadline_ms=0)
+    assert invocation.error is not None
+    assert invocation.error.error_type == "RequestTooLargeException"
+    with pytest.raises(RemoteSourceError, match=r"^invoking orders-worker failed: ResourceNotFoundException"):
+        calls.invoke(EVENT, deadline_ms=0)
+
+
+def test_a_function_name_must_be_text() -> None:
+    with pytest.raises(RemoteSourceError, match=r"^--function-name must be a function's name or ARN, got ' '$"):
+        LambdaInvoker(" ", client=object())

@@ -198,3 +198,40 @@ def test_any_invoke_answer_is_a_response_or_a_function_error(answer: dict[str, A
     assert isinstance(invocation, Invocation)
     assert (invocation.error is None) or invocation.response is None
     assert all(isinstance(line, str) for line in logs)
+
+
+RECORDISH = st.fixed_dictionaries(
+    {},
+    optional={
+        "dynamodb": st.one_of(
+            JSON,
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "SequenceNumber": st.one_of(st.sampled_from(["1" * 21, "1" * 20 + "2", "٣" * 21]), JSON),
+                    "Keys": JSON,
+                },
+            ),
+        ),
+        "eventSourceARN": JSON,
+    },
+)
+
+
+@FUZZ
+@given(st.one_of(JSON, st.fixed_dictionaries({"Records": st.one_of(JSON, st.lists(RECORDISH, max_size=3))})))
+def test_any_s3_payload_is_records_in_the_range_or_nothing(payload: Any) -> None:
+    from shardline.local._redrive import _payload_records
+
+    info = {
+        "shardId": "shardId-1",
+        "startSequenceNumber": "1" * 21,
+        "endSequenceNumber": "1" * 20 + "2",
+        "batchSize": 1,
+        "streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026-01-01T00:00:00.000",
+    }
+    batch = failed_batch({"DDBStreamBatchInfo": info, "payload": payload}, source="s3://b/k")
+    kept = _payload_records(batch)
+    for record in kept:
+        assert record["eventSourceARN"] == info["streamArn"]
+        assert "1" * 21 <= record["dynamodb"]["SequenceNumber"] <= "1" * 20 + "2"

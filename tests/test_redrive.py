@@ -150,6 +150,37 @@ def test_records_past_the_retention_are_reported_as_trimmed(store: Store, orders
     assert not report.ok
 
 
+def test_an_s3_record_past_the_retention_redrives_the_event_its_payload_kept(
+    store: Store, orders: Table, clock: VirtualClock
+) -> None:
+    pipeline, _ = fail_once(store, orders, "a", "poison")
+    sent = pipeline.invocations[-1].event
+    s3_form = {**pipeline.destination[0], "payload": sent}  # what an S3 destination stores
+    batch = failed_batch(s3_form, source="s3://failures/aws/lambda/x")
+    clock.advance(DAY_MS + 1)
+    orders.put_item({"pk": "later"})
+    seen: list[Any] = []
+    report = redrive_batch(
+        store, batch, invoker(lambda event, context: seen.append(event), clock), deadline_ms=clock.now_ms() + 3000
+    )
+    assert report.fetched.problem is None
+    assert report.fetched.note == (
+        "the stream no longer holds these records (DynamoDB Streams keeps them 24 hours); the event Lambda sent,"
+        " kept in the S3 record's payload, is redriven"
+    )
+    assert seen == [sent]
+    assert outcomes(report) == [("a", "succeeded"), ("poison", "succeeded")]
+
+    foreign = failed_batch(
+        {**s3_form, "payload": {"Records": [{"dynamodb": {"SequenceNumber": "1" * 21}}]}}, source="x"
+    )
+    report = redrive_batch(store, foreign, invoker(fixed, clock))
+    assert report.fetched.problem == (
+        "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older; the S3"
+        " record's payload is not an event of stream records in this range either"
+    )
+
+
 def test_a_deleted_table_is_reported_as_gone(store: Store, orders: Table, clock: VirtualClock) -> None:
     _, batch = fail_once(store, orders, "poison")
     store.delete_table("Orders")

@@ -455,6 +455,8 @@ def _show(report: BatchReport, *, as_json: bool, dry_run: bool) -> None:
     if fetched.problem is not None:
         click.echo(printable(f"  not redriven: {fetched.problem}"), err=True)
         return
+    if fetched.note is not None:
+        click.echo(printable(f"  note: {fetched.note}"), err=True)
     count = len(fetched.records)
     if count != batch.batch_size:
         click.echo(

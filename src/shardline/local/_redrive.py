@@ -263,6 +263,7 @@ class FetchedBatch:
     records: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None
     stream: Any = None  # the reader the records came from, for :func:`superseded`
+    note: str | None = None  # where the records came from when not from the stream
 
 
 def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
@@ -295,10 +296,18 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
             iterator = page.get("NextShardIterator")
     except TrimmedDataAccessError:
         fetched.records.clear()
-        fetched.problem = (
-            "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older"
-            + ("; the S3 form's payload still has the event" if batch.payload is not None else "")
-        )
+        kept = _payload_records(batch)
+        if kept:
+            # An S3 destination keeps the event Lambda sent: the records themselves, not only their range.
+            fetched.records = kept
+            fetched.note = (
+                "the stream no longer holds these records (DynamoDB Streams keeps them 24 hours); the event"
+                " Lambda sent, kept in the S3 record's payload, is redriven"
+            )
+            return fetched
+        fetched.problem = "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older"
+        if batch.payload is not None:
+            fetched.problem += "; the S3 record's payload is not an event of stream records in this range either"
     except ResourceNotFoundError as exc:
         fetched.records.clear()
         fetched.problem = f"the stream or the shard is gone ({exc})"
@@ -315,6 +324,31 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
         fetched.problem = f"the shard ends before sequence number {batch.end_sequence_number}"
         fetched.records.clear()
     return fetched
+
+
+def _payload_records(batch: FailedBatch) -> list[dict[str, Any]]:
+    """The records of the S3 form's ``payload`` (the event Lambda sent), if it is an event of stream records
+    whose sequence numbers lie in the batch's range; else nothing."""
+    payload = batch.payload
+    records = payload.get("Records") if payload is not None else None
+    if not isinstance(records, list) or not records:
+        return []
+    start, end = int(batch.start_sequence_number), int(batch.end_sequence_number)
+    kept = []
+    for record in records:
+        dynamodb = record.get("dynamodb") if isinstance(record, Mapping) else None
+        number = dynamodb.get("SequenceNumber") if isinstance(dynamodb, Mapping) else None
+        if (
+            not isinstance(number, str)
+            or not number.isascii()
+            or not number.isdigit()
+            or len(number) not in _SEQUENCE_DIGITS
+            or not start <= int(number) <= end
+            or not isinstance(dynamodb.get("Keys"), Mapping)  # type: ignore[union-attr]
+        ):
+            return []
+        kept.append(lambda_record(record, batch.stream_arn))
+    return kept
 
 
 def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:

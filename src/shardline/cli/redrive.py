@@ -72,6 +72,9 @@ _SOURCES = "--from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUC
 @click.option("--code-dir", default=".", show_default=True, metavar="DIR", help="Where the --handler's code lives.")
 @click.option("--template", "template_path", metavar="FILE", help="A SAM template: the --function's handler.")
 @click.option("--function", "function", metavar="LOGICAL_ID", help="The template's function to invoke.")
+@click.option(
+    "--parameter-overrides", multiple=True, metavar="KEY=VALUE", help="The --template's parameters, as run takes them."
+)
 @click.option("--function-name", metavar="NAME", help="Invoke the deployed function (name, name:alias or ARN).")
 @click.option(
     "--timeout", type=click.FloatRange(0.001, 900), default=None, help="Seconds (default 3, or the template's)."
@@ -117,6 +120,7 @@ def redrive(
     code_dir: str,
     template_path: str | None,
     function: str | None,
+    parameter_overrides: tuple[str, ...],
     function_name: str | None,
     timeout: float | None,
     no_partial: bool,
@@ -146,6 +150,11 @@ def redrive(
         raise click.UsageError(
             "give the function: --handler HANDLER, --template FILE --function LOGICAL_ID, or --function-name NAME"
         )
+    if parameter_overrides and template_path is None:
+        raise click.UsageError("--parameter-overrides goes with --template")
+    from .run import parse_overrides
+
+    overrides = parse_overrides(parameter_overrides)
     if lambda_endpoint_url is not None and function_name is None:
         raise click.UsageError("--lambda-endpoint-url goes with --function-name")
     if delete and from_sqs is None and from_s3 is None:
@@ -162,6 +171,7 @@ def redrive(
                     code_dir,
                     template_path,
                     function,
+                    overrides,
                     function_name,
                     lambda_endpoint_url,
                     aws,
@@ -355,6 +365,7 @@ def _target(
     code_dir: str,
     template_path: str | None,
     function: str | None,
+    overrides: dict[str, str],
     function_name: str | None,
     lambda_endpoint_url: str | None,
     aws: dict[str, str | None],
@@ -365,7 +376,9 @@ def _target(
     """The function to invoke (made when the first batch is ready, so a dry run or an empty queue loads no
     code) and whether its answers are read as partial batch responses."""
     if function_name is None:
-        return _invoker(handler_spec, code_dir, template_path, function, timeout, reports_failures=reports_failures)
+        return _invoker(
+            handler_spec, code_dir, template_path, function, overrides, timeout, reports_failures=reports_failures
+        )
     from shardline.aws import LambdaInvoker
 
     invoker = LambdaInvoker(
@@ -390,6 +403,7 @@ def _invoker(
     code_dir: str,
     template_path: str | None,
     function: str | None,
+    overrides: dict[str, str],
     timeout: float | None,
     *,
     reports_failures: bool,
@@ -415,7 +429,7 @@ def _invoker(
     from shardline.local._template import TemplateError, load_template
 
     try:
-        template = load_template(Path(template_path))
+        template = load_template(Path(template_path), parameter_overrides=overrides, remote=True)
     except TemplateError as exc:
         raise CLIError(str(exc)) from None
     if function is None:

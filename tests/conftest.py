@@ -177,6 +177,34 @@ def refused(call: Callable[[], Any], code: str = "ValidationException") -> Any:
 _SCRIPT = Path(sys.executable).parent / "shardline"
 #: The installed entry point (or the module), as a user runs it.
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardline"]
+
+
+class Throttling:
+    """A boto3 client that throttles its first ``n`` calls (a ClientError with ``code``, as botocore raises it for
+    HTTP 400), then passes them on to ``client``; ``calls`` lists every call's method name."""
+
+    def __init__(self, client: Any, n: int, code: str = "LimitExceededException") -> None:
+        self.client = client
+        self.left = n
+        self.code = code
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        from botocore.exceptions import ClientError
+
+        def call(**arguments: Any) -> Any:
+            self.calls.append(name)
+            if self.left > 0:
+                self.left -= 1
+                raise ClientError(
+                    {"Error": {"Code": self.code, "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+                    name,
+                )
+            return getattr(self.client, name)(**arguments)
+
+        return call
+
+
 #: An endpoint's URL in a command's output.
 URL = r"http://127\.0\.0\.1:\d+"
 

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import aws_client, create_table
+from conftest import Throttling, aws_client, create_table
 
 from shardline.aws import RemoteStream
 from shardline.local import Pipeline, Store
@@ -26,13 +26,14 @@ _names = itertools.count()
 
 
 class Table:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, client: Any = None) -> None:
         self.name = f"Semantics{next(_names)}"
         self.dynamodb = aws_client("dynamodb", url)
         description = create_table(
             self.dynamodb, self.name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
         )
-        self.stream = RemoteStream(description["LatestStreamArn"], client=aws_client("dynamodbstreams", url))
+        self.client = client or aws_client("dynamodbstreams", url)
+        self.stream = RemoteStream(description["LatestStreamArn"], client=self.client)
 
     def put(self, pk: str, n: int) -> None:
         self.dynamodb.put_item(TableName=self.name, Item={"pk": {"S": pk}, "n": {"N": str(n)}})
@@ -119,3 +120,24 @@ def test_a_partial_batch_response_retries_from_the_first_reported_record(table: 
         pipeline.add_mapping(table.stream, handler, batch_size=10, function_response_types=("ReportBatchItemFailures",))
         pipeline.run_until_idle()
     assert events == [["k0", "k1", "k2", "k3"], ["k2"], ["k3"]]
+
+
+def test_setting_a_mapping_up_waits_out_throttles_and_latest_skips_older_records(moto_url: str) -> None:
+    client = Throttling(aws_client("dynamodbstreams", moto_url), 4)
+    table = Table(moto_url, client)
+    for n in range(3):
+        table.put(f"old{n}", n)
+    events: list[dict[str, Any]] = []
+    start = clock()
+    with Store(":memory:", clock=start) as store:
+        pipeline = Pipeline(store)
+        began = start.now_ms()
+        pipeline.add_mapping(table.stream, lambda event, context: events.append(event), starting_position="LATEST")
+        # Four throttled calls (DescribeStream) were waited out on the clock: 250 + 500 + 1000 + 2000 ms and jitter.
+        assert client.calls[:5] == ["describe_stream"] * 5
+        assert start.now_ms() - began >= 3750
+        table.put("new", 9)
+        start.advance(200)  # the next poll: finding the shard's end read it just now
+        pipeline.run_until_idle()
+    assert [keys(event) for event in events] == [["new"]]
+    assert table.stream.health["throttled"] == 4

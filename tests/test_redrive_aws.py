@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COMMAND, REGION, aws_client, clean_environment, create_table
+from conftest import COMMAND, REGION, Throttling, aws_client, clean_environment, create_table
 
 from shardline.aws import LambdaInvoker, RemoteSourceError, RemoteStream, RemoteStreams, S3Source, SqsSource
 from shardline.local import Pipeline, Store, TrimmedDataAccessError
@@ -260,29 +260,6 @@ def record_of(stream_arn: str, shard_id: str, first: str, last: str, size: int =
             "streamArn": stream_arn,
         }
     }
-
-
-class Throttling:
-    """A DynamoDB Streams client that throttles its first ``n`` calls, then passes them to ``client``."""
-
-    def __init__(self, client: Any, n: int, code: str = "LimitExceededException") -> None:
-        self.client = client
-        self.left = n
-        self.code = code
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def call(**arguments: Any) -> Any:
-            self.calls.append(name)
-            if self.left > 0:
-                self.left -= 1
-                raise botocore_exceptions.ClientError(
-                    {"Error": {"Code": self.code, "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-                    name,
-                )
-            return getattr(self.client, name)(**arguments)
-
-        return call
 
 
 def test_remote_streams_wait_out_throttles_and_read_the_batch(moto_url: str, tmp_path: Path) -> None:

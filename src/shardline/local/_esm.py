@@ -33,8 +33,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from hashlib import blake2b
-from typing import Any, Final, Protocol, final
+from typing import Any, Final, Protocol, TypeVar, final
 
 from shardline._exceptions import ShardlineError, describe_exception
 from shardline._json import json_dumps
@@ -50,6 +51,8 @@ PAYLOAD_LIMIT: Final = 6 * 1024 * 1024  # a synchronous invoke's request payload
 _EVENT_OVERHEAD: Final = len('{"Records":[]}')
 _RETENTION_MS: Final = 24 * 3600 * 1000  # DynamoDB Streams keeps records for 24 hours
 _FETCH_LIMIT: Final = 1000  # GetRecords returns at most 1000 records
+_SETUP_ATTEMPTS: Final = 12  # a remote stream's throttles waited out while a mapping is set up (minutes at most)
+_T = TypeVar("_T")
 _BACKLOG_LIMIT: Final = 200_000  # records held in memory for one lane of a shard
 _BACKOFF_BASE_MS: Final = 1000
 _BACKOFF_CAP_MS: Final = 60_000
@@ -365,9 +368,13 @@ class Pipeline:
             ),
         )
         self._mappings[mapping_name] = mapping
-        self._describe(mapping, force=True)
-        if options.starting_position == "LATEST":
-            self._start_at_latest(mapping)
+        try:
+            self._patiently(lambda: self._describe(mapping, force=True))
+            if options.starting_position == "LATEST":
+                self._start_at_latest(mapping)
+        except BaseException:
+            del self._mappings[mapping_name]
+            raise
         return mapping
 
     @property
@@ -438,6 +445,19 @@ class Pipeline:
             if record.verdict in ("success", "partial") and sequence_number in record.sequence_numbers:
                 return record
         raise AssertionError("unreachable: a delivered record has an invocation")  # pragma: no cover
+
+    def _patiently(self, call: Callable[[], _T]) -> _T:
+        """``call()``, waiting out the errors that say when to try again (a remote stream's throttles, server
+        and network errors carry ``retry_at_ms``): setting a mapping up must not fail on a passing throttle."""
+        for _ in range(_SETUP_ATTEMPTS - 1):
+            try:
+                return call()
+            except Exception as exc:  # noqa: PERF203 - a handful of attempts
+                retry_at = getattr(exc, "retry_at_ms", None)
+                if type(retry_at) is not int:
+                    raise
+                self._wait_until(retry_at)
+        return call()
 
     def _wait_until(self, when: int, stop: Callable[[], bool] | None = None) -> None:
         if isinstance(self.clock, VirtualClock):
@@ -558,9 +578,15 @@ class Pipeline:
         if self.store.get_state(namespace, "started") is not None:
             return  # resumed: LATEST applies to the mapping's creation only
         stream = mapping.stream
+        # Read first, then write: a remote stream's reads may wait out a throttle, which must not hold the
+        # store's write lock (the DynamoDB endpoint writes through it meanwhile).
+        ends = {
+            shard_id: self._patiently(partial(_last_sequence, stream, shard_id, self._wait_until))
+            for shard_id in mapping._shards
+        }
         with self.store.transaction():
             for shard in mapping._shards.values():
-                last = _last_sequence(stream, shard.shard_id)
+                last = ends[shard.shard_id]
                 if last is not None:
                     for lane in shard.lanes:
                         lane.checkpoint = last
@@ -1004,11 +1030,16 @@ def _window_of(ms: int, window_ms: int) -> int:
     return ms - ms % window_ms
 
 
-def _last_sequence(stream: Any, shard_id: str) -> int | None:
-    """The sequence number of a shard's newest record (where LATEST starts), or None when it has none."""
+def _last_sequence(stream: Any, shard_id: str, wait_until: Callable[[int], None]) -> int | None:
+    """The sequence number of a shard's newest record (where LATEST starts), or None when it has none.
+
+    A remote stream's reads are paced as the poller paces them (``next_read_ms``)."""
+    pace = getattr(stream, "next_read_ms", None)
     iterator = stream.get_shard_iterator(shard_id, "TRIM_HORIZON")
     last = None
     while iterator is not None:
+        if pace is not None:
+            wait_until(pace(shard_id)[0])
         page = stream.get_records(iterator, limit=_FETCH_LIMIT)
         if not page["Records"]:
             break

@@ -249,6 +249,7 @@ class RemoteStream:
         except RemoteRetryError:
             if self._description is None:
                 raise
+            self._described_ms = now  # the last list stands; asking again at once would only add to a throttle
             return self._description
         self._description = description
         self._described_ms = now
@@ -481,7 +482,8 @@ class RemoteStream:
             self._retry_at_ms[shard_id] = retry_at
         where = f" on shard {shard_id}" if shard_id else ""
         wait = retry_at - self.clock.now_ms()
-        message = f"{operation}{where} {kind} ({describe_exception(exc)}); retry {failures} in {wait} ms"
+        detail = describe_exception(exc).replace(" (reached max retries: 0)", "")  # botocore's, with its retries off
+        message = f"{operation}{where} {kind} ({detail}); retry {failures} in {wait} ms"
         self._health["last_error"] = message
         return RemoteRetryError(message, retry_at_ms=retry_at, kind=kind)
 

@@ -4,6 +4,10 @@ On a terminal: a live table per mapping and shard (records in/delivered/filtered
 iterator age, batches, retries made, bisects, last error), the number of destination records and the latest
 error in full under it. Elsewhere (a pipe, CI, a log file): one plain line per invoke and per destination
 record, so nothing is lost to redraws.
+
+A mapping on a remote stream (``shardline run --remote``) also gets a line, above the live table or among the
+plain lines, when its reads start waiting for a retry (throttled, server or network errors), when the cause
+changes and when they go on again: see :mod:`shardline.cli._health`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from typing import Any, TextIO
+
+from ._health import RetryNotes
+from ._io import printable
 
 __all__ = ["Dashboard", "describe_failure"]
 
@@ -53,6 +60,12 @@ class Dashboard:
         self._latest: tuple[str, str] | None = None  # which of them failed last
         self._live: Any = None
         self._restore_echo: Callable[[], None] = _nothing
+        # Remote streams, each watched for the changes of its retry state (one line each, not one per retry).
+        self._remote = [
+            (mapping.stream, RetryNotes(f"mapping {mapping.name}", time_of_day=True))
+            for mapping in pipeline.mappings
+            if getattr(mapping.stream, "remote", False) and hasattr(mapping.stream, "health")
+        ]
         pipeline.subscribe(self._on_event)
         if self.live:
             from rich.console import Console
@@ -65,6 +78,7 @@ class Dashboard:
                 self._live.start()
 
     def refresh(self, *, force: bool = False) -> None:
+        self._watch_remote()
         if not self.live:
             self.stream.flush()
             return
@@ -85,6 +99,25 @@ class Dashboard:
             self._restore_echo()
 
     # -- events -----------------------------------------------------------------------------------
+
+    def _watch_remote(self) -> None:
+        """A line for each remote stream whose retry state changed since the last refresh."""
+        for stream, notes in self._remote:
+            now = stream.clock.now_ms()  # the clock its retry times are on
+            line = notes.update(stream.health, now)
+            if line is not None:
+                self._log(f"{_stamp(now)} {line}")
+
+    def _log(self, line: str) -> None:
+        """A line among the plain lines, or above the live table (rich prints it there and redraws the table)."""
+        text = printable(line)
+        if self._live is None:
+            self.stream.write(text + "\n")  # one write: no other output lands mid-line
+            return
+        from rich.text import Text
+
+        with self._critical():
+            self._live.console.print(Text(text))
 
     def _on_event(self, kind: str, payload: Any) -> None:
         if kind == "invocation":
@@ -227,7 +260,7 @@ def describe_failure(record: Any) -> str:
 
 def _invocation_line(record: Any) -> str:
     """Plain mode: a line per invoke."""
-    stamp = datetime.fromtimestamp(record.time_ms / 1000, tz=timezone.utc).strftime("%H:%M:%S")
+    stamp = _stamp(record.time_ms)
     count = len(record.event.get("Records", []))
     if record.error is not None:
         outcome = f"function error {record.error}"
@@ -243,6 +276,11 @@ def _invocation_line(record: Any) -> str:
         f"{stamp} {record.mapping} {_short(record.shard_id)} {count} record{'s' if count != 1 else ''}"
         f"{window}, attempt {record.attempt}: {outcome} ({record.duration_ms:.1f} ms)"
     )
+
+
+def _stamp(ms: int) -> str:
+    """The time of day (UTC) a plain line starts with."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%H:%M:%S")
 
 
 def _short(shard_id: str) -> str:

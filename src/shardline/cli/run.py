@@ -18,7 +18,8 @@ import click
 
 from shardline._exceptions import ShardlineError
 
-from ._io import CLIError, parse_json, read_text
+from ._health import remote_summary
+from ._io import CLIError, parse_json, printable, read_text
 from ._local import open_store, state_option
 from .serve import client_url, endpoint_options, missing_configuration, serving
 
@@ -45,6 +46,9 @@ A mapping whose Stream is a stream ARN (written out, or a parameter) rather than
 template is read where it lives with --remote: on AWS (--region, --profile) or an emulator
 (--endpoint-url), through boto3 (pip install "shardline[aws]"), next to the local tables. Its
 checkpoints are kept under the mapping's name and the stream's ARN, so a later run resumes.
+Throttling, server and network errors are retried with backoff: a line says when a mapping's reads
+start waiting and why, when the cause changes and when they go on again; the summary at the end
+gives each remote stream's calls and retries by cause.
 
 \b
 It also serves the tables as a DynamoDB and DynamoDB Streams endpoint on 127.0.0.1:8000 (--port,
@@ -238,14 +242,14 @@ def _serve(
         if live:
             serving_at = f"DynamoDB at {dynamodb_endpoint}; " if dynamodb_endpoint else ""
             dashboard.title = f"shardline run: {serving_at}Ctrl-C to stop (function output: {log_path})"
+
+        def stopping() -> bool:
+            dashboard.refresh()  # the live table, and a line when a remote stream starts or stops waiting
+            return stop.requested()
+
         if until_idle:
-            pipeline.run_until_idle(stop=stop.requested)
+            pipeline.run_until_idle(stop=stopping)
         else:
-
-            def stopping() -> bool:
-                dashboard.refresh()
-                return stop.requested()
-
             pipeline.run(stopping)
     except KeyboardInterrupt:
         interrupted = True
@@ -346,6 +350,10 @@ def _summary(pipeline: Any) -> dict[str, int]:
         ),
         err=True,
     )
+    for mapping in pipeline.mappings:
+        if getattr(mapping.stream, "remote", False) and hasattr(mapping.stream, "health"):
+            line = remote_summary(f"mapping {mapping.name}", mapping.stream.health)
+            click.echo(printable(f"summary: {line}"), err=True)
     return {name: totals.get(name, 0) for name in ("failed", "windows_dropped")}
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import click
 
+from ._health import RetryNotes, remote_summary, troubled
 from ._io import CLIError, printable
 from ._local import open_store, state_option, table_of
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 POLL_SECONDS: Final = 0.2
 # The longest a remote tail waits at once: new shards are looked for, and Ctrl-C is seen, at least this often.
 _REMOTE_WAIT_SECONDS: Final = 1.0
+# Stopped by Ctrl-C: 128 + SIGINT, the shell's convention, as `shardline run` and every other command.
+_INTERRUPTED: Final = 128 + signal.SIGINT
 
 EPILOG = """\b
 Examples:
@@ -46,15 +49,18 @@ Examples:
 
 \b
 Records are printed as JSON Lines, exactly as Lambda would deliver them, in the order they were written
-(parent shards before their children). --follow polls five times a second until Ctrl-C.
+(parent shards before their children). --follow polls five times a second until Ctrl-C, which stops it
+between two polls (exit status 130, as every command interrupted by Ctrl-C).
 
 \b
 A remote stream (DynamoDB Streams on AWS, DynamoDB Local, LocalStack, moto's server) is read with
 --stream-arn, or --table with any of --endpoint-url, --region, --profile (needs the aws extra:
 pip install "shardline[aws]"). It is followed from --from latest (the default there) or trim-horizon
 until --limit records passed --filter, or until Ctrl-C (exit status 130). Each shard is read at most five
-times a second; throttling and server errors are retried with backoff and noted on stderr. Without
---json a record is one readable line: event, keys, sequence number.
+times a second; throttling, server and network errors are retried with backoff, and a note on stderr says
+when the reads start waiting and why, when the cause changes and when they go on again; after retries,
+the calls and retries by cause are summed up at the end. Without --json a record is one readable line:
+event, keys, sequence number.
 """
 
 
@@ -65,7 +71,9 @@ def stream() -> None:
 
 @stream.command(epilog=TAIL_EPILOG, short_help="Print a table's stream records as JSON Lines.")
 @click.argument("name", metavar="TABLE", required=False)
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new records until interrupted (Ctrl-C).")
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing new records until interrupted (Ctrl-C: exit status 130)."
+)
 @click.option(
     "--from",
     "start",
@@ -132,7 +140,7 @@ def tail(
                 if not stopping.is_set():
                     printed += reader.poll()
         click.echo(f"stopped after {printed} record{'s' if printed != 1 else ''}", err=True)
-    return 0
+    return _INTERRUPTED
 
 
 @contextmanager
@@ -232,8 +240,9 @@ class _Tail:
 class _RemoteTail:
     """Follows a stream on DynamoDB Streams through :class:`shardline.aws.RemoteStream`, which paces the reads
     (five a second per shard at most, "Reading and processing a stream", DynamoDB developer guide) and turns
-    throttling, server and network errors into a time to try again; this loop waits for it, says why on
-    stderr, and reads the same position again, so no record is skipped."""
+    throttling, server and network errors into a time to try again; this loop waits for it and reads the same
+    position again, so no record is skipped. Why it waits is said on stderr when that changes
+    (:class:`~shardline.cli._health.RetryNotes`), not at every retry: a throttled tail retries for minutes."""
 
     def __init__(
         self,
@@ -266,25 +275,39 @@ class _RemoteTail:
         self._first = True
         self._printed = 0
         self._trimmed = 0
+        self._notes = RetryNotes()
 
     def run(self, *, latest: bool) -> int:
         """Print records until --limit or Ctrl-C: 0 when the limit was reached, 130 when interrupted."""
         from shardline.aws import RemoteRetryError
+        from shardline.testing._clock import VirtualClock
 
+        clock = self._stream.clock
+        status = _INTERRUPTED
         with _ctrl_c() as stopping:
             while not stopping.is_set():
+                waiting_until = None
                 try:
                     wake_ms = self._poll(latest=latest)
                 except RemoteRetryError as exc:  # DescribeStream failed before any shard list was known
-                    self._note(str(exc))
-                    wake_ms = exc.retry_at_ms
+                    waiting_until = wake_ms = exc.retry_at_ms
+                line = self._notes.update(self._stream.health, clock.now_ms(), waiting_until=waiting_until)
+                if line is not None:
+                    self._note(line)
                 if self._limit is not None and self._printed >= self._limit:
-                    click.echo(f"{self._printed} record{'s' if self._printed != 1 else ''}", err=True)
-                    return 0
-                wait = (wake_ms - self._stream.clock.now_ms()) / 1000
+                    status = 0
+                    break
+                if isinstance(clock, VirtualClock):  # a test's clock: straight to the next deadline
+                    clock.advance_to(max(wake_ms, clock.now_ms()))
+                    continue
+                wait = (wake_ms - clock.now_ms()) / 1000
                 stopping.wait(min(max(wait, 0.0), _REMOTE_WAIT_SECONDS))  # the wall clock: a person is watching
-        click.echo(f"stopped after {self._printed} record{'s' if self._printed != 1 else ''}", err=True)
-        return 130
+        counted = f"{self._printed} record{'s' if self._printed != 1 else ''}"
+        click.echo(counted if status == 0 else f"stopped after {counted}", err=True)
+        health = self._stream.health
+        if troubled(health):
+            self._note(remote_summary("", health))
+        return status
 
     def _poll(self, *, latest: bool) -> int:
         """Read every shard that may be read now, print what passes the filter in write order, and return when
@@ -320,8 +343,7 @@ class _RemoteTail:
                     self._positions[shard_id] = ("TRIM_HORIZON", None)
                     iterator = stream.get_shard_iterator(shard_id, "TRIM_HORIZON")
                 page = stream.get_records(iterator)
-            except RemoteRetryError as exc:
-                self._note(str(exc))
+            except RemoteRetryError as exc:  # said once per change of state by run(), not once per retry
                 wake = min(wake, exc.retry_at_ms)
                 continue
             got = page["Records"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -165,8 +166,8 @@ def test_an_s3_record_past_the_retention_redrives_the_event_its_payload_kept(
     )
     assert report.fetched.problem is None
     assert report.fetched.note == (
-        "the stream no longer holds these records (DynamoDB Streams keeps them 24 hours); the event Lambda sent,"
-        " kept in the S3 record's payload, is redriven"
+        "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older; the event"
+        " Lambda sent, kept in the S3 record's payload, is redriven"
     )
     assert seen == [sent]
     assert outcomes(report) == [("a", "succeeded"), ("poison", "succeeded")]
@@ -179,6 +180,18 @@ def test_an_s3_record_past_the_retention_redrives_the_event_its_payload_kept(
         "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older; the S3"
         " record's payload is not an event of stream records in this range either"
     )
+
+    # The payload as JSON text (as the Lambda developer guide's S3 example shows it), and a table that is gone.
+    as_text = failed_batch({**s3_form, "payload": json.dumps(sent)}, source="s3://failures/aws/lambda/y")
+    store.delete_table("Orders")
+    seen.clear()
+    report = redrive_batch(
+        store, as_text, invoker(lambda event, context: seen.append(event), clock), deadline_ms=clock.now_ms() + 3000
+    )
+    assert report.fetched.note is not None
+    assert report.fetched.note.startswith("the stream or the shard is gone (")
+    assert report.fetched.note.endswith("; the event Lambda sent, kept in the S3 record's payload, is redriven")
+    assert seen == [sent]
 
 
 def test_a_deleted_table_is_reported_as_gone(store: Store, orders: Table, clock: VirtualClock) -> None:

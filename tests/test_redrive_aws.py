@@ -12,8 +12,10 @@ boto3 makes real requests to it, nothing in boto3 is mocked. Nothing here depend
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import json
+import re
 import subprocess
 import threading
 import time
@@ -186,7 +188,7 @@ def test_from_sqs_unwraps_sns_notifications_and_leaves_foreign_messages(
     assert seen(project) == [["a", "b"]]
     assert "not JSON, so not an on-failure record; left where it is" in result.stderr
     assert "DDBStreamBatchInfo is missing; only on-failure records of a DynamoDB stream mapping" in result.stderr
-    assert "2 messages not an on-failure record" in result.stderr
+    assert "redrove 2 records of 1 batch: 2 succeeded, 0 failed, 0 skipped; 2 left where they are" in result.stderr
     assert sorted(m["Body"] for m in messages(sqs, queue_url)) == ["hello", '{"orderId": 7}']
 
 
@@ -287,15 +289,25 @@ def test_remote_streams_wait_out_throttles_and_read_the_batch(moto_url: str, tmp
     assert waits[2] >= 1000
 
 
-def test_a_stream_that_keeps_throttling_is_given_up_on_with_the_reason(moto_url: str, tmp_path: Path) -> None:
+def test_a_stream_that_keeps_throttling_fails_its_batch_and_the_next_one_is_read(moto_url: str, tmp_path: Path) -> None:
+    sqs, queue_url, arn = queue(moto_url)
+    Failures(moto_url, arn, tmp_path)
+    batch = failed_batch(json.loads(messages(sqs, queue_url)[0]["Body"]), source="message 1")
     clock = wall_clock()
-    client = Throttling(aws_client("dynamodbstreams", moto_url), 100)
+    client = Throttling(aws_client("dynamodbstreams", moto_url), 8)
     streams = RemoteStreams(clock=clock, wait_ms=clock.advance, client=client)
-    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/T/stream/2026-01-01T00:00:00.000"
-    batch = failed_batch(record_of(arn, "shardId-00000000000000000001-aaaaaaaa", "1" * 21, "1" * 21), source="r")
-    with pytest.raises(Exception, match=r"GetShardIterator on shard .* throttled .*; gave up after 8 attempts$"):
-        fetch_batch(streams, batch)
-    assert len(client.calls) == 8
+    first = fetch_batch(streams, batch)
+    assert first.problem is not None
+    assert re.fullmatch(
+        r"the stream could not be read \(GetShardIterator on shard \S+ throttled \(ClientError: An error occurred"
+        r" \(LimitExceededException\) when calling the get_shard_iterator operation: slow down\); gave up after 8"
+        r" attempts\); redrive again later",
+        first.problem,
+    )
+    assert first.records == []
+    second = fetch_batch(streams, batch)  # the throttling is over: the same batch reads
+    assert second.problem is None
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in second.records] == ["a", "b"]
 
 
 class Trimming:
@@ -515,3 +527,219 @@ def test_an_event_too_large_fails_its_batch_and_a_missing_function_stops_the_red
 def test_a_function_name_must_be_text() -> None:
     with pytest.raises(RemoteSourceError, match=r"^--function-name must be a function's name or ARN, got ' '$"):
         LambdaInvoker(" ", client=object())
+
+
+# -- the queue and the bucket, one call at a time ------------------------------------------------------------
+
+
+class Queue:
+    """An SQS client with one message that comes back (a new receipt handle each time) until it is deleted."""
+
+    def __init__(self, bodies: list[str], *, returns: int = 0) -> None:
+        self.bodies = dict(enumerate(bodies))
+        self.returns = returns  # how many receives bring the first message back while it is held
+        self.receipts = 0
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _receipt(self) -> str:
+        self.receipts += 1
+        return f"receipt-{self.receipts}"
+
+    def receive_message(self, **arguments: Any) -> dict[str, Any]:
+        self.calls.append(("receive_message", arguments))
+        received = sum(1 for name, _ in self.calls if name == "receive_message")
+        if received == 1:
+            found = [
+                {"MessageId": f"m{i}", "ReceiptHandle": self._receipt(), "Body": b} for i, b in self.bodies.items()
+            ]
+            return {"Messages": found}
+        if received <= 1 + self.returns and 0 in self.bodies:
+            return {"Messages": [{"MessageId": "m0", "ReceiptHandle": self._receipt(), "Body": self.bodies[0]}]}
+        return {}
+
+    def delete_message(self, **arguments: Any) -> None:
+        self.calls.append(("delete_message", arguments))
+
+    def change_message_visibility(self, **arguments: Any) -> None:
+        self.calls.append(("change_message_visibility", arguments))
+
+
+def test_a_message_received_again_is_yielded_once_and_deleted_with_its_newest_receipt() -> None:
+    client = Queue(['{"a": 1}', '{"b": 2}'], returns=2)
+    source = SqsSource("https://sqs.eu-west-1.amazonaws.com/123456789012/q", client=client, clock=VirtualClock())
+    deliveries = list(source)
+    assert [d.record for d in deliveries] == [{"a": 1}, {"b": 2}]
+    assert source.came_back == 2
+    deliveries[0].delete()
+    deliveries[1].release()
+    assert client.calls[-2:] == [
+        ("delete_message", {"QueueUrl": source.queue_url, "ReceiptHandle": "receipt-4"}),
+        (
+            "change_message_visibility",
+            {"QueueUrl": source.queue_url, "ReceiptHandle": "receipt-2", "VisibilityTimeout": 0},
+        ),
+    ]
+    # Three receives that brought nothing new end the reading, though the queue still answered.
+    assert [name for name, _ in client.calls].count("receive_message") == 4
+
+
+def test_held_messages_are_hidden_again_before_their_hiding_runs_out() -> None:
+    client = Queue(['{"a": 1}', '{"b": 2}'])
+    clock = VirtualClock()
+    source = SqsSource(
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/q", client=client, clock=clock, visibility_timeout=60
+    )
+    reading = iter(source)
+    first = next(reading)
+    clock.advance(31_000)  # the first batch took more than half the visibility timeout
+    second = next(reading)
+    hidden = [arguments for name, arguments in client.calls if name == "change_message_visibility"]
+    assert hidden == [
+        {"QueueUrl": source.queue_url, "ReceiptHandle": "receipt-1", "VisibilityTimeout": 60},
+        {"QueueUrl": source.queue_url, "ReceiptHandle": "receipt-2", "VisibilityTimeout": 60},
+    ]
+    first.delete()
+    second.delete()
+    assert list(reading) == []
+    assert client.calls[0][1] == {
+        "QueueUrl": source.queue_url,
+        "MaxNumberOfMessages": 10,
+        "VisibilityTimeout": 60,
+        "WaitTimeSeconds": 2,
+    }
+
+
+def test_a_queue_url_names_the_region() -> None:
+    from shardline.aws._redrive import _url_region
+
+    assert _url_region("sqs.eu-west-1.amazonaws.com") == "eu-west-1"
+    assert _url_region("eu-central-1.queue.amazonaws.com") == "eu-central-1"
+    assert _url_region("127.0.0.1:4566") is None
+
+
+class Bucket:
+    """An S3 client listing keys in pages of two (IsTruncated, NextContinuationToken)."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+        self.listed: list[dict[str, Any]] = []
+
+    def list_objects_v2(self, **arguments: Any) -> dict[str, Any]:
+        self.listed.append(arguments)
+        keys = sorted(key for key in self.objects if key.startswith(arguments["Prefix"]))
+        start = int(arguments.get("ContinuationToken", "0"))
+        page = keys[start : start + 2]
+        answer: dict[str, Any] = {"Contents": [{"Key": key} for key in page], "IsTruncated": start + 2 < len(keys)}
+        if answer["IsTruncated"]:
+            answer["NextContinuationToken"] = str(start + 2)
+        return answer
+
+    def get_object(self, **arguments: Any) -> dict[str, Any]:
+        return {"Body": io.BytesIO(self.objects[arguments["Key"]])}
+
+
+def test_every_object_under_the_prefix_is_read_across_pages_in_key_order() -> None:
+    objects = {
+        "aws/lambda/m/shardId-2/2026/12/01/b": b'{"n": 3}',
+        "aws/lambda/m/shardId-1/2026/12/01/b": b'{"n": 2}',
+        "aws/lambda/m/shardId-1/2026/12/01/a": b'{"n": 1}',
+        "aws/lambda/m/": b"",
+        "aws/lambda/m/shardId-3/x": b"\xff\xfe",
+        "other/key": b'{"n": 0}',
+    }
+    client = Bucket(objects)
+    deliveries = list(S3Source("s3://failures/aws/lambda/", client=client))
+    assert [d.record for d in deliveries] == [{"n": 1}, {"n": 2}, {"n": 3}, None]
+    assert (
+        deliveries[3].problem == "s3://failures/aws/lambda/m/shardId-3/x: not UTF-8 text, so not an on-failure record"
+    )
+    assert [page.get("ContinuationToken") for page in client.listed] == [None, "2", "4"]
+
+
+def test_a_dropped_connection_may_have_run_the_function_so_it_is_not_tried_again() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    requests: list[bytes] = []
+
+    def drop() -> None:
+        connection, _ = listener.accept()
+        requests.append(connection.recv(65536))
+        connection.close()
+
+    thread = threading.Thread(target=drop, daemon=True)
+    thread.start()
+    client = aws_client("lambda", f"http://127.0.0.1:{listener.getsockname()[1]}", read_timeout=5)
+    invocation = LambdaInvoker("orders-worker", client=client, wait_ms=lambda ms: None).invoke(EVENT, deadline_ms=0)
+    thread.join(5)
+    listener.close()
+    assert len(requests) == 1
+    assert invocation.error is not None
+    assert invocation.error.message.endswith("; the function may or may not have run")
+
+
+def test_a_function_error_whose_body_is_not_json_keeps_its_text(lam: FakeLambda) -> None:
+    lam.replies = [(200, {"X-Amz-Function-Error": "Unhandled"}, b"oops, not json")]
+    calls, _ = invoker(lam)
+    invocation = calls.invoke(EVENT, deadline_ms=0)
+    assert invocation.error is not None
+    assert (invocation.error.error_type, invocation.error.message) == ("Unhandled", "oops, not json")
+
+
+def test_a_misconfigured_function_stops_the_redrive(lam: FakeLambda) -> None:
+    lam.replies = [error_reply(502, "KMSAccessDeniedException")]
+    calls, _ = invoker(lam)
+    with pytest.raises(
+        RemoteSourceError, match=r"the function's configuration must be fixed before any batch can run$"
+    ):
+        calls.invoke(EVENT, deadline_ms=0)
+    assert len(lam.requests) == 1
+
+
+def test_a_delete_that_fails_keeps_the_record_and_fails_the_run(
+    moto_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shardline.aws import Delivery
+    from shardline.cli.redrive import _Item, _redrive_all, _Streams
+
+    sqs, queue_url, arn = queue(moto_url)
+    Failures(moto_url, arn, tmp_path)
+    record = json.loads(messages(sqs, queue_url)[0]["Body"])
+    acknowledged: list[str] = []
+
+    def refuse() -> None:
+        raise RemoteSourceError("deleting message m1 failed (AccessDenied)")
+
+    delivery = Delivery("message 1", record, _delete=refuse, _release=lambda: acknowledged.append("released"))
+    item = _Item("message 1", failed_batch(record, source="message 1"), None, delivery)
+    aws: dict[str, str | None] = {"endpoint_url": moto_url, "region_name": REGION, "profile_name": None}
+
+    class Succeeds:  # the fixed function: every record succeeds
+        function_name = "f"
+        function_arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+        def deadline_from_now(self) -> int:
+            return 2**62
+
+        def invoke(self, event: Any, *, deadline_ms: int) -> Any:
+            from shardline.local._invoker import Invocation
+
+            return Invocation(None, None, "r", 1.0)
+
+    status = _redrive_all(
+        [item],
+        _Streams(None, aws),
+        lambda batch: (Succeeds(), True),
+        limit=None,
+        dry_run=False,
+        delete=True,
+        skip_superseded=False,
+        as_json=False,
+    )
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "  not deleted: deleting message m1 failed (AccessDenied)" in err
+    assert "redrove 2 records of 1 batch: 2 succeeded, 0 failed, 0 skipped; 1 left where it is" in err
+    assert acknowledged == ["released"]

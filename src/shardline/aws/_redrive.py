@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from shardline._exceptions import ShardlineError, describe_exception
 from shardline.local._errors import ResourceNotFoundError, ValidationError
 from shardline.local._invoker import FunctionError, Invocation, read_response
+from shardline.local._redrive import StreamReadError
 from shardline.testing._clock import Clock, SystemClock
 
 from ._remote import RemoteRetryError, RemoteStream, RemoteStreamError, _error_code
@@ -52,7 +53,7 @@ STREAM_ATTEMPTS: Final = 8
 _INVOKE_ATTEMPTS: Final = 6
 _INVOKE_BACKOFF_MS: Final = 500
 _INVOKE_BACKOFF_CAP_MS: Final = 20_000
-_READ_TIMEOUT_S: Final = 905  # a function runs at most 900 s ("Lambda quotas"); its answer comes after that
+_READ_MARGIN_S: Final = 5.0  # Invoke answers after the function's timeout (900 s at most, "Lambda quotas")
 _SQS_BATCH: Final = 10  # ReceiveMessage returns at most 10 messages
 _LOG_TAIL_BYTES: Final = 4096
 # Invoke errors after which the function did not run, so trying again cannot run it twice ("Invoke", Lambda
@@ -65,6 +66,27 @@ _INVOKE_NOT_RUN: Final = frozenset(
         "ResourceNotReadyException",
         "EC2ThrottledException",
         "ENILimitReachedException",
+        "SnapStartNotReadyException",
+    }
+)
+# Invoke errors of the function's configuration (502): it did not run, and no batch can run until it is fixed.
+_INVOKE_CONFIGURATION: Final = frozenset(
+    {
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+        "KMSNotFoundException",
+        "InvalidZipFileException",
+        "InvalidRuntimeException",
+        "InvalidSubnetIDException",
+        "InvalidSecurityGroupIDException",
+        "SubnetIPAddressLimitReachedException",
+        "EC2AccessDeniedException",
+        "EFSMountFailureException",
+        "EFSMountConnectivityException",
+        "EFSIOException",
+        "SnapStartException",
+        "SnapStartTimeoutException",
     }
 )
 # Errors that belong to the event sent, not to the function or the account: that batch fails, others go on.
@@ -122,7 +144,7 @@ class Delivery:
 
     ``record`` is the JSON read from the message or object (the SNS envelope unwrapped), or ``None`` with
     ``problem`` saying why it is not a record. :meth:`delete` removes it from the queue or bucket;
-    :meth:`release` makes an SQS message visible again at once (a no-op for S3).
+    :meth:`release` makes an SQS message visible again at once (a no-op for S3). Either is done once.
     """
 
     source: str
@@ -130,14 +152,17 @@ class Delivery:
     problem: str | None = None
     _delete: Callable[[], None] | None = field(default=None, repr=False)
     _release: Callable[[], None] | None = field(default=None, repr=False)
+    done: bool = False
 
     def delete(self) -> None:
-        if self._delete is not None:
+        if not self.done and self._delete is not None:
             self._delete()
+        self.done = True
 
     def release(self) -> None:
-        if self._release is not None:
+        if not self.done and self._release is not None:
             self._release()
+        self.done = True
 
 
 def _read_record(body: str, source: str) -> tuple[Any, str | None]:
@@ -156,13 +181,29 @@ def _read_record(body: str, source: str) -> tuple[Any, str | None]:
 
 
 @final
+class _Received:
+    """A message handed out and not yet deleted or released: its newest receipt handle (a message received
+    again gets a new one, and only the newest deletes it for sure) and when it was last hidden."""
+
+    __slots__ = ("hidden_ms", "receipt")
+
+    def __init__(self, receipt: str, hidden_ms: int) -> None:
+        self.receipt = receipt
+        self.hidden_ms = hidden_ms
+
+
+@final
 class SqsSource:
     """The on-failure records in an SQS queue (an SQS destination, or a queue subscribed to an SNS one).
 
-    Messages are received ten at a time and stay hidden from other readers for ``visibility_timeout``
-    seconds while they are redriven; a message seen twice (its hiding ran out during a long redrive) is
-    yielded once. Reading ends at the first receive that finds nothing; that receive waits up to
-    ``wait_seconds`` (long polling, which asks every SQS server rather than a sample of them).
+    Messages are received ten at a time and stay hidden from other readers while they are redriven: each
+    receive asks for ``visibility_timeout`` seconds, and a message still held when half of that has passed is
+    hidden again for as long (ChangeMessageVisibility), so a long redrive neither loses sight of a message
+    nor sees it twice. A message that comes back all the same (a clock jump, a hiding call that failed) is
+    yielded once, with its newest receipt handle kept for the delete. Reading ends at the first receive that
+    finds nothing new, after up to three receives that bring only messages seen already; each waits up to
+    ``wait_seconds`` (long polling, which asks every SQS server rather than a sample of them:
+    "Amazon SQS short and long polling", SQS developer guide).
     """
 
     def __init__(
@@ -174,6 +215,7 @@ class SqsSource:
         profile_name: str | None = None,
         visibility_timeout: int = 900,
         wait_seconds: int = 2,
+        clock: Clock | None = None,
         client: Any = None,
     ) -> None:
         parts = urlsplit(queue_url) if isinstance(queue_url, str) else None
@@ -184,6 +226,9 @@ class SqsSource:
         self.queue_url = queue_url
         self.visibility_timeout = visibility_timeout
         self.wait_seconds = wait_seconds
+        self.came_back = 0  # messages received again while held (their hiding ran out)
+        self._clock = clock or SystemClock()
+        self._held: dict[str, _Received] = {}
         region = region_name or _url_region(parts.netloc)
         self._client = (
             client
@@ -201,16 +246,32 @@ class SqsSource:
         seen: set[str] = set()
         pending: list[Delivery] = []
         number = 0
+        stale = 0
         try:
             while True:
-                fresh = [message for message in self._receive() if message.get("MessageId") not in seen]
-                if not fresh:
+                self._keep_hidden()
+                messages = self._receive()
+                fresh = []
+                for message in messages:
+                    identifier = str(message.get("MessageId"))
+                    if identifier in seen:
+                        self._received_again(identifier, message)
+                    else:
+                        seen.add(identifier)
+                        fresh.append(message)
+                if not messages:
                     return
+                if not fresh:
+                    stale += 1
+                    if stale >= 3:
+                        return
+                    continue
+                stale = 0
                 for message in fresh:
                     number += 1
-                    seen.add(str(message.get("MessageId")))
                     pending.append(self._delivery(message, number))
                 while pending:
+                    self._keep_hidden()
                     yield pending.pop(0)
         finally:
             # Received but never handed out (the reader stopped early): visible to other readers again at once.
@@ -234,29 +295,61 @@ class SqsSource:
         messages = answer.get("Messages") if isinstance(answer, Mapping) else None
         return [message for message in messages or [] if isinstance(message, dict)]
 
+    def _received_again(self, identifier: str, message: Mapping[str, Any]) -> None:
+        held = self._held.get(identifier)
+        receipt = message.get("ReceiptHandle")
+        if held is not None and isinstance(receipt, str):
+            self.came_back += 1
+            held.receipt = receipt
+            held.hidden_ms = self._clock.now_ms()
+        elif isinstance(receipt, str):  # handed out and acknowledged already: not ours to hold any longer
+            with contextlib.suppress(Exception):
+                self._client.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
+
+    def _keep_hidden(self) -> None:
+        """Hide again every held message whose hiding is half gone."""
+        now = self._clock.now_ms()
+        half = self.visibility_timeout * 500
+        for identifier, held in list(self._held.items()):
+            if now - held.hidden_ms >= half:
+                with contextlib.suppress(RemoteSourceError):  # if it comes back, it is caught as received again
+                    self._change(identifier, "change_message_visibility", VisibilityTimeout=self.visibility_timeout)
+                    held.hidden_ms = now
+
     def _delivery(self, message: Mapping[str, Any], number: int) -> Delivery:
-        source = f"message {number} of {self.queue_url} ({message.get('MessageId')})"
+        identifier = str(message.get("MessageId"))
+        source = f"message {number} of {self.queue_url} ({identifier})"
         body = message.get("Body")
         record, problem = _read_record(body, source) if isinstance(body, str) else (None, f"{source}: no body")
         receipt = message.get("ReceiptHandle")
         if not isinstance(receipt, str):
             return Delivery(source, record, problem or f"{source}: no receipt handle")
+        self._held[identifier] = _Received(receipt, self._clock.now_ms())
         return Delivery(
             source,
             record,
             problem,
-            _delete=lambda: self._acknowledge("delete_message", source, ReceiptHandle=receipt),
-            _release=lambda: self._acknowledge(
-                "change_message_visibility", source, ReceiptHandle=receipt, VisibilityTimeout=0
-            ),
+            _delete=partial(self._let_go, identifier, "delete_message"),
+            _release=partial(self._let_go, identifier, "change_message_visibility", VisibilityTimeout=0),
         )
 
-    def _acknowledge(self, operation: str, source: str, **arguments: Any) -> None:
+    def _let_go(self, identifier: str, operation: str, **arguments: Any) -> None:
+        self._change(identifier, operation, **arguments)
+        self._held.pop(identifier, None)
+
+    def _change(self, identifier: str, operation: str, **arguments: Any) -> None:
+        held = self._held.get(identifier)
+        if held is None:
+            return
         try:
-            getattr(self._client, operation)(QueueUrl=self.queue_url, **arguments)
+            getattr(self._client, operation)(QueueUrl=self.queue_url, ReceiptHandle=held.receipt, **arguments)
         except Exception as exc:  # botocore's errors at the boundary
-            what = "deleting" if operation == "delete_message" else "releasing"
-            raise RemoteSourceError(f"{what} {source} failed ({describe_exception(exc)})") from exc
+            what = {"delete_message": "deleting", "change_message_visibility": "hiding or releasing"}[operation]
+            raise RemoteSourceError(
+                f"{what} message {identifier} of {self.queue_url} failed ({describe_exception(exc)})"
+            ) from exc
 
 
 def _url_region(host: str) -> str | None:
@@ -432,7 +525,9 @@ class _PatientStream:
                 return call()
             except RemoteRetryError as exc:  # noqa: PERF203 - a handful of attempts
                 if attempt == STREAM_ATTEMPTS:
-                    raise RemoteStreamError(f"{exc}; gave up after {STREAM_ATTEMPTS} attempts") from exc
+                    # This batch waits for another redrive; the next one may read a stream that answers.
+                    what = str(exc).rpartition("; retry ")[0] or str(exc)
+                    raise StreamReadError(f"{what}; gave up after {STREAM_ATTEMPTS} attempts") from exc
                 self._wait_until(exc.retry_at_ms)
             except RemoteStreamError as exc:
                 if exc.code == "ResourceNotFoundException":
@@ -455,7 +550,8 @@ class LambdaInvoker:
     while the function is being updated) did not run the function, so it is tried again after a backoff; an
     invoke that may have run (a 5xx, a lost connection) is not, and counts as a failed invoke. A function that
     does not exist or credentials that are refused raise :class:`RemoteSourceError`: no batch can succeed.
-    ``log`` receives the last 4 KB of the function's log for each invoke.
+    ``log`` receives the last 4 KB of the function's log for each invoke. ``timeout`` is how long an answer is
+    waited for (the function's own timeout, 900 s at most, plus a few seconds).
     """
 
     def __init__(
@@ -491,7 +587,7 @@ class LambdaInvoker:
                 region_name=region,
                 profile_name=profile_name,
                 retries={"total_max_attempts": 1},
-                read_timeout=_READ_TIMEOUT_S,
+                read_timeout=min(timeout, 900.0) + _READ_MARGIN_S,
                 connect_timeout=10,
             )
         )
@@ -521,6 +617,11 @@ class LambdaInvoker:
                 duration = (time.perf_counter() - started) * 1000
                 if code in _INVOKE_BATCH_ERRORS or code in _INVOKE_NOT_RUN:
                     return Invocation(None, FunctionError("exception", code, message), "", duration)
+                if code in _INVOKE_CONFIGURATION:
+                    raise RemoteSourceError(
+                        f"invoking {self.function_name} failed: {message}; the function's configuration must be"
+                        " fixed before any batch can run"
+                    ) from exc
                 if (status is not None and status >= 500) or (code is None and _may_have_run(exc)):
                     # The function may have run: not tried again (a redrive is run again by hand instead).
                     error = FunctionError(
@@ -553,6 +654,10 @@ class LambdaInvoker:
             detail = response if isinstance(response, Mapping) else {}
             error_type = detail.get("errorType")
             message = detail.get("errorMessage")
+            if not isinstance(message, str) and isinstance(response, (bytes, str)) and response:
+                # An error payload that is not Lambda's JSON: its text is the only account of what happened.
+                text = response.decode("utf-8", "replace") if isinstance(response, bytes) else response
+                message = text if len(text) <= 500 else f"{text[:497]}..."
             trace = detail.get("stackTrace")
             error = FunctionError(
                 "exception",

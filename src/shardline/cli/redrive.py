@@ -77,7 +77,10 @@ _SOURCES = "--from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUC
 )
 @click.option("--function-name", metavar="NAME", help="Invoke the deployed function (name, name:alias or ARN).")
 @click.option(
-    "--timeout", type=click.FloatRange(0.001, 900), default=None, help="Seconds (default 3, or the template's)."
+    "--timeout",
+    type=click.FloatRange(0.001, 900),
+    default=None,
+    help="Seconds (default 3, or the template's; with --function-name, the answer is awaited 900).",
 )
 @click.option(
     "--no-report-batch-item-failures",
@@ -96,7 +99,7 @@ _SOURCES = "--from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUC
 @click.option("--lambda-endpoint-url", metavar="URL", help="Lambda's endpoint for --function-name, if not AWS's.")
 @click.option(
     "--visibility-timeout",
-    type=click.IntRange(0, 43200),
+    type=click.IntRange(30, 43200),
     default=900,
     show_default=True,
     metavar="SECONDS",
@@ -104,7 +107,7 @@ _SOURCES = "--from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUC
 )
 @click.option(
     "--wait-seconds",
-    type=click.IntRange(0, 20),
+    type=click.IntRange(1, 20),
     default=2,
     show_default=True,
     metavar="SECONDS",
@@ -166,7 +169,8 @@ def redrive(
             return _redrive_all(
                 deliveries,
                 _Streams(store, aws),
-                lambda: _target(
+                lambda batch: _target(
+                    batch,
                     handler_spec,
                     code_dir,
                     template_path,
@@ -253,12 +257,36 @@ def _deliveries(
 
     if from_sqs is not None:
         source: Iterable[Any] = SqsSource(
-            from_sqs, visibility_timeout=visibility_timeout, wait_seconds=wait_seconds, **aws
+            from_sqs,
+            endpoint_url=aws["endpoint_url"],
+            region_name=aws["region_name"],
+            profile_name=aws["profile_name"],
+            visibility_timeout=visibility_timeout,
+            wait_seconds=wait_seconds,
         )
     else:
         assert from_s3 is not None
-        source = S3Source(from_s3, **aws)
-    return (_remote_item(delivery) for delivery in source)
+        source = S3Source(
+            from_s3, endpoint_url=aws["endpoint_url"], region_name=aws["region_name"], profile_name=aws["profile_name"]
+        )
+    return _RemoteItems(source)
+
+
+class _RemoteItems:
+    """The items of an SQS or S3 source, read as the redrive goes; closed when it ends, however it ends, so
+    that messages received and not handed out are released at once rather than when collected."""
+
+    def __init__(self, source: Iterable[Any]) -> None:
+        self.source = source
+        self._deliveries = iter(source)
+
+    def __iter__(self) -> Iterator[_Item]:
+        return (_remote_item(delivery) for delivery in self._deliveries)
+
+    def close(self) -> None:
+        close = getattr(self._deliveries, "close", None)
+        if close is not None:
+            close()
 
 
 def _remote_item(delivery: Any) -> _Item:
@@ -275,7 +303,7 @@ def _remote_item(delivery: Any) -> _Item:
 def _redrive_all(
     items: Iterable[_Item],
     streams: _Streams,
-    target: Callable[[], tuple[Any, bool]],
+    target: Callable[[FailedBatch], tuple[Any, bool]],
     *,
     limit: int | None,
     dry_run: bool,
@@ -299,12 +327,14 @@ def _redrive_all(
             if item.batch is None:
                 assert item.problem is not None
                 click.echo(printable(f"batch {number}{of}: {item.problem}; left where it is"), err=True)
+                if as_json and not dry_run:
+                    write_json({"source": item.source, "outcome": "not redriven", "reason": item.problem}, compact=True)
                 unread.append(item.problem)
                 continue
             batch = item.batch
             click.echo(printable(f"batch {number}{of} ({batch.source}, {batch.span})"), err=True)
             if invoker is None and not dry_run:
-                invoker, reports_failures = target()
+                invoker, reports_failures = target(batch)
             report = redrive_batch(
                 streams,
                 batch,
@@ -316,10 +346,18 @@ def _redrive_all(
             _show(report, as_json=as_json, dry_run=dry_run)
             reports.append(report)
             if delete and not dry_run and report.ok and item.delivery is not None:
-                item.delivery.delete()
+                try:
+                    item.delivery.delete()
+                except ShardlineError as exc:  # the batch succeeded; its record stays, to be redriven again
+                    click.echo(printable(f"  not deleted: {exc}"), err=True)
+                    unread.append(str(exc))
+                    continue
                 held.remove(item.delivery)
                 click.echo(printable(f"  deleted {item.delivery.source}"), err=True)
     finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()  # what was received and not handed out goes back at once
         for delivery in held:  # back on the queue at once, for the next redrive or another reader
             with contextlib.suppress(ShardlineError):
                 delivery.release()
@@ -361,6 +399,7 @@ def _state_batches(store: Any) -> list[FailedBatch]:
 
 
 def _target(
+    batch: FailedBatch,
     handler_spec: str | None,
     code_dir: str,
     template_path: str | None,
@@ -381,15 +420,22 @@ def _target(
         )
     from shardline.aws import LambdaInvoker
 
+    # The region: --region, else the failed function's (its ARN in the record), else the stream's, else boto3's.
+    region = aws["region_name"] or _arn_region(batch.function_arn) or _arn_region(batch.stream_arn)
     invoker = LambdaInvoker(
         function_name,
         endpoint_url=lambda_endpoint_url,
-        region_name=aws["region_name"],
+        region_name=region,
         profile_name=aws["profile_name"],
         timeout=timeout if timeout is not None else 900.0,
         log=_show_log,
     )
     return invoker, reports_failures
+
+
+def _arn_region(arn: str | None) -> str | None:
+    parts = arn.split(":", 5) if arn else []
+    return parts[3] if len(parts) == 6 and parts[3] else None
 
 
 def _show_log(text: str) -> None:
@@ -468,15 +514,30 @@ def _show(report: BatchReport, *, as_json: bool, dry_run: bool) -> None:
     batch = fetched.batch
     if fetched.problem is not None:
         click.echo(printable(f"  not redriven: {fetched.problem}"), err=True)
+        if as_json and not dry_run:
+            write_json(
+                {
+                    "source": batch.source,
+                    "shardId": batch.shard_id,
+                    "outcome": "not redriven",
+                    "reason": fetched.problem,
+                },
+                compact=True,
+            )
         return
     if fetched.note is not None:
         click.echo(printable(f"  note: {fetched.note}"), err=True)
     count = len(fetched.records)
-    if count != batch.batch_size:
+    if count > batch.batch_size:
+        click.echo(
+            f"  note: the range holds {count} records, the batch had {batch.batch_size} (records a filter dropped,"
+            " or of other partition keys with a ParallelizationFactor above 1); all of them are redriven",
+            err=True,
+        )
+    elif count < batch.batch_size:
         click.echo(
             f"  note: the range holds {count} record{'s' if count != 1 else ''}, the batch had {batch.batch_size}"
-            " (records a filter dropped, or of other partition keys with a ParallelizationFactor above 1);"
-            " all of them are redriven",
+            "; the range is redriven as the stream holds it",
             err=True,
         )
     if dry_run:
@@ -520,7 +581,7 @@ def _summary(reports: list[BatchReport], unread: list[str], *, dry_run: bool) ->
     batches = f"{len(reports)} batch{'es' if len(reports) != 1 else ''}"
     unfetched = f"; {missing} batch{'es' if missing != 1 else ''} not redriven" if missing else ""
     if unread:
-        unfetched += f"; {len(unread)} message{'s' if len(unread) != 1 else ''} not an on-failure record"
+        unfetched += f"; {len(unread)} left where {'they are' if len(unread) != 1 else 'it is'}"
     missing += len(unread)
     if dry_run:
         click.echo(

@@ -36,6 +36,7 @@ from ._invoker import InProcessInvoker as InProcessInvoker
 from ._invoker import Invocation as Invocation
 from ._invoker import Invoker as Invoker
 from ._redrive import RedriveError as RedriveError
+from ._redrive import StreamReadError as StreamReadError
 from ._runtime import RuntimeInvoker as RuntimeInvoker
 from ._runtime import RuntimeInvokerError as RuntimeInvokerError
 from ._settings import InvalidParameterValueError as InvalidParameterValueError
@@ -92,6 +93,7 @@ __all__ = [
     "Page",
     "Pipeline",
     "RedriveError",
+    "StreamReadError",
     "ResourceConflictError",
     "ResourceNotFoundError",
     "RuntimeInvoker",

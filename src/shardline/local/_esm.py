@@ -51,6 +51,7 @@ PAYLOAD_LIMIT: Final = 6 * 1024 * 1024  # a synchronous invoke's request payload
 _EVENT_OVERHEAD: Final = len('{"Records":[]}')
 _RETENTION_MS: Final = 24 * 3600 * 1000  # DynamoDB Streams keeps records for 24 hours
 _FETCH_LIMIT: Final = 1000  # GetRecords returns at most 1000 records
+_REMOTE_EMPTY_PAGES: Final = 3  # empty GetRecords pages in a row taken as a remote open shard's end
 _SETUP_ATTEMPTS: Final = 12  # a remote stream's throttles waited out while a mapping is set up (minutes at most)
 _T = TypeVar("_T")
 _BACKLOG_LIMIT: Final = 200_000  # records held in memory for one lane of a shard
@@ -196,6 +197,7 @@ class _Shard:
     closed: bool
     lanes: list[_Lane]
     fetched_to: int | None = None  # the last sequence number read from the stream
+    ending: int | None = None  # a closed shard's last sequence number (DescribeStream's EndingSequenceNumber)
     exhausted: bool = False  # closed and read to its end
     finished: bool = False
     metrics: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_METRICS, 0))
@@ -517,13 +519,16 @@ class Pipeline:
         description = mapping.stream.describe_stream()
         for info in description["Shards"]:
             shard_id = info["ShardId"]
-            closed = "EndingSequenceNumber" in info.get("SequenceNumberRange", {})
+            ending = info.get("SequenceNumberRange", {}).get("EndingSequenceNumber")
+            closed = ending is not None
             known = mapping._shards.get(shard_id)
             if known is not None:
                 known.closed = closed
+                known.ending = int(ending) if closed else None
                 continue
             lanes = [_Lane(index) for index in range(mapping.settings.parallelization_factor)]
             shard = _Shard(shard_id=shard_id, parent_id=info.get("ParentShardId"), closed=closed, lanes=lanes)
+            shard.ending = int(ending) if closed else None
             self._load_checkpoints(mapping, shard)
             mapping._shards[shard_id] = shard
 
@@ -581,8 +586,10 @@ class Pipeline:
         # Read first, then write: a remote stream's reads may wait out a throttle, which must not hold the
         # store's write lock (the DynamoDB endpoint writes through it meanwhile).
         ends = {
-            shard_id: self._patiently(partial(_last_sequence, stream, shard_id, self._wait_until))
-            for shard_id in mapping._shards
+            shard.shard_id: shard.ending
+            if shard.ending is not None
+            else _last_sequence(stream, shard.shard_id, self._patiently, self._wait_until)
+            for shard in mapping._shards.values()
         }
         with self.store.transaction():
             for shard in mapping._shards.values():
@@ -1030,20 +1037,29 @@ def _window_of(ms: int, window_ms: int) -> int:
     return ms - ms % window_ms
 
 
-def _last_sequence(stream: Any, shard_id: str, wait_until: Callable[[int], None]) -> int | None:
-    """The sequence number of a shard's newest record (where LATEST starts), or None when it has none.
+def _last_sequence(
+    stream: Any, shard_id: str, patiently: Callable[[Callable[[], Any]], Any], wait_until: Callable[[int], None]
+) -> int | None:
+    """The sequence number of an open shard's newest record (where LATEST starts), or None when it has none.
 
-    A remote stream's reads are paced as the poller paces them (``next_read_ms``)."""
+    A remote stream's reads are paced as the poller paces them (``next_read_ms``), each call waits out its own
+    throttles (``patiently``), and an empty page ends the read only after a few in a row: GetRecords may take
+    several calls to reach the part of a shard that holds records ("GetRecords", DynamoDB Streams API reference).
+    """
     pace = getattr(stream, "next_read_ms", None)
-    iterator = stream.get_shard_iterator(shard_id, "TRIM_HORIZON")
+    empty_pages = _REMOTE_EMPTY_PAGES if pace is not None else 1
+    iterator = patiently(lambda: stream.get_shard_iterator(shard_id, "TRIM_HORIZON"))
     last = None
-    while iterator is not None:
+    empty = 0
+    while iterator is not None and empty < empty_pages:
         if pace is not None:
             wait_until(pace(shard_id)[0])
-        page = stream.get_records(iterator, limit=_FETCH_LIMIT)
-        if not page["Records"]:
-            break
-        last = int(page["Records"][-1]["dynamodb"]["SequenceNumber"])
+        page = patiently(partial(stream.get_records, iterator, limit=_FETCH_LIMIT))
+        if page["Records"]:
+            last = int(page["Records"][-1]["dynamodb"]["SequenceNumber"])
+            empty = 0
+        else:
+            empty += 1
         iterator = page.get("NextShardIterator")
     return last
 

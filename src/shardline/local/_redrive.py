@@ -45,6 +45,7 @@ __all__ = [
     "RecordOutcome",
     "RedriveError",
     "StoredFailure",
+    "StreamReadError",
     "StreamReader",
     "StreamSource",
     "failed_batch",
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 _FETCH_LIMIT: Final = 1000  # GetRecords returns at most 1000 records per call
+_EMPTY_PAGES: Final = 3  # empty GetRecords pages in a row taken as an open shard's end
 _DESTINATION_PREFIX: Final = "destination:"  # StoreDestination's namespace in the state database
 _SEQUENCE_DIGITS: Final = range(1, 41)  # DynamoDB Streams' numbers are 21..40 digits; AWS's doc examples "111"
 # Lambda's record field order (the DynamoDB event of "Using AWS Lambda with Amazon DynamoDB").
@@ -67,6 +69,14 @@ _RECORD_FIELDS: Final = ("eventID", "eventName", "eventVersion", "eventSource", 
 class RedriveError(ShardlineError):
     """An on-failure record that cannot be redriven as it is (a missing or malformed field), or a local
     destination that cannot be read; the message names the record and the field."""
+
+    __module__ = "shardline.local"
+
+
+@final
+class StreamReadError(ShardlineError):
+    """A stream that could not be read now: its service kept throttling, failing or dropping the connection
+    past the reader's retries. The batch is reported ("redrive again later"), and the next one is tried."""
 
     __module__ = "shardline.local"
 
@@ -151,6 +161,11 @@ def failed_batch(record: object, *, source: str) -> FailedBatch:
     context = record.get("requestContext")
     context = context if isinstance(context, Mapping) else {}
     payload = record.get("payload")
+    if isinstance(payload, str):  # the S3 form may carry the event as JSON text
+        try:
+            payload = json.loads(payload)
+        except (ValueError, RecursionError):
+            payload = None
     return FailedBatch(
         source=source,
         stream_arn=stream_arn,
@@ -281,6 +296,7 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
             batch.shard_id, "AT_SEQUENCE_NUMBER", batch.start_sequence_number
         )
         done = False
+        empty = 0
         while iterator is not None and not done:
             page = stream.get_records(iterator, limit=_FETCH_LIMIT)
             records = page.get("Records") or []
@@ -291,26 +307,22 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
                     break
                 if number >= start:
                     fetched.records.append(lambda_record(record, batch.stream_arn))
-            if not records:
-                break  # an open shard read to its newest record
+                done = number == end
+            # An empty page is not always the end: GetRecords may take several calls to reach the part of a
+            # shard that holds records ("GetRecords", DynamoDB Streams API reference).
+            empty = 0 if records else empty + 1
+            if empty >= _EMPTY_PAGES:
+                break
             iterator = page.get("NextShardIterator")
     except TrimmedDataAccessError:
         fetched.records.clear()
-        kept = _payload_records(batch)
-        if kept:
-            # An S3 destination keeps the event Lambda sent: the records themselves, not only their range.
-            fetched.records = kept
-            fetched.note = (
-                "the stream no longer holds these records (DynamoDB Streams keeps them 24 hours); the event"
-                " Lambda sent, kept in the S3 record's payload, is redriven"
-            )
-            return fetched
         fetched.problem = "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older"
-        if batch.payload is not None:
-            fetched.problem += "; the S3 record's payload is not an event of stream records in this range either"
     except ResourceNotFoundError as exc:
         fetched.records.clear()
         fetched.problem = f"the stream or the shard is gone ({exc})"
+    except StreamReadError as exc:
+        fetched.records.clear()
+        fetched.problem = f"the stream could not be read ({exc}); redrive again later"
     except ValidationError as exc:
         fetched.records.clear()
         fetched.problem = f"the shard does not hold these records ({exc})"
@@ -319,10 +331,24 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
         fetched.problem = f"the stream could not be read ({exc}); redrive again"
     if fetched.problem is None and not fetched.records:
         fetched.problem = "the shard holds no record in this range"
+    elif fetched.problem is None and int(fetched.records[0]["dynamodb"]["SequenceNumber"]) != start:
+        # AT_SEQUENCE_NUMBER lands on the batch's first record, which the stream holds: another one means the
+        # range is not this shard's; say so rather than redrive part of a batch.
+        fetched.problem = f"the shard holds no record {batch.start_sequence_number} to start the batch at"
+        fetched.records.clear()
     elif fetched.problem is None and int(fetched.records[-1]["dynamodb"]["SequenceNumber"]) != end:
         # The batch's last record is missing: the range was cut short; say so rather than redrive half a batch.
         fetched.problem = f"the shard ends before sequence number {batch.end_sequence_number}"
         fetched.records.clear()
+    if fetched.problem is not None and not fetched.problem.startswith("the stream could not be read"):
+        kept = _payload_records(batch)
+        if kept:
+            # An S3 destination keeps the event Lambda sent: the records themselves, not only their range.
+            fetched.note = f"{fetched.problem}; the event Lambda sent, kept in the S3 record's payload, is redriven"
+            fetched.problem = None
+            fetched.records = kept
+        elif batch.payload is not None:
+            fetched.problem += "; the S3 record's payload is not an event of stream records in this range either"
     return fetched
 
 
@@ -388,7 +414,7 @@ def superseded(fetched: FetchedBatch) -> dict[str, str]:
         for shard_id in _children(fetched.stream, batch.shard_id):
             for record in _after(fetched.stream, shard_id, None):
                 later[_key(record)] = (record["dynamodb"]["SequenceNumber"], str(record.get("eventName")))
-    except (TrimmedDataAccessError, ResourceNotFoundError, ValidationError, ExpiredIteratorError):
+    except (TrimmedDataAccessError, ResourceNotFoundError, ValidationError, ExpiredIteratorError, StreamReadError):
         later = {}
     reasons: dict[str, str] = {}
     for position, record in enumerate(fetched.records):
@@ -418,11 +444,11 @@ def _after(stream: Any, shard_id: str, sequence_number: str | None) -> list[dict
     else:
         iterator = stream.get_shard_iterator(shard_id, "AFTER_SEQUENCE_NUMBER", sequence_number)
     records: list[dict[str, Any]] = []
-    while iterator is not None:
+    empty = 0
+    while iterator is not None and empty < _EMPTY_PAGES:
         page = stream.get_records(iterator, limit=_FETCH_LIMIT)
         records.extend(page.get("Records") or [])
-        if not page.get("Records"):
-            break
+        empty = 0 if page.get("Records") else empty + 1
         iterator = page.get("NextShardIterator")
     return records
 

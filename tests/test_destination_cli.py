@@ -188,6 +188,7 @@ HANDLER = ("--handler", "fixed.handler")
             "Error: give the function: --handler HANDLER, --template FILE --function LOGICAL_ID, or --function-name",
         ),
         (("--from-state", "--delete", *HANDLER), 2, "Error: --delete removes SQS messages or S3 objects"),
+        (("--from-state", "--filter", "{", *HANDLER), 1, "Error: --filter: "),
         (("--from-state", "--parameter-overrides", "A=b", *HANDLER), 2, "Error: --parameter-overrides goes with"),
         (("--from-state", "--lambda-endpoint-url", "http://x", *HANDLER), 2, "Error: --lambda-endpoint-url goes with"),
         (("--from-state", "--function-name", "f", *HANDLER), 2, "Error: give one of --handler, --template/--function"),

@@ -382,3 +382,32 @@ def test_a_damaged_stored_record_is_named(store: Store) -> None:
         RedriveError, match=r"^the on-failure record 1 of mapping Orders in :memory: is not a JSON object"
     ):
         stored_failures(store)
+
+
+def test_records_the_mappings_filter_dropped_are_not_redriven(store: Store, orders: Table, clock: VirtualClock) -> None:
+    from shardline import FilterCriteria
+
+    pipeline = Pipeline(store)
+    only_orders = {"Filters": [{"Pattern": '{"dynamodb": {"Keys": {"pk": {"S": [{"anything-but": ["noise"]}]}}}}'}]}
+    pipeline.add_mapping(
+        orders, buggy, name="OrdersMapping", batch_size=10, maximum_retry_attempts=0, filter_criteria=only_orders
+    )
+    with store.transaction():
+        for key in ("order-1", "noise", "poison"):
+            orders.put_item({"pk": key})
+    pipeline.run_until_idle()
+    [sent] = [invocation.event for invocation in pipeline.invocations]
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in sent["Records"]] == ["order-1", "poison"]
+    batch = failed_batch(pipeline.destination[0], source="destination record 1")
+    seen: list[Any] = []
+    report = redrive_batch(
+        store,
+        batch,
+        invoker(lambda event, context: seen.append(event), clock),
+        deadline_ms=clock.now_ms() + 3000,
+        criteria=FilterCriteria(only_orders),
+    )
+    assert seen == [sent]  # the very event Lambda sent: the record the filter dropped is not in it
+    assert outcomes(report) == [("order-1", "succeeded"), ("noise", "skipped"), ("poison", "succeeded")]
+    assert report.outcomes[1].reason == "dropped by the mapping's filter (FilterCriteria)"
+    assert report.ok

@@ -174,6 +174,7 @@ class RemoteStream:
             "last_error": None,
         }
         self._client = client if client is not None else self._make_client("dynamodbstreams")
+        _refuse_cut_answers(self._client)
         if stream_arn is None:
             assert table_name is not None
             stream_arn = self._resolve(table_name, dynamodb_client)
@@ -326,6 +327,7 @@ class RemoteStream:
     def _resolve(self, table_name: str, dynamodb_client: Any) -> str:
         """The table's current stream, from DescribeTable's LatestStreamArn."""
         client = dynamodb_client if dynamodb_client is not None else self._make_client("dynamodb")
+        _refuse_cut_answers(client)
         table = self._call(lambda: client.describe_table(TableName=table_name), "DescribeTable", "").get("Table")
         arn = table.get("LatestStreamArn") if isinstance(table, Mapping) else None
         spec = table.get("StreamSpecification") if isinstance(table, Mapping) else None
@@ -518,6 +520,32 @@ def _error_code(exc: BaseException) -> tuple[str | None, int | None]:
         code if isinstance(code, str) else None,
         status if isinstance(status, int) and not isinstance(status, bool) else None,
     )
+
+
+def _refuse_cut_answers(client: Any) -> None:
+    """Make a botocore ``client`` raise a network error for an answer shorter than its Content-Length.
+
+    botocore reads answers with urllib3's length check off (``enforce_content_length=False``), so a connection
+    closed mid-answer leaves a short body; JSON cut short does not parse, and botocore then makes of it an answer
+    with none of its fields (no ``Records``), which would stop the run as a malformed answer. Raised as a
+    ConnectionResetError before the body is parsed, the call is retried with backoff like any dropped
+    connection. A chunked answer cut short is already an error (urllib3 checks the chunks); a client that is not
+    botocore's (no ``meta.events``) is left alone.
+    """
+    register = getattr(getattr(getattr(client, "meta", None), "events", None), "register", None)
+    if callable(register):
+        register("before-parse", _refuse_cut_answer, unique_id="shardline-refuse-cut-answers")
+
+
+def _refuse_cut_answer(response_dict: Any = None, **_: Any) -> None:
+    """botocore's ``before-parse`` event: a body shorter than its Content-Length is a connection cut mid-answer."""
+    try:
+        expected = int(response_dict["headers"]["content-length"])
+        received = len(response_dict["body"])
+    except (KeyError, TypeError, ValueError):
+        return  # no length announced
+    if received < expected:
+        raise ConnectionResetError(f"the connection closed after {received} of the answer's {expected} bytes")
 
 
 def _is_network_error(exc: BaseException) -> bool:

@@ -89,6 +89,13 @@ _SOURCES = "--from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUC
     help="Read the response as Lambda does without ReportBatchItemFailures (default: on, or the template's).",
 )
 @click.option("--skip-superseded", is_flag=True, help="Skip records whose item changed again later on the stream.")
+@click.option(
+    "--filter",
+    "patterns",
+    multiple=True,
+    metavar="JSON",
+    help="The mapping's FilterCriteria pattern (repeatable, ORed; default: the --template mapping's).",
+)
 @click.option("--delete", is_flag=True, help="Delete each SQS message or S3 object whose whole batch succeeded.")
 @click.option("--limit", type=click.IntRange(1), default=None, metavar="N", help="Redrive at most N batches.")
 @click.option("--dry-run", is_flag=True, help="Print the events it would send; invoke nothing, delete nothing.")
@@ -128,6 +135,7 @@ def redrive(
     timeout: float | None,
     no_partial: bool,
     skip_superseded: bool,
+    patterns: tuple[str, ...],
     delete: bool,
     limit: int | None,
     dry_run: bool,
@@ -163,6 +171,7 @@ def redrive(
     if delete and from_sqs is None and from_s3 is None:
         raise click.UsageError("--delete removes SQS messages or S3 objects: use it with --from-sqs or --from-s3")
     aws = {"endpoint_url": endpoint_url, "region_name": region, "profile_name": profile}
+    criteria_for = _filters(patterns, template_path, function, overrides)
     with _optional_store(state, required=from_state) as store:
         try:
             deliveries = _deliveries(store, from_file, from_sqs, from_s3, aws, visibility_timeout, wait_seconds)
@@ -187,6 +196,7 @@ def redrive(
                 delete=delete,
                 skip_superseded=skip_superseded,
                 as_json=as_json,
+                criteria_for=criteria_for,
             )
         except ShardlineError as exc:  # a state file gone bad, AWS refusing: stop, with what was done reported
             raise CLIError(str(exc)) from None
@@ -310,6 +320,7 @@ def _redrive_all(
     delete: bool,
     skip_superseded: bool,
     as_json: bool,
+    criteria_for: Callable[[FailedBatch], Any] = lambda batch: None,
 ) -> int:
     from shardline.local._redrive import redrive_batch
 
@@ -342,6 +353,7 @@ def _redrive_all(
                 deadline_ms=invoker.deadline_from_now() if invoker is not None else 0,
                 skip_superseded=skip_superseded,
                 report_batch_item_failures=reports_failures,
+                criteria=criteria_for(batch),
             )
             _show(report, as_json=as_json, dry_run=dry_run)
             reports.append(report)
@@ -396,6 +408,50 @@ def _state_batches(store: Any) -> list[FailedBatch]:
         ]
     except RedriveError as exc:
         raise CLIError(str(exc)) from None
+
+
+def _filters(
+    patterns: tuple[str, ...], template_path: str | None, function: str | None, overrides: dict[str, str]
+) -> Callable[[FailedBatch], Any]:
+    """The FilterCriteria a batch's mapping had, for each batch: --filter's, else the --template mapping's (the
+    function's mapping on the batch's stream, or its only one), else none."""
+    from shardline._filters import FilterCriteria, FilterPatternError
+
+    if patterns:
+        try:
+            criteria = FilterCriteria(list(patterns))
+        except FilterPatternError as exc:
+            raise CLIError(f"--filter: {exc}") from None
+        return lambda batch: criteria
+    if template_path is None:
+        return lambda batch: None
+    from shardline.local._settings import MappingSettings
+    from shardline.local._template import TemplateError, load_template
+
+    try:
+        template = load_template(Path(template_path), parameter_overrides=overrides, remote=True)
+    except TemplateError as exc:
+        raise CLIError(str(exc)) from None
+    names = [function] if function is not None else list(template.functions)[:1]
+    mapped = [mapping for mapping in template.mappings if mapping.function in names]
+    by_stream: dict[str, Any] = {}
+    for mapping in mapped:
+        try:
+            kept = MappingSettings(filter_criteria=mapping.settings.get("filter_criteria")).filter_criteria
+        except ShardlineError as exc:
+            raise CLIError(f"{template_path}: {mapping.logical_id}: {exc}") from None
+        if mapping.stream_arn is not None:
+            by_stream[f"arn={mapping.stream_arn}"] = kept
+        elif mapping.table in template.tables:
+            by_stream[f"table={template.tables[mapping.table].table_name}"] = kept
+
+    def criteria_for(batch: FailedBatch) -> Any:
+        if len(mapped) == 1:
+            return next(iter(by_stream.values()), None)
+        table = batch.stream_arn.split(":", 5)[-1].split("/")[1] if "/" in batch.stream_arn else ""
+        return by_stream.get(f"arn={batch.stream_arn}", by_stream.get(f"table={table}"))
+
+    return criteria_for
 
 
 def _target(

@@ -547,16 +547,23 @@ def redrive_batch(
     deadline_ms: int = 0,
     skip_superseded: bool = False,
     report_batch_item_failures: bool = True,
+    criteria: Any = None,
 ) -> BatchReport:
     """Fetch ``batch`` from its stream and invoke ``invoker`` with it (``None``: a dry run, nothing invoked).
 
-    ``deadline_ms`` is the invoke's deadline on the invoker's clock (its timeout from now).
+    ``deadline_ms`` is the invoke's deadline on the invoker's clock (its timeout from now). ``criteria`` is the
+    mapping's FilterCriteria (a :class:`~shardline.FilterCriteria`): the range between a batch's first and last
+    records also holds the records the filter dropped, which Lambda never sent and a redrive must not either.
     """
     fetched = fetch_batch(source, batch)
     report = BatchReport(fetched)
     if fetched.problem is not None:
         return report
     reasons = superseded(fetched) if skip_superseded else {}
+    if criteria is not None:
+        for record in fetched.records:
+            if not criteria.matches(record):
+                reasons[record["dynamodb"]["SequenceNumber"]] = "dropped by the mapping's filter (FilterCriteria)"
     sent = [record for record in fetched.records if record["dynamodb"]["SequenceNumber"] not in reasons]
     skipped = {
         record["dynamodb"]["SequenceNumber"]: _outcome(record, "skipped", reasons[record["dynamodb"]["SequenceNumber"]])

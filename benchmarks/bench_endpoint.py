@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from _harness import moto_server
 from botocore.config import Config
 
 from shardline.local import Pipeline, Store
@@ -141,19 +142,6 @@ def timed(work: Callable[[], None]) -> float:
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @contextlib.contextmanager

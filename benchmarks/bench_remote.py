@@ -41,7 +41,6 @@ the median of the per-round ratios to the raw boto3 run of the same round, with 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import gc
 import itertools
@@ -51,12 +50,13 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import boto3
+from _harness import moto_server
 from botocore.config import Config
 
 from shardline.aws import RemoteStream
@@ -79,19 +79,6 @@ def client_for(url: str, service: str) -> Any:
         aws_secret_access_key="bench",
         config=Config(retries={"total_max_attempts": 1}),
     )
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def fill(url: str, records: int) -> str:

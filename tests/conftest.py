@@ -179,6 +179,27 @@ _SCRIPT = Path(sys.executable).parent / "shardline"
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardline"]
 
 
+def boto_error(code: str, status: int, operation: str, message: str | None = None) -> Exception:
+    """The ClientError botocore raises for an error answer with ``code`` and HTTP ``status``."""
+    from botocore.exceptions import ClientError
+
+    error: Exception = ClientError(
+        {
+            "Error": {"Code": code, "Message": message or f"injected {code}"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        operation,
+    )
+    return error
+
+
+def stream_table(dynamodb: Any, name: str, view: str = "NEW_AND_OLD_IMAGES") -> str:
+    """Create table ``name`` (key ``pk``, a string) with a stream of ``view`` through ``dynamodb``; its stream ARN."""
+    description = create_table(dynamodb, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": view})
+    arn: str = description["LatestStreamArn"]
+    return arn
+
+
 class Throttling:
     """A boto3 client that throttles its first ``n`` calls (a ClientError with ``code``, as botocore raises it for
     HTTP 400), then passes them on to ``client``; ``calls`` lists every call's method name."""
@@ -190,16 +211,11 @@ class Throttling:
         self.calls: list[str] = []
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        from botocore.exceptions import ClientError
-
         def call(**arguments: Any) -> Any:
             self.calls.append(name)
             if self.left > 0:
                 self.left -= 1
-                raise ClientError(
-                    {"Error": {"Code": self.code, "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-                    name,
-                )
+                raise boto_error(self.code, 400, name, "slow down")
             return getattr(self.client, name)(**arguments)
 
         return call

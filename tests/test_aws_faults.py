@@ -44,7 +44,7 @@ from _fault_proxy import (
     FaultProxy,
     every,
 )
-from conftest import COMMAND, REGION, aws_client, clean_environment, create_table
+from conftest import COMMAND, REGION, aws_client, clean_environment, stream_table
 
 from shardline.aws import READS_PER_SECOND, RemoteRetryError, RemoteStream
 from shardline.local import Pipeline, Store
@@ -65,12 +65,7 @@ class Writes:
     def __init__(self, url: str) -> None:
         self.name = f"Faults{next(_names)}"
         self.dynamodb = aws_client("dynamodb", url)
-        description = create_table(
-            self.dynamodb,
-            self.name,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        self.stream_arn: str = description["LatestStreamArn"]
+        self.stream_arn = stream_table(self.dynamodb, self.name)
         self.expected: list[tuple[str, str, int | None]] = []
         self._present: set[str] = set()
         self._count = 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import aws_client, create_table
+from conftest import aws_client, boto_error, create_table, stream_table
 
 from shardline.aws import READS_PER_SECOND, RemoteRetryError, RemoteStream, RemoteStreamError
 from shardline.local import Pipeline, Store
@@ -37,12 +37,7 @@ class MotoTable:
         self.name = f"Orders{next(_names)}"
         self.dynamodb = aws_client("dynamodb", url)
         self.streams = aws_client("dynamodbstreams", url)
-        description = create_table(
-            self.dynamodb,
-            self.name,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        self.stream_arn: str = description["LatestStreamArn"]
+        self.stream_arn = stream_table(self.dynamodb, self.name)
 
     def put(self, pk: str, **attributes: Any) -> None:
         self.dynamodb.put_item(TableName=self.name, Item={"pk": {"S": pk}, **attributes})
@@ -259,22 +254,14 @@ def test_arguments_are_checked() -> None:
 # -- faults -------------------------------------------------------------------------------------------------
 
 
-def client_error(code: str, status: int, operation: str) -> Exception:
-    error: Exception = botocore_exceptions.ClientError(
-        {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        operation,
-    )
-    return error
-
-
 FAULTS: dict[str, Any] = {
-    "throttle": lambda op: client_error("LimitExceededException", 400, op),
-    "provisioned": lambda op: client_error("ProvisionedThroughputExceededException", 400, op),
-    "500": lambda op: client_error("InternalServerError", 500, op),
-    "503": lambda op: client_error("ServiceUnavailable", 503, op),
+    "throttle": lambda op: boto_error("LimitExceededException", 400, op),
+    "provisioned": lambda op: boto_error("ProvisionedThroughputExceededException", 400, op),
+    "500": lambda op: boto_error("InternalServerError", 500, op),
+    "503": lambda op: boto_error("ServiceUnavailable", 503, op),
     "connection": lambda op: botocore_exceptions.EndpointConnectionError(endpoint_url="http://stream"),
     "dropped": lambda op: botocore_exceptions.ConnectionClosedError(endpoint_url="http://stream"),
-    "expired": lambda op: client_error("ExpiredIteratorException", 400, op),
+    "expired": lambda op: boto_error("ExpiredIteratorException", 400, op),
 }
 
 
@@ -435,7 +422,7 @@ class MemoryStreams:
         else:
             index = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] == SequenceNumber) + 1
             if index < self.trim_before.get(ShardId, 0):
-                raise client_error("TrimmedDataAccessException", 400, "GetShardIterator")
+                raise boto_error("TrimmedDataAccessException", 400, "GetShardIterator")
         return {"ShardIterator": f"{ShardId}|{index}"}
 
     def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Throttling, aws_client, create_table
+from conftest import Throttling, aws_client, stream_table
 
 from shardline.aws import RemoteStream
 from shardline.local import Pipeline, Store
@@ -29,11 +29,9 @@ class Table:
     def __init__(self, url: str, client: Any = None) -> None:
         self.name = f"Semantics{next(_names)}"
         self.dynamodb = aws_client("dynamodb", url)
-        description = create_table(
-            self.dynamodb, self.name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
-        )
+        arn = stream_table(self.dynamodb, self.name, "NEW_IMAGE")
         self.client = client or aws_client("dynamodbstreams", url)
-        self.stream = RemoteStream(description["LatestStreamArn"], client=self.client)
+        self.stream = RemoteStream(arn, client=self.client)
 
     def put(self, pk: str, n: int) -> None:
         self.dynamodb.put_item(TableName=self.name, Item={"pk": {"S": pk}, "n": {"N": str(n)}})

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COMMAND, REGION, Throttling, aws_client, clean_environment, create_table
+from conftest import COMMAND, REGION, Throttling, aws_client, clean_environment, stream_table
 
 from shardline.aws import LambdaInvoker, RemoteSourceError, RemoteStream, RemoteStreams, S3Source, SqsSource
 from shardline.local import Pipeline, Store, TrimmedDataAccessError
@@ -71,12 +71,7 @@ class Failures:
         self.url = url
         self.name = f"Redrive{next(_names)}"
         self.dynamodb = aws_client("dynamodb", url)
-        description = create_table(
-            self.dynamodb,
-            self.name,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        self.stream_arn: str = description["LatestStreamArn"]
+        self.stream_arn = stream_table(self.dynamodb, self.name)
         for pk in "abc":
             self.dynamodb.put_item(TableName=self.name, Item={"pk": {"S": pk}})
         self.sent: list[list[str]] = []

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import boto_error
 
 from shardline.cli import main
 from shardline.cli._dashboard import Dashboard
@@ -39,17 +40,9 @@ START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: the lines' stamps are 00:0
 # -- a DynamoDB Streams client that fails on cue -----------------------------------------------------------------
 
 
-def _client_error(code: str, status: int, operation: str) -> Exception:
-    error: Exception = botocore_exceptions.ClientError(
-        {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        operation,
-    )
-    return error
-
-
 FAULTS: dict[str, Any] = {
-    "throttle": lambda op: _client_error("LimitExceededException", 400, op),
-    "500": lambda op: _client_error("InternalServerError", 500, op),
+    "throttle": lambda op: boto_error("LimitExceededException", 400, op),
+    "500": lambda op: boto_error("InternalServerError", 500, op),
     "dropped": lambda op: botocore_exceptions.ConnectionClosedError(endpoint_url="http://streams"),
 }
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COMMAND, REGION, aws_client, create_table
+from conftest import COMMAND, REGION, aws_client, create_table, stream_table
 
 pytest.importorskip("moto.server")
 
@@ -31,13 +31,10 @@ def dynamodb(moto_url: str) -> Any:
     return aws_client("dynamodb", moto_url)
 
 
-def stream_table(dynamodb: Any) -> tuple[str, str]:
+def tail_table(dynamodb: Any) -> tuple[str, str]:
     """A new table with a NEW_AND_OLD_IMAGES stream on moto's server: its name and stream ARN."""
     name = f"Tail{next(_names)}"
-    description = create_table(
-        dynamodb, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    )
-    return name, description["LatestStreamArn"]
+    return name, stream_table(dynamodb, name)
 
 
 def tail(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,7 +55,7 @@ def tail(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_json_prints_the_records_written_in_lambdas_shape(moto_url: str, dynamodb: Any) -> None:
-    name, arn = stream_table(dynamodb)
+    name, arn = tail_table(dynamodb)
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}, "qty": {"N": "1"}})
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}, "qty": {"N": "2"}, "blob": {"B": b"\x00\xff"}})
     dynamodb.delete_item(TableName=name, Key={"pk": {"S": "a"}})
@@ -92,7 +89,7 @@ def test_json_prints_the_records_written_in_lambdas_shape(moto_url: str, dynamod
 
 
 def test_table_resolves_its_stream_and_prints_readable_lines(moto_url: str, dynamodb: Any) -> None:
-    name, _ = stream_table(dynamodb)
+    name, _ = tail_table(dynamodb)
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}})
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "two words"}})
 
@@ -107,7 +104,7 @@ def test_table_resolves_its_stream_and_prints_readable_lines(moto_url: str, dyna
 
 
 def test_filter_drops_the_records_that_do_not_match(moto_url: str, dynamodb: Any) -> None:
-    name, _ = stream_table(dynamodb)
+    name, _ = tail_table(dynamodb)
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}, "qty": {"N": "1"}})
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "b"}, "qty": {"N": "2"}})
     dynamodb.delete_item(TableName=name, Key={"pk": {"S": "b"}})
@@ -124,7 +121,7 @@ def test_filter_drops_the_records_that_do_not_match(moto_url: str, dynamodb: Any
 
 
 def test_an_invalid_filter_is_one_line_error(moto_url: str, dynamodb: Any) -> None:
-    name, _ = stream_table(dynamodb)
+    name, _ = tail_table(dynamodb)
     result = tail(moto_url, "--table", name, "--filter", '{"eventName": "INSERT"}', "--limit", "1")
     assert result.returncode == 1
     assert result.stdout == ""
@@ -173,7 +170,7 @@ def test_remote_only_options_are_refused_on_a_local_table(tmp_path: Path) -> Non
 
 
 def test_follows_new_writes_until_ctrl_c(moto_url: str, dynamodb: Any) -> None:
-    name, arn = stream_table(dynamodb)
+    name, arn = tail_table(dynamodb)
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "before"}})
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("SHARDLINE_", "AWS_"))}
     environment.update(AWS_ACCESS_KEY_ID="any", AWS_SECRET_ACCESS_KEY="any")

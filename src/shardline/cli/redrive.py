@@ -54,9 +54,11 @@ start-lambda`'s).
 
 \b
 A batch whose records were trimmed (DynamoDB Streams keeps them 24 hours) or whose stream is gone is
-reported and not redriven. --skip-superseded leaves out a record whose item changed again later on the
-stream, printing why. With --delete, an SQS message or S3 object is deleted once its whole batch succeeded;
-the others stay (SQS messages are made visible again at once).
+reported and not redriven (an S3 record's payload, the event Lambda sent, is redriven instead). Records
+the mapping's filter dropped are left out (--filter, or the --template mapping's). --skip-superseded
+leaves out a record whose item changed again later on the stream, printing why. With --delete, an SQS
+message or S3 object is deleted once its whole batch succeeded; the others stay (SQS messages are made
+visible again at once).
 Exit status 0 only when every batch was fetched and every record redriven succeeded; 1 otherwise.
 """
 
@@ -80,7 +82,7 @@ _SOURCES = "--from-state, --from-file FILE, --from-sqs URL or --from-s3 s3://BUC
     "--timeout",
     type=click.FloatRange(0.001, 900),
     default=None,
-    help="Seconds (default 3, or the template's; with --function-name, the answer is awaited 900).",
+    help="Seconds (default 3, or the template's); with --function-name, how long to await Invoke's answer (900).",
 )
 @click.option(
     "--no-report-batch-item-failures",

@@ -139,6 +139,57 @@ def test_redrive_from_a_file_with_a_template_function(project: Path) -> None:
     assert done.stderr.splitlines()[0].startswith("batch 1 of 1 (failures.jsonl, line 1, shard ")
 
 
+def test_redrive_with_a_template_leaves_out_what_the_mappings_filter_dropped(project: Path) -> None:
+    make_failures(project / "state.db")
+    (project / "template.yaml").write_text(
+        textwrap.dedent(
+            """
+            Transform: AWS::Serverless-2016-10-31
+            Resources:
+              Orders:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  TableName: Orders
+                  KeySchema: [{AttributeName: pk, KeyType: HASH}]
+                  AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+                  StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+              Audit:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  TableName: Audit
+                  KeySchema: [{AttributeName: pk, KeyType: HASH}]
+                  AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+                  StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+              Fixed:
+                Type: AWS::Serverless::Function
+                Properties:
+                  Handler: fixed.handler
+                  Runtime: python3.11
+                  Events:
+                    Orders:
+                      Type: DynamoDB
+                      Properties:
+                        Stream: !GetAtt Orders.StreamArn
+                        StartingPosition: TRIM_HORIZON
+                        FilterCriteria:
+                          Filters:
+                            - Pattern: '{"dynamodb": {"Keys": {"pk": {"S": [{"anything-but": ["a"]}]}}}}'
+                    Audit:
+                      Type: DynamoDB
+                      Properties: {Stream: !GetAtt Audit.StreamArn, StartingPosition: TRIM_HORIZON}
+            """
+        ),
+        encoding="utf-8",
+    )
+    done = run("redrive", "--from-state", "--state", "state.db", "--template", "template.yaml", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert [line.split("  ", 2)[2] for line in done.stdout.splitlines()] == [
+        '{"pk": "a"}  skipped: dropped by the mapping\'s filter (FilterCriteria)',
+        '{"pk": "poison"}  succeeded',
+    ]
+    assert "processed 1" in done.stderr
+
+
 def test_trimmed_records_are_reported_per_batch(project: Path) -> None:
     # Written by a clock two days behind: for the command (the system clock) every record is past the retention.
     make_failures(project / "state.db", clock=VirtualClock(SystemClock().now_ms() - 2 * 24 * 3600 * 1000))

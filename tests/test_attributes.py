@@ -1,4 +1,5 @@
-"""The AttributeValue codec: decoding, encoding, validation and item size (SPEC sections 2 and 3)."""
+"""The AttributeValue codec: decoding, encoding, validation and item size ("AttributeValue" in the DynamoDB API
+reference, "Item sizes and formats" in the DynamoDB developer guide)."""
 
 from __future__ import annotations
 
@@ -108,8 +109,8 @@ def typed(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------
-# An independent implementation of SPEC sections 2 and 3, used as an oracle. It never does Decimal
-# arithmetic: numbers are handled as digit strings and Python ints.
+# An independent implementation of DynamoDB's AttributeValue and item size rules, used as an oracle. It never
+# does Decimal arithmetic: numbers are handled as digit strings and Python ints.
 
 _NUMBER_SYNTAX = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
 
@@ -152,7 +153,7 @@ def oracle_plain(text: str) -> str:
 
 
 def oracle_number_size(text: str) -> int:
-    """SPEC section 3, step by step as written there."""
+    """ "Item sizes and formats", DynamoDB developer guide, step by step as written there."""
     plain = oracle_plain(text)
     if plain == "0":
         return 1
@@ -378,7 +379,7 @@ def test_valid_number_forms_decode_to_their_value(text: str, expected: Decimal, 
 
 
 # --------------------------------------------------------------------------------------------------
-# 2. Decoding: every invalid input of SPEC section 2, with its path
+# 2. Decoding: every invalid input of "AttributeValue", DynamoDB API reference, with its path
 
 NOT_A_NUMBER = r"{} is not a number \(DynamoDB numbers look like 42, -1\.5 or 6\.02E23\)"
 
@@ -901,7 +902,7 @@ def test_format_number_is_plain_and_exact(number: Decimal | int, expected: str) 
 
 
 # --------------------------------------------------------------------------------------------------
-# 4. Item size (SPEC section 3)
+# 4. Item size ("Item sizes and formats", DynamoDB developer guide)
 
 
 def test_item_size_reproduces_the_sam_sample_size_bytes(sam_event: dict[str, Any]) -> None:
@@ -940,7 +941,7 @@ def test_item_size_reproduces_the_sam_sample_size_bytes(sam_event: dict[str, Any
 )
 def test_number_sizes(text: str, size: int) -> None:
     assert item_size({"n": {"N": text}}) - 1 == size
-    assert oracle_number_size(text) == size  # the oracle used by the property tests agrees with SPEC examples
+    assert oracle_number_size(text) == size  # the property tests' oracle agrees with AWS's examples
 
 
 @pytest.mark.parametrize(
@@ -1272,7 +1273,7 @@ def test_property_boto3_reads_what_serialize_writes(value: Any) -> None:
 
 
 def test_boto3_fails_where_shardline_is_exact() -> None:
-    """The motivating cases of SPEC section 2: boto3 refuses 10**38, shardline encodes it exactly."""
+    """The motivating cases of DynamoDB's number rules: boto3 refuses 10**38, shardline encodes it exactly."""
     with pytest.raises(Rounded):
         TypeSerializer().serialize(10**38)
     assert deserialize(serialize(10**38)) == 10**38

@@ -40,7 +40,7 @@ DYNAMODB_FIELDS = [
     "StreamViewType",
 ]
 VIEWS = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
-# Which images each view type carries, per event (SPEC section 1's table).
+# Which images each view type carries, per event ("Using AWS Lambda with Amazon DynamoDB"'s table).
 IMAGES = {
     "KEYS_ONLY": {"INSERT": set(), "MODIFY": set(), "REMOVE": set()},
     "NEW_IMAGE": {"INSERT": {"NewImage"}, "MODIFY": {"NewImage"}, "REMOVE": set()},

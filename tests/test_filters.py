@@ -1,4 +1,4 @@
-"""FilterCriteria: Lambda's event filtering for DynamoDB stream records (SPEC section 6)."""
+"""FilterCriteria: Lambda's event filtering for DynamoDB stream records ("Lambda event filtering")."""
 
 from __future__ import annotations
 

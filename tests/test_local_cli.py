@@ -102,7 +102,7 @@ def test_writes_report_their_records_and_the_stream_holds_them(state: str) -> No
     put = run("table", "put", "Orders", '{"pk": "order#1", "sk": 1, "total": 12.50}', "--state", state)
     assert put.returncode == 0, put.stderr
     assert put.stderr.startswith('INSERT Orders {"pk": "order#1", "sk": 1}: sequence number ')
-    assert put.stderr.endswith(", SizeBytes 34\n")  # Keys 13 + NewImage 21 (SPEC section 3)
+    assert put.stderr.endswith(", SizeBytes 34\n")  # Keys 13 + NewImage 21: DynamoDB's item size
     same = run("table", "put", "Orders", '{"pk": "order#1", "sk": 1, "total": 12.5}', "--state", state)
     assert same.stderr == "no change (the stored item is the same): no stream record\n"
     update = run("table", "update", "Orders", key, "--set", '{"status": "PAID"}', "--remove", "total", "--state", state)

@@ -66,7 +66,7 @@ def test_s3_destination_writes_an_object_per_record(aws: None) -> None:
     (entry,) = s3.list_objects_v2(Bucket="failures")["Contents"]
     assert entry["Key"].startswith("aws/lambda/")
     body = json.loads(s3.get_object(Bucket="failures", Key=entry["Key"])["Body"].read())
-    payload = body.pop("payload")  # the S3 form adds the invocation's records (SPEC section 1)
+    payload = body.pop("payload")  # the S3 form adds the invocation's records ("Using AWS Lambda with Amazon DynamoDB")
     assert body == sent
     assert [record["dynamodb"]["Keys"] for record in payload["Records"]] == [{"pk": {"S": "order#1"}}]
     assert entry["Key"].startswith("aws/lambda/Orders-failing/")

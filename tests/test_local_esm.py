@@ -1,4 +1,6 @@
-"""The event source mapping emulator, on a virtual clock: each test cites the SPEC line it checks."""
+"""The event source mapping emulator, on a virtual clock: each test says which rule of Lambda's it checks
+("Using AWS Lambda with Amazon DynamoDB" and "Lambda event filtering" in the Lambda developer guide;
+"Change data capture for DynamoDB Streams" in the DynamoDB developer guide), or what was recorded on AWS."""
 
 from __future__ import annotations
 
@@ -111,7 +113,7 @@ PARTIAL = {"function_response_types": ["ReportBatchItemFailures"]}
 
 
 def test_batches_follow_batch_size_and_stream_order(store: Store) -> None:
-    # SPEC 5: BatchSize is the maximum records per invoke; a shard is read in order.
+    # Lambda: BatchSize is the maximum records per invoke; a shard is read in order.
     table = orders(store)
     put_many(table, 7)
     handler = Recorder()
@@ -155,7 +157,7 @@ def test_each_mapping_has_its_own_checkpoints(store: Store) -> None:
 
 
 def test_latest_starts_after_the_records_already_there(store: Store) -> None:
-    # SPEC 5: StartingPosition TRIM_HORIZON or LATEST.
+    # Lambda: StartingPosition TRIM_HORIZON or LATEST.
     table = orders(store)
     put_many(table, 2)
     handler = Recorder()
@@ -167,7 +169,7 @@ def test_latest_starts_after_the_records_already_there(store: Store) -> None:
 
 
 def test_the_batching_window_waits_to_fill_a_batch(store: Store, clock: VirtualClock) -> None:
-    # SPEC 5: MaximumBatchingWindowInSeconds: wait up to this long to fill a batch.
+    # Lambda: MaximumBatchingWindowInSeconds: wait up to this long to fill a batch.
     table = orders(store)
     handler = Recorder()
     pipeline = Pipeline(store)
@@ -192,7 +194,7 @@ def test_a_full_batch_does_not_wait_for_the_window(store: Store, clock: VirtualC
 
 
 def test_the_six_megabyte_payload_limit_splits_batches(store: Store) -> None:
-    # SPEC 5: BatchSize is also capped by the 6 MB payload.
+    # Lambda: BatchSize is also capped by the 6 MB payload.
     table = orders(store)
     for index in range(1, 6):
         table.put_item({"pk": f"order#{index}", "n": index, "blob": "x" * 390_000})
@@ -217,7 +219,7 @@ def test_the_six_megabyte_payload_limit_splits_batches(store: Store) -> None:
 
 
 def test_filtered_records_are_dropped_and_passed(store: Store) -> None:
-    # SPEC 6: a record matching no filter is DROPPED and the iterator advances past it.
+    # Lambda event filtering: a record matching no filter is DROPPED and the iterator advances past it.
     table = orders(store)
     put_many(table, 5)
     handler = Recorder()
@@ -234,7 +236,7 @@ def test_filtered_records_are_dropped_and_passed(store: Store) -> None:
 
 
 def test_an_invalid_filter_is_refused_with_aws_words(store: Store) -> None:
-    # SPEC 5 (recorded): an invalid pattern: InvalidParameterValueException "Invalid filter pattern definition."
+    # Recorded on AWS: an invalid pattern: InvalidParameterValueException "Invalid filter pattern definition."
     table = orders(store)
     with pytest.raises(InvalidParameterValueError, match=r"^Invalid filter pattern definition\."):
         Pipeline(store).add_mapping(table, Recorder(), filter_criteria={"Filters": [{"Pattern": '{"a": "b"}'}]})
@@ -245,7 +247,7 @@ def test_an_invalid_filter_is_refused_with_aws_words(store: Store) -> None:
 
 @pytest.mark.parametrize("response", [[], None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}])
 def test_success_shapes_are_one_invocation(store: Store, response: Any) -> None:
-    # SPEC 5 (recorded): [], null, {}, {"batchItemFailures": []}, {"batchItemFailures": null}: success.
+    # Recorded on AWS: [], null, {}, {"batchItemFailures": []}, {"batchItemFailures": null}: success.
     table = orders(store)
     put_many(table, 1)
     handler = Recorder(lambda event: response)
@@ -267,7 +269,7 @@ def test_success_shapes_are_one_invocation(store: Store, response: Any) -> None:
     ],
 )
 def test_malformed_partial_responses_fail_the_whole_batch(store: Store, response: Any) -> None:
-    # SPEC 5 (recorded): each a whole-batch failure; MaximumRetryAttempts 3: invoked 4 times, then the
+    # Recorded on AWS: each a whole-batch failure; MaximumRetryAttempts 3: invoked 4 times, then the
     # destination record has approximateInvokeCount 4 and functionError null.
     table = orders(store)
     put_many(table, 1)
@@ -283,7 +285,7 @@ def test_malformed_partial_responses_fail_the_whole_batch(store: Store, response
 
 
 def test_an_always_failing_handler_with_one_retry(store: Store) -> None:
-    # SPEC 5 (recorded): BatchSize 1, MaximumRetryAttempts 1: 2 invocations, then one destination record with
+    # Recorded on AWS: BatchSize 1, MaximumRetryAttempts 1: 2 invocations, then one destination record with
     # RetryAttemptsExhausted, approximateInvokeCount 2, statusCode 200, functionError "Unhandled",
     # DDBStreamBatchInfo.batchSize 1, start = end sequence number.
     table = orders(store)
@@ -307,7 +309,7 @@ def test_an_always_failing_handler_with_one_retry(store: Store) -> None:
 
 
 def test_the_six_record_scenario_reporting_record_five(store: Store) -> None:
-    # SPEC 5 (recorded): BatchSize 3, MaximumRetryAttempts 3, only record #5 of 6 failing and reported:
+    # Recorded on AWS: BatchSize 3, MaximumRetryAttempts 3, only record #5 of 6 failing and reported:
     # #5 delivered 5 times (once in its batch, then 4 times alone), then the failure record with
     # approximateInvokeCount 4, batchSize 1, functionError null, statusCode 200.
     table = orders(store)
@@ -325,7 +327,7 @@ def test_the_six_record_scenario_reporting_record_five(store: Store) -> None:
 
 
 def test_the_six_record_scenario_reporting_the_last_record(store: Store) -> None:
-    # SPEC 5 (recorded): the handler reporting only the last record: the first five delivered once each,
+    # Recorded on AWS: the handler reporting only the last record: the first five delivered once each,
     # the last 5 times; one destination record, approximateInvokeCount 4, batchSize 1.
     table = orders(store)
     numbers = put_many(table, 6)
@@ -341,7 +343,7 @@ def test_the_six_record_scenario_reporting_the_last_record(store: Store) -> None
 
 
 def test_a_partial_response_is_ignored_without_report_batch_item_failures(store: Store) -> None:
-    # SPEC 5: FunctionResponseTypes: partial batch responses are ignored unless enabled.
+    # Lambda: FunctionResponseTypes: partial batch responses are ignored unless enabled.
     table = orders(store)
     put_many(table, 3)
     handler = Recorder(report(2))
@@ -352,7 +354,7 @@ def test_a_partial_response_is_ignored_without_report_batch_item_failures(store:
 
 
 def test_a_partial_response_redelivers_what_follows_the_lowest_reported(store: Store) -> None:
-    # SPEC 5: Lambda checkpoints at the LOWEST reported sequence number and delivers every later record
+    # Lambda: Lambda checkpoints at the LOWEST reported sequence number and delivers every later record
     # again, including ones the handler already processed.
     table = orders(store)
     put_many(table, 5)
@@ -379,7 +381,7 @@ def test_retries_back_off_on_the_clock(store: Store, clock: VirtualClock) -> Non
 
 
 def test_infinite_retries_stop_when_the_records_expire(store: Store, clock: VirtualClock) -> None:
-    # SPEC 5: with defaults a bad record blocks a shard up to 24 h (the stream's retention), then goes.
+    # Lambda: with defaults a bad record blocks a shard up to 24 h (the stream's retention), then goes.
     table = orders(store)
     put_many(table, 1)
     handler = Recorder(fail_on(1))
@@ -398,7 +400,7 @@ def test_infinite_retries_stop_when_the_records_expire(store: Store, clock: Virt
 
 
 def test_bisect_splits_failing_batches_without_using_retries(store: Store) -> None:
-    # SPEC 5: BisectBatchOnFunctionError: split the batch in two and retry each half; splitting does not
+    # Lambda: BisectBatchOnFunctionError: split the batch in two and retry each half; splitting does not
     # use the retry quota.
     table = orders(store)
     put_many(table, 4)
@@ -414,7 +416,7 @@ def test_bisect_splits_failing_batches_without_using_retries(store: Store) -> No
 
 
 def test_bisect_with_a_partial_response_retries_only_the_rest(store: Store) -> None:
-    # SPEC 5: with bisect on, a partial response bisects at the returned sequence number.
+    # Lambda: with bisect on, a partial response bisects at the returned sequence number.
     table = orders(store)
     put_many(table, 4)
     handler = Recorder(in_turn(report(3), report()))
@@ -425,7 +427,7 @@ def test_bisect_with_a_partial_response_retries_only_the_rest(store: Store) -> N
 
 
 def test_records_past_their_maximum_age_go_to_the_destination(store: Store, clock: VirtualClock) -> None:
-    # SPEC 5 (recorded): MaximumRecordAgeInSeconds 60 and a record older than that: destination record with
+    # Recorded on AWS: MaximumRecordAgeInSeconds 60 and a record older than that: destination record with
     # condition RecordAgeExceeded, no responseContext key at all; the younger records are still delivered.
     table = orders(store)
     put_many(table, 1)
@@ -446,7 +448,7 @@ def test_records_past_their_maximum_age_go_to_the_destination(store: Store, cloc
 
 
 def test_parallelization_keeps_order_per_key_and_isolates_failures(store: Store) -> None:
-    # SPEC 5: ParallelizationFactor: concurrent batches per shard; order is kept per partition key.
+    # Lambda: ParallelizationFactor: concurrent batches per shard; order is kept per partition key.
     table = orders(store)
     for round_ in range(3):
         for key in ("a", "b", "c", "d"):
@@ -466,7 +468,7 @@ def test_parallelization_keeps_order_per_key_and_isolates_failures(store: Store)
 
 
 def test_parent_shards_are_read_before_children(clock: VirtualClock) -> None:
-    # SPEC 4: parents must be fully processed before their children; shards roll over (~4 h).
+    # DynamoDB Streams: parents must be fully processed before their children; shards roll over (~4 h).
     with Store(":memory:", clock=clock) as store:
         table = store.create_table("Orders", key_schema={"pk": "S"})
         put_many(table, 2)
@@ -485,7 +487,7 @@ def test_parent_shards_are_read_before_children(clock: VirtualClock) -> None:
 
 
 def test_tumbling_windows_carry_state_and_end_with_a_final_invoke(store: Store, clock: VirtualClock) -> None:
-    # SPEC 1 and 5: TumblingWindowInSeconds: state passed between invokes; the final invoke of a window.
+    # Lambda: TumblingWindowInSeconds: state passed between invokes; the final invoke of a window.
     table = orders(store)
     calls: list[dict[str, Any]] = []
 
@@ -507,7 +509,7 @@ def test_tumbling_windows_carry_state_and_end_with_a_final_invoke(store: Store, 
 
 
 def test_a_window_response_without_state_is_a_failure(store: Store) -> None:
-    # SPEC 1: the response MUST contain state; without it the invoke counts as failed.
+    # Lambda: the response MUST contain state; without it the invoke counts as failed.
     table = orders(store)
     put_many(table, 1)
     handler = Recorder(lambda event: {"batchItemFailures": []})
@@ -541,7 +543,7 @@ def test_settings_are_validated_with_aws_messages(store: Store, setting: dict[st
 
 
 def test_a_second_mapping_for_the_same_function_and_stream_conflicts(store: Store) -> None:
-    # SPEC 5 (recorded): creating a second mapping for the same function and stream: ResourceConflictException.
+    # Recorded on AWS: creating a second mapping for the same function and stream: ResourceConflictException.
     table = orders(store)
     handler = Recorder()
     pipeline = Pipeline(store)

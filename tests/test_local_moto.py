@@ -1,7 +1,7 @@
 """The same writes on moto's DynamoDB and on the embedded store: where moto's stream differs from AWS's.
 
-SPEC sections 3 and 4: a write that changes nothing writes no record, and SizeBytes is DynamoDB's item size
-of the images the record carries. The README's comparison section lists what this test pins.
+On DynamoDB a write that changes nothing writes no stream record, and SizeBytes is DynamoDB's item size of the
+images the record carries. The README's comparison section lists what this test pins.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_moto_records_unchanged_writes_and_sizes_records_differently(aws: tuple[
     # moto keeps a number's text as written; DynamoDB stores (and streams) it normalised: 12.50 is 12.5.
     assert theirs[1]["dynamodb"]["NewImage"]["total"] == {"N": "12.50"}
     assert ours[1]["dynamodb"]["OldImage"]["total"] == {"N": "12.5"}
-    # SizeBytes: ours is DynamoDB's item size of what the record carries (SPEC section 3); moto's is not.
+    # SizeBytes: ours is DynamoDB's item size of what the record carries ("Item sizes and formats"); moto's is not.
     for record in ours:
         carried = [
             record["dynamodb"][field] for field in ("Keys", "NewImage", "OldImage") if field in record["dynamodb"]

@@ -936,7 +936,7 @@ def test_decimals_encode_in_dynamodbs_normalised_form(value: Decimal) -> None:
 
 
 def spec_number_size(value: Decimal) -> int:
-    """SPEC section 3's rule for a number's size, written out step by step (the reference)."""
+    """DynamoDB's rule for a number's size ("Item sizes and formats"), written out step by step (the reference)."""
     if value == 0:
         return 1
     whole, _, fraction = format_number(value.copy_abs()).partition(".")  # abs() would round to 28 digits

@@ -1,4 +1,5 @@
-"""Tests for ``validate_event``: every check of SPEC sections 1-3, each pinned to its exact path.
+"""Tests for ``validate_event``: every check of the event, AttributeValue and item size rules, each pinned to its
+exact path.
 
 The mutation tables start from saved fixtures (the SAM sample, the Kinesis and tumbling-window events),
 change one thing, and name every problem that change must cause, in document order, with whether only a

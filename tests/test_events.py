@@ -13,7 +13,7 @@ import json
 import operator
 import pickle
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -301,7 +301,7 @@ def test_sam_record_fields(sam_stream: StreamEvent, index: int, expected: dict[s
 def test_sam_event_container(sam_stream: StreamEvent, sam_raw: dict[str, Any]) -> None:
     assert sam_stream.raw is sam_raw
     assert len(sam_stream) == 3
-    assert isinstance(sam_stream.records, tuple)
+    assert isinstance(sam_stream.records, Sequence)  # a StreamRecords: records made as they are read
     assert sam_stream.records is sam_stream.records  # built once
     assert list(sam_stream) == list(sam_stream.records)
     assert sam_stream[0] is sam_stream.records[0]

@@ -18,6 +18,16 @@ not succeed: whatever finished after that point runs again (``BatchResult.redeli
 
 Which records to report is one pure function, :func:`report_indices`, shared by both runners.
 
+What the runner keeps
+    Nothing of a record once its handler is done with it. The runner reaches each record through the
+    event's :class:`StreamRecords`, which makes it then and holds it only weakly, so a record the handler
+    did not keep is freed, with every image it decoded, before the next record runs (the asyncio runner
+    holds each record, without its images, from the pass that orders them by item until it finishes).
+    Only failed records stay with their exception in the :class:`BatchResult`. A batch's decoding then
+    reuses the memory the previous record gave back instead of growing with the batch, and leaves the
+    garbage collector nothing to do. A record the handler kept (in a list, a closure, an exception) stays
+    whole: the same object, its images decoded once.
+
 What the runner reads, and what happens when it cannot
     The runner itself reads the event's ``Records`` array and every record's sequence number, the
     ``itemIdentifier`` the response names a record by, all before any handler runs. When one of those
@@ -55,7 +65,7 @@ from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol, final, overload
 
 from ._calling import describe_callable, is_async_callable, takes_extra_argument
-from ._events import StreamEvent, StreamRecord, sequence_numbers
+from ._events import StreamEvent, StreamRecord, StreamRecords, sequence_numbers
 from ._exceptions import BatchFailedError, EventShapeError, ShardlineError, describe_exception
 from ._exceptions import _type_name as _exception_type_name
 
@@ -108,6 +118,11 @@ class BatchResult:
     partition ``records``; ``reported`` are the records the response names; ``checkpoint`` is the sequence
     number Lambda resumes from (``None`` when nothing is reported); ``redelivered`` are the records that
     succeeded but are reported anyway (Lambda delivers them again).
+
+    ``records`` is the event's :class:`StreamRecords`; ``succeeded``, ``skipped``, ``reported`` and
+    ``redelivered`` are ``StreamRecords`` over the positions concerned, which hold no record: reading one
+    gives the record the handler saw if anyone still holds it, else a new record of the same raw record.
+    ``failed`` holds each failed record (the very one its handler saw) with its exception.
     """
 
     __slots__ = (
@@ -126,14 +141,15 @@ class BatchResult:
     def __init__(
         self,
         *,
-        records: tuple[StreamRecord, ...],
+        records: StreamRecords,
         sequence_numbers: Sequence[str],
-        failures: Mapping[int, BaseException],
+        failures: Mapping[int, RecordFailure],
         unfinished: Sequence[int],
         on_failure: OnFailure,
         duration: float,
     ) -> None:
-        reported = report_indices(len(records), sorted((*failures, *unfinished)), on_failure)
+        count = len(records)
+        reported = report_indices(count, sorted((*failures, *unfinished)), on_failure)
         not_run = frozenset(unfinished)
         self.records = records
         self.on_failure = on_failure
@@ -141,17 +157,19 @@ class BatchResult:
         self.response: dict[str, list[dict[str, str]]] = {
             "batchItemFailures": [{"itemIdentifier": sequence_numbers[index]} for index in reported]
         }
-        self.failed = tuple(RecordFailure(records[index], failures[index]) for index in sorted(failures))
-        self.skipped = tuple(records[index] for index in sorted(not_run))
-        if failures or not_run:
-            self.succeeded = tuple(
-                record for index, record in enumerate(records) if index not in failures and index not in not_run
-            )
-        else:
-            self.succeeded = records
-        self.reported = tuple(records[index] for index in reported)
+        # Positions, not records: what nobody else holds is not kept alive by the result.
+        self.failed = tuple(failures[index] for index in sorted(failures))
+        self.skipped = records._view(_compact(sorted(not_run)))
+        self.succeeded = (
+            records._view(_compact([index for index in range(count) if index not in failures and index not in not_run]))
+            if failures or not_run
+            else records
+        )
+        self.reported = records._view(_compact(reported))
         self.checkpoint = sequence_numbers[reported[0]] if reported else None
-        self.redelivered = tuple(records[index] for index in reported if index not in failures and index not in not_run)
+        self.redelivered = records._view(
+            _compact([index for index in reported if index not in failures and index not in not_run])
+        )
 
     @property
     def all_failed(self) -> bool:
@@ -163,6 +181,14 @@ class BatchResult:
             f"<BatchResult records={len(self.records)} succeeded={len(self.succeeded)} failed={len(self.failed)}"
             f" skipped={len(self.skipped)} reported={len(self.reported)} checkpoint={self.checkpoint}>"
         )
+
+
+def _compact(positions: list[int]) -> range | tuple[int, ...]:
+    """Sorted, distinct positions as a range when they follow one another (every record from the first
+    failure on, with "stop"), else as a tuple."""
+    if positions and positions[-1] - positions[0] + 1 == len(positions):
+        return range(positions[0], positions[-1] + 1)
+    return tuple(positions)
 
 
 def report_indices(count: int, not_succeeded: Sequence[int], on_failure: OnFailure) -> list[int]:
@@ -228,7 +254,7 @@ def _stream(event: Mapping[str, Any] | StreamEvent) -> StreamEvent:
         raise EventShapeError(f"the event cannot be read as a stream batch ({describe_exception(exc)})") from exc
 
 
-def _prepare(event: Mapping[str, Any] | StreamEvent) -> tuple[tuple[StreamRecord, ...], list[str]]:
+def _prepare(event: Mapping[str, Any] | StreamEvent) -> tuple[StreamRecords, list[str]]:
     """The records and their sequence numbers, every one checked before any handler runs: a record the
     response could not name would turn one bad record into a crash after others were processed."""
     records = _stream(event).records
@@ -408,9 +434,13 @@ def run_batch(
     records, sequence_numbers = _prepare(event)
     log = _LOGGER if logger is None else logger
     stop = policy == "stop"
-    failures: dict[int, BaseException] = {}
+    failures: dict[int, RecordFailure] = {}
     unfinished: Sequence[int] = ()
+    record: StreamRecord | None = None
+    outcome: object = None
     started = _clock()
+    # Each record is made as the loop reaches it and freed (with its images) when the loop moves on,
+    # unless the handler kept it.
     for index, record in enumerate(records):
         try:
             outcome = handler(record, context) if with_context else handler(record)
@@ -424,7 +454,7 @@ def run_batch(
             error = None if outcome is None else _not_awaited(outcome)
         if error is None:
             continue
-        failures[index] = error
+        failures[index] = RecordFailure(record, error)
         _log_failure(log, record, sequence_numbers[index], error)
         if stop:
             unfinished = range(index + 1, len(records))
@@ -437,7 +467,15 @@ def run_batch(
         on_failure=policy,
         duration=_clock() - started,
     )
-    return _finish(result, logger=log, raise_on_total_failure=raise_on_total_failure, on_result=on_result)
+    # A failure's traceback leads back to this frame (a handler's frame keeps its caller's), so once it
+    # returns this frame must hold no failure, or frame, failures and tracebacks would make a reference
+    # cycle that only the garbage collector frees; and no record, which the failure would keep alive.
+    failures.clear()  # the result has its own tuple of them
+    error = record = outcome = None
+    try:
+        return _finish(result, logger=log, raise_on_total_failure=raise_on_total_failure, on_result=on_result)
+    finally:
+        del result
 
 
 def process_batch(
@@ -537,12 +575,11 @@ async def arun_batch(
     records, sequence_numbers = _prepare(event)
     log = _LOGGER if logger is None else logger
     stop = policy == "stop"
-    failures: dict[int, BaseException] = {}
+    failures: dict[int, RecordFailure] = {}
     done: set[int] = set()
     started = _clock()
 
-    async def run_one(index: int) -> BaseException | None:
-        record = records[index]
+    async def run_one(record: StreamRecord) -> BaseException | None:
         try:
             awaitable = handler(record, context) if with_context else handler(record)
             if not _is_awaitable(awaitable):
@@ -561,16 +598,16 @@ async def arun_batch(
             return exc
         return None
 
-    def settle(index: int, error: BaseException | None) -> None:
+    def settle(index: int, record: StreamRecord, error: BaseException | None) -> None:
         done.add(index)
         if error is not None:
-            failures[index] = error
-            _log_failure(log, records[index], sequence_numbers[index], error)
+            failures[index] = RecordFailure(record, error)
+            _log_failure(log, record, sequence_numbers[index], error)
 
     if concurrency == 1:
-        # One at a time is stream order: no tasks, no scheduling.
-        for index in range(len(records)):
-            settle(index, await run_one(index))
+        # One at a time is stream order: no tasks, no scheduling. Each record is freed when the loop moves on.
+        for index, record in enumerate(records):
+            settle(index, record, await run_one(record))
             if stop and failures:
                 break
     else:
@@ -590,37 +627,45 @@ async def arun_batch(
 
 async def _schedule(
     aio: Any,
-    records: tuple[StreamRecord, ...],
+    records: StreamRecords,
     *,
-    run_one: Callable[[int], Awaitable[BaseException | None]],
-    settle: Callable[[int, BaseException | None], None],
-    failures: dict[int, BaseException],
+    run_one: Callable[[StreamRecord], Awaitable[BaseException | None]],
+    settle: Callable[[int, StreamRecord, BaseException | None], None],
+    failures: Mapping[int, RecordFailure],
     concurrency: int,
     stop: bool,
 ) -> None:
     """Start records in stream order, at most ``concurrency`` at once and one per item at a time."""
+    # Each record is made once, here, to read its Keys, and held (its keys decoded, no image yet) until it
+    # starts, then by its task's entry until it is settled: the record a handler gets is the one its order
+    # was computed from, and none outlives its run. (No loop variable may hold one: it would pin that
+    # record, and whatever its handler decoded, to the end of the batch.)
+    waiting: list[StreamRecord | None] = [*records]
+    keys = [_item_key(record) for record in waiting if record is not None]  # (all of them: none started yet)
     # Per item, its records' indices in stream order; "ready" holds the first waiting record of every item
     # with nothing in flight, lowest index first.
     queues: dict[object, list[int]] = {}
-    keys: list[object] = []
-    for index, record in enumerate(records):
-        key = _item_key(record)
-        keys.append(key)
+    for index, key in enumerate(keys):
         queues.setdefault(key, []).append(index)
     ready = sorted(queue[0] for queue in queues.values())
     position = dict.fromkeys(queues, 0)
-    in_flight: dict[asyncio.Future[BaseException | None], int] = {}
+    in_flight: dict[asyncio.Future[BaseException | None], tuple[int, StreamRecord]] = {}
     try:
         while True:
             while ready and len(in_flight) < concurrency and not (stop and failures):
                 index = heappop(ready)
-                in_flight[aio.ensure_future(run_one(index))] = index
+                record = waiting[index]  # from waiting to its task's entry
+                waiting[index] = None
+                assert record is not None  # each record starts once
+                in_flight[aio.ensure_future(run_one(record))] = (index, record)
+                del record
             if not in_flight:
                 return
             finished, _ = await aio.wait(in_flight, return_when=aio.FIRST_COMPLETED)
-            for task in sorted(finished, key=in_flight.__getitem__):
-                index = in_flight.pop(task)
-                settle(index, task.result())  # only what must propagate is raised here (see run_one)
+            for task in sorted(finished, key=lambda task: in_flight[task][0]):
+                index, record = in_flight.pop(task)
+                settle(index, record, task.result())  # only what must propagate is raised here (see run_one)
+                del record
                 key = keys[index]
                 position[key] += 1
                 queue = queues[key]

@@ -9,6 +9,11 @@ over the raw record dicts. Nothing is decoded until it is read, and everything d
 
 Kinesis Data Streams for DynamoDB events are recognised too: their records carry the DynamoDB change
 record as base64 JSON, which is unwrapped on first use.
+
+A record keeps what it decoded for as long as it lives, and no longer: ``event.records`` makes each record
+when it is read and holds it only weakly, so a record (with its images) that nobody holds any more is freed
+at once, while a record someone holds is the one handed out again. A batch of a thousand records then
+decodes into memory that the previous record just gave back, and leaves nothing for the garbage collector.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from __future__ import annotations
 import binascii
 import json
 import math
+from _thread import allocate_lock
+from _weakref import ref as _weakref
 from base64 import b64decode
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from enum import Enum
@@ -37,7 +44,7 @@ from ._attributes import _type_name as _kind
 from ._exceptions import AttributeValueError, EventShapeError, JSONInputError
 from ._json import json_loads
 
-__all__ = ["EventName", "StreamEvent", "StreamRecord", "StreamViewType"]
+__all__ = ["EventName", "StreamEvent", "StreamRecord", "StreamRecords", "StreamViewType"]
 
 _T = TypeVar("_T")
 _UNSET: Final[Any] = object()
@@ -113,7 +120,9 @@ _VIEW_TYPES: Final = {member.value: member for member in StreamViewType}
 
 
 class _ImageBase(dict[str, Any]):
-    __slots__ = ("_field", "_index", "_raw")
+    # __weakref__: an image can be watched without being kept (a cache of the user's, a test that checks
+    # what a batch let go).
+    __slots__ = ("__weakref__", "_field", "_index", "_raw")
 
     _raw: dict[str, Any] | None
     # Where the image sits, for error messages: its record's index in the event (or None) and its field,
@@ -360,9 +369,14 @@ class StreamRecord:
 
     Fields a record must have (eventID, eventName, dynamodb, its Keys and SequenceNumber) raise
     :class:`EventShapeError` when missing or malformed; optional ones are ``None`` when absent.
+
+    A record decodes its ``keys`` and each image once and keeps them for as long as it lives
+    (``record.new_image is record.new_image``). An image does not refer back to its record: kept alone, it
+    stays complete and valid after the record is gone.
     """
 
-    __slots__ = ("_change", "_index", "_keys", "_new", "_old", "_raw")
+    # __weakref__: the event holds its records weakly (see StreamRecords).
+    __slots__ = ("__weakref__", "_change", "_index", "_keys", "_new", "_old", "_raw")
 
     def __init__(self, raw: Mapping[str, Any], index: int | None = None) -> None:
         if type(raw) is not dict:
@@ -698,13 +712,24 @@ class StreamRecord:
 ShapeErrors: Final = (EventShapeError, AttributeValueError)
 
 
-def sequence_numbers(records: tuple[StreamRecord, ...]) -> list[str]:
+def sequence_numbers(records: Iterable[StreamRecord]) -> list[str]:
     """Every record's ``sequence_number``, or the EventShapeError of the first record without one.
 
     The batch runner reads them all before any handler runs; this is the property's work with the common
-    case (a DynamoDB Streams record carrying a non-empty string) inlined.
+    case (a DynamoDB Streams record carrying a non-empty string) inlined. Given an event's
+    :class:`StreamRecords`, it reads the raw records and makes no record but for an error or a Kinesis one.
     """
     numbers = []
+    if type(records) is StreamRecords:
+        raws = records._raws
+        for position in records._positions:
+            raw = raws[position]
+            ddb = raw.get("dynamodb") if "kinesis" not in raw else None
+            number = ddb.get("SequenceNumber") if type(ddb) is dict else None
+            if type(number) is not str or not number:
+                number = records._record(position).sequence_number  # Kinesis, or the precise error
+            numbers.append(number)
+        return numbers
     for record in records:
         raw = record._raw
         ddb = raw.get("dynamodb") if record._change is raw else None
@@ -757,6 +782,199 @@ def _as_model(image: dict[str, Any] | None, model: Callable[..., _T]) -> _T | No
 
 
 # --------------------------------------------------------------------------------------------------
+# The records of an event
+
+_new_object: Final = object.__new__
+
+
+def _record_dict(raw: object, index: int) -> dict[str, Any]:
+    """A raw record as a dict (what StreamRecord.__init__ does), or the EventShapeError naming it."""
+    if not isinstance(raw, Mapping):
+        raise EventShapeError(f"a stream record must be an object, got {_kind(raw)}", _record_path(index, ""))
+    return dict(raw)
+
+
+@final
+class StreamRecords(Sequence[StreamRecord]):
+    """The records of a :class:`StreamEvent` (``event.records``), or a part of them (a :class:`BatchResult`'s
+    ``succeeded``, ``skipped``...): an immutable sequence that makes each :class:`StreamRecord` when it is
+    read, and keeps it only while someone else does.
+
+    >>> event = StreamEvent({"Records": [
+    ...     {"eventID": "1", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"N": "1"}}, "SequenceNumber": "7"}},
+    ... ]})
+    >>> len(event.records), event.records[0].sequence_number, event.records[0] is event.records[-1]
+    (1, '7', True)
+
+    Why: a record caches what it decoded (its keys and images). Held by the event, every record of a batch,
+    and every image a handler read, would stay in memory until the whole event was dropped, so each record
+    would decode into fresh memory and feed the garbage collector. Made on demand and held weakly, a record
+    that nobody holds any more is freed with its images as soon as the loop moves on, and the next record
+    decodes into the memory it gave back.
+
+    What holds:
+
+    * one live record per position: while any code holds the record at a position, reading that position
+      (``records[i]``, iterating, a slice, ``event[i]``) gives that very object, with its decoded images,
+      from any thread;
+    * a record nobody holds is gone; reading its position again makes a new record, which decodes its
+      images again when they are read (equal values, new objects). Keep the record, or the image, to keep
+      its identity;
+    * ``len``, indexing (negative indices too), iteration and ``in`` never decode anything; ``in`` is
+      identity, as it was for a tuple of records;
+    * a slice is a ``tuple`` of records, which holds them; so do ``tuple(records)`` and ``list(records)``.
+      ``records == other`` compares with a tuple or another ``StreamRecords`` record by record (by
+      identity); a ``StreamRecords`` is not hashable. Copies and pickles are plain tuples.
+    """
+
+    __slots__ = ("_live", "_lock", "_positions", "_raws")
+
+    # The event's raw records (each a dict), and by position a weak reference to the record made for it
+    # (no entry until one is made; a dead reference once nobody holds that record, until it is made again).
+    _raws: tuple[dict[str, Any], ...]
+    _live: dict[int, Callable[[], StreamRecord | None]]
+    # Which of the event's positions this sequence holds, in order: all of them for ``event.records``.
+    _positions: range | tuple[int, ...]
+    # Taken only to make a record again for a position whose record was freed (see _make).
+    _lock: Any
+
+    def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
+        raws: tuple[Any, ...] = tuple(records)
+        for raw in raws:
+            if type(raw) is not dict:
+                # Another Mapping is copied to a dict once, here, as StreamRecord does; anything else is refused
+                # now, with its position, rather than when the record is first read.
+                raws = tuple(raw if type(raw) is dict else _record_dict(raw, index) for index, raw in enumerate(raws))
+                break
+        self._raws = raws
+        self._live = {}
+        self._positions = range(len(raws))
+        self._lock = allocate_lock()
+
+    def _view(self, positions: range | tuple[int, ...]) -> StreamRecords:
+        """The records at ``positions`` of the event, sharing this sequence's records (and their identity)."""
+        view: StreamRecords = _new_object(StreamRecords)
+        view._raws = self._raws
+        view._live = self._live
+        view._lock = self._lock
+        view._positions = positions
+        return view
+
+    def _record(self, position: int) -> StreamRecord:
+        """The record at the event's ``position``: the live one, or a new one."""
+        ref = self._live.get(position)
+        if ref is not None:
+            record = ref()
+            if record is not None:
+                return record
+        return self._make(position)
+
+    def _make(self, position: int) -> StreamRecord:
+        # StreamRecord.__init__, inlined: this runs for every record of every batch. The raw record is a
+        # dict (checked when the sequence was made).
+        raw = self._raws[position]
+        record: StreamRecord = _new_object(StreamRecord)
+        record._raw = raw
+        record._index = position
+        record._change = raw if "kinesis" not in raw else _UNSET
+        record._keys = record._new = record._old = _UNSET
+        made = _weakref(record)
+        # The first record of a position is registered by one atomic setdefault: two threads that make it at
+        # once both get the one registered first.
+        ref = self._live.setdefault(position, made)
+        if ref is made:
+            return record
+        kept = ref()
+        if kept is not None:
+            return kept
+        # The position's earlier record was freed: replacing its dead reference is check-then-set, done under
+        # the lock (nothing under it allocates, so no other Python code can run there).
+        with self._lock:
+            ref = self._live[position]
+            kept = ref()
+            if kept is None:
+                self._live[position] = made
+                return record
+        return kept
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, index: int) -> StreamRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[StreamRecord, ...]: ...
+    def __getitem__(self, index: int | slice) -> StreamRecord | tuple[StreamRecord, ...]:
+        if type(index) is not int:
+            if isinstance(index, slice):
+                return tuple(map(self._record, self._positions[index]))
+            if not hasattr(type(index), "__index__"):
+                raise TypeError(f"record indices must be integers or slices, not {type(index).__name__}")
+        try:
+            position = self._positions[index]
+        except IndexError:
+            raise IndexError("record index out of range") from None
+        ref = self._live.get(position)
+        if ref is not None:
+            record = ref()
+            if record is not None:
+                return record
+        return self._make(position)
+
+    def __iter__(self) -> Iterator[StreamRecord]:
+        # _record and _make, inlined for the usual case: a position read for the first time.
+        raws = self._raws
+        live = self._live
+        lookup = live.get
+        register = live.setdefault
+        new = _new_object
+        for position in self._positions:
+            ref = lookup(position)
+            if ref is not None:
+                record = ref()
+                yield record if record is not None else self._make(position)
+                continue
+            raw = raws[position]
+            record = new(StreamRecord)
+            record._raw = raw
+            record._index = position
+            record._change = raw if "kinesis" not in raw else _UNSET
+            record._keys = record._new = record._old = _UNSET
+            made = _weakref(record)
+            if register(position, made) is not made:  # another thread made one meanwhile: everyone gets that one
+                record = self._record(position)
+            yield record
+
+    def __reversed__(self) -> Iterator[StreamRecord]:
+        return map(self._record, reversed(self._positions))
+
+    def __contains__(self, value: object) -> bool:
+        # A record of this event is the live one at its position: no record is made to answer.
+        if type(value) is not StreamRecord:
+            return False
+        position = value._index
+        if position is None or not 0 <= position < len(self._raws):
+            return False
+        ref = self._live.get(position)
+        return ref is not None and ref() is value and position in self._positions
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (StreamRecords, tuple)):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # its records are made on demand: no lasting value to hash
+
+    def __reduce__(self) -> tuple[type[tuple[StreamRecord, ...]], tuple[tuple[StreamRecord, ...]]]:
+        return (tuple, (tuple(self),))
+
+    def __repr__(self) -> str:
+        if len(self._positions) == len(self._raws):
+            return f"<StreamRecords: {len(self._raws)} records>"
+        return f"<StreamRecords: {len(self._positions)} of {len(self._raws)} records>"
+
+
+# --------------------------------------------------------------------------------------------------
 # Events
 
 
@@ -766,15 +984,18 @@ class StreamEvent:
 
     >>> event = StreamEvent({"Records": []})
     >>> len(event), event.records
-    (0, ())
+    (0, <StreamRecords: 0 records>)
+
+    ``event.records`` is a :class:`StreamRecords`: a sequence that makes each record when it is read and
+    holds it only while someone else does, so a loop over a large batch does not keep every record's
+    decoded images. ``event[i]``, ``len(event)`` and ``for record in event`` read it. Making the event
+    checks that ``Records`` is an array of objects; each record's fields are read when they are asked for.
 
     Tumbling-window invocations add ``window_start``/``window_end``, ``state``, ``shard_id``,
     ``is_final_invoke_for_window`` and ``is_window_terminated_early``; they are ``None`` otherwise.
     """
 
-    __slots__ = ("_raw", "records")
-
-    records: tuple[StreamRecord, ...]
+    __slots__ = ("_raw", "_records")
 
     def __init__(self, event: Mapping[str, Any]) -> None:
         if not isinstance(event, Mapping):
@@ -786,20 +1007,12 @@ class StreamEvent:
             if not isinstance(records, (list, tuple)):
                 raise EventShapeError(f"must be an array, got {_kind(records)}", "Records")
         self._raw = event
-        # StreamRecord.__init__, inlined: building the records is per-record work on every invocation.
-        new = object.__new__
-        built = []
-        for index, raw in enumerate(records):
-            if type(raw) is not dict:
-                built.append(StreamRecord(raw, index))  # checks and converts, or raises
-                continue
-            record = new(StreamRecord)
-            record._raw = raw
-            record._index = index
-            record._change = raw if "kinesis" not in raw else _UNSET
-            record._keys = record._new = record._old = _UNSET
-            built.append(record)
-        self.records = tuple(built)
+        self._records = StreamRecords(records)
+
+    @property
+    def records(self) -> StreamRecords:
+        """The event's records, made as they are read (see :class:`StreamRecords`); read-only."""
+        return self._records
 
     @property
     def raw(self) -> Mapping[str, Any]:
@@ -810,17 +1023,17 @@ class StreamEvent:
         return (StreamEvent, (self._raw,))
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self._records)
 
     def __iter__(self) -> Iterator[StreamRecord]:
-        return iter(self.records)
+        return iter(self._records)
 
     @overload
     def __getitem__(self, index: int) -> StreamRecord: ...
     @overload
     def __getitem__(self, index: slice) -> tuple[StreamRecord, ...]: ...
     def __getitem__(self, index: int | slice) -> StreamRecord | tuple[StreamRecord, ...]:
-        return self.records[index]
+        return self._records[index]
 
     def __repr__(self) -> str:
         window = " window" if self.is_tumbling_window else ""

@@ -57,7 +57,9 @@ def process_window(
 
     ``handler(records, state)`` (or ``handler(records, state, context)``) gets the batch's records and the
     state so far and returns the new state (``None`` keeps the state it was given, changed in place or
-    not). On the window's final invoke ``on_window_end(state)`` runs next; what it returns (or, for
+    not). The records are the event's :class:`StreamRecords`: each is made as the handler reads it and
+    freed, with what it decoded, once nothing holds it, so a loop over a large window batch does not keep
+    every image. On the window's final invoke ``on_window_end(state)`` runs next; what it returns (or, for
     ``None``, the state it was given) is the state returned. The state must be a JSON object Lambda can
     carry: checked here, with :class:`WindowStateError` naming the bad value.
 

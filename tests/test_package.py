@@ -58,6 +58,7 @@ def test_all_pins_the_public_api() -> None:
         "ShardlineError",
         "StreamEvent",
         "StreamRecord",
+        "StreamRecords",
         "StreamViewType",
         "WindowStateError",
         "aprocess_batch",
@@ -75,6 +76,7 @@ def test_all_pins_the_public_api() -> None:
         "run_batch",
         "serialize",
         "serialize_item",
+        "speedups_enabled",
         "validate_item",
     ]
 

@@ -6,6 +6,11 @@ decoded stream records, and the batch runner that answers Lambda with a partial 
 ``import shardline`` loads the codec and the records only; the batch runner, tumbling windows and event
 filters load on first use of one of their names (PEP 562), so a function pays only for what it uses.
 
+``shardline.speedups_enabled`` says whether the optional C accelerator of the codec (``shardline._speedups``,
+in the platform wheels) is decoding; when it is missing, or the environment variable ``SHARDLINE_PURE_PYTHON``
+is set to anything but ``""`` or ``"0"`` at import, the pure Python codec does, with the same values, errors
+and messages, more slowly. Check it with ``python -c "import shardline; print(shardline.speedups_enabled)"``.
+
 >>> from shardline import StreamEvent
 >>> event = StreamEvent({"Records": []})
 >>> len(event)
@@ -25,10 +30,12 @@ from ._attributes import format_number as format_number
 from ._attributes import item_size as item_size
 from ._attributes import serialize as serialize
 from ._attributes import serialize_item as serialize_item
+from ._attributes import speedups_enabled as speedups_enabled
 from ._attributes import validate_item as validate_item
 from ._events import EventName as EventName
 from ._events import StreamEvent as StreamEvent
 from ._events import StreamRecord as StreamRecord
+from ._events import StreamRecords as StreamRecords
 from ._events import StreamViewType as StreamViewType
 from ._exceptions import AttributeTypeError as AttributeTypeError
 from ._exceptions import AttributeValueError as AttributeValueError
@@ -107,6 +114,7 @@ __all__ = [
     "ShardlineError",
     "StreamEvent",
     "StreamRecord",
+    "StreamRecords",
     "StreamViewType",
     "WindowStateError",
     "aprocess_batch",
@@ -124,5 +132,6 @@ __all__ = [
     "run_batch",
     "serialize",
     "serialize_item",
+    "speedups_enabled",
     "validate_item",
 ]

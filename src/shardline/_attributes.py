@@ -1267,3 +1267,64 @@ def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool,
     else:
         texts.sort()
     return {tag: texts}
+
+
+# --------------------------------------------------------------------------------------------------
+# The C accelerator
+#
+# shardline._speedups, an optional extension built from _speedups.c where a compiler was at hand, runs the
+# fast path's hot loop (decode_pairs, _decode, _number and the M, L, SS, NS, BOOL and NULL decoders) in C. The
+# Python functions above stay the reference and the fallback: for every input they accept the C ones return
+# the same value, and they raise for exactly the inputs these refuse (the differential tests check both), so
+# errors and their messages come from the careful walk above whichever path ran. The choice is made once, here,
+# before any module imports these names; SHARDLINE_PURE_PYTHON set to anything but "" or "0" keeps Python's.
+
+#: The pure Python fast path, by the names the accelerator rebinds (``_DECODERS`` by tag).
+_PURE_FUNCTIONS: Final[dict[str, Any]] = {"decode_pairs": decode_pairs, "_decode": _decode, "_number": _number}
+_PURE_DECODERS: Final[dict[str, Any]] = dict(_DECODERS)
+
+
+def _load_speedups() -> Any:
+    """The configured extension module, or None when it is missing, fails to load or is switched off."""
+    import os
+
+    if os.environ.get("SHARDLINE_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    # What C hands back to Python: number texts the cache does not hold, binaries (base64's strict rules
+    # differ between Python versions), mappings that are not dicts, and tags that are not str objects.
+    _speedups.configure(
+        invalid=_Invalid,
+        parse_number=_parse_number,
+        number_cache=_NUMBER_CACHE,
+        decode_b=_decode_b,
+        decode_bs=_decode_bs,
+        decode_m=_decode_m,
+        decoders=_DECODERS,
+        max_depth=MAX_DEPTH,
+        small=_SMALL,
+    )
+    return _speedups
+
+
+_accelerator = _load_speedups()
+#: Whether the C accelerator decodes (``shardline.speedups_enabled``).
+speedups_enabled: Final[bool] = _accelerator is not None
+if _accelerator is not None:
+    decode_pairs = _accelerator.decode_pairs
+    _decode = _accelerator.decode
+    _number = _accelerator.number
+    # In place: the table is shared by name (the records' one-attribute reads use it).
+    _DECODERS.update(
+        M=_accelerator.decode_m,
+        L=_accelerator.decode_l,
+        SS=_accelerator.decode_ss,
+        NS=_accelerator.decode_ns,
+        BOOL=_accelerator.decode_bool,
+        NULL=_accelerator.decode_null,
+    )
+#: The functions now in use, by the same names as _PURE_FUNCTIONS.
+_SELECTED_FUNCTIONS: Final[dict[str, Any]] = {"decode_pairs": decode_pairs, "_decode": _decode, "_number": _number}

@@ -4,20 +4,16 @@ loop run → see failures → fix → redrive."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import COMMAND, clean_environment
 
 from shardline.local import Pipeline, Store
 from shardline.testing import SystemClock, VirtualClock
-
-_SCRIPT = Path(sys.executable).parent / ("shardline.exe" if os.name == "nt" else "shardline")
-COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "shardline"]
 
 BUGGY = """
 def handler(event, context):
@@ -32,7 +28,6 @@ def handler(event, context):
 
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> Any:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("SHARDLINE_")}
     return subprocess.run(
         [*COMMAND, *args],
         check=False,
@@ -40,7 +35,7 @@ def run(*args: str, cwd: Path, stdin: str | None = None) -> Any:
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=environment,
+        env=clean_environment(),
         timeout=60,
     )
 

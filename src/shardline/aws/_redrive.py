@@ -129,8 +129,9 @@ def make_client(
         ) from exc
 
 
-def _arn_region(arn: str) -> str | None:
-    parts = arn.split(":", 5)
+def arn_region(arn: str | None) -> str | None:
+    """The region field of an ARN (``arn:aws:<service>:<region>:...``), or None when it has none."""
+    parts = arn.split(":", 5) if arn else []
     return parts[3] if len(parts) == 6 and parts[3] else None
 
 
@@ -469,7 +470,7 @@ class RemoteStreams:
     def stream_by_arn(self, arn: str) -> _PatientStream:
         stream = self._streams.get(arn)
         if stream is None:
-            region = self._options["region_name"] or _arn_region(arn)
+            region = self._options["region_name"] or arn_region(arn)
             client = self._client if self._client is not None else self._clients.get(region)
             remote = RemoteStream(
                 arn,
@@ -571,7 +572,7 @@ class LambdaInvoker:
         if not isinstance(function_name, str) or not function_name.strip():
             raise RemoteSourceError(f"--function-name must be a function's name or ARN, got {function_name!r}")
         self.function_name = function_name
-        region = region_name or (_arn_region(function_name) if function_name.startswith("arn:") else None)
+        region = region_name or (arn_region(function_name) if function_name.startswith("arn:") else None)
         self.function_arn = function_name if function_name.startswith("arn:") else f"function:{function_name}"
         self.timeout = timeout
         self._clock = clock or SystemClock()

@@ -477,9 +477,10 @@ def _target(
             handler_spec, code_dir, template_path, function, overrides, timeout, reports_failures=reports_failures
         )
     from shardline.aws import LambdaInvoker
+    from shardline.aws._redrive import arn_region
 
     # The region: --region, else the failed function's (its ARN in the record), else the stream's, else boto3's.
-    region = aws["region_name"] or _arn_region(batch.function_arn) or _arn_region(batch.stream_arn)
+    region = aws["region_name"] or arn_region(batch.function_arn) or arn_region(batch.stream_arn)
     invoker = LambdaInvoker(
         function_name,
         endpoint_url=lambda_endpoint_url,
@@ -489,11 +490,6 @@ def _target(
         log=_show_log,
     )
     return invoker, reports_failures
-
-
-def _arn_region(arn: str | None) -> str | None:
-    parts = arn.split(":", 5) if arn else []
-    return parts[3] if len(parts) == 6 and parts[3] else None
 
 
 def _show_log(text: str) -> None:

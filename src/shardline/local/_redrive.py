@@ -24,7 +24,7 @@ stream behind the same three methods plugs in unchanged. Errors it understands a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, final
 
@@ -292,14 +292,9 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
     try:
         stream = source.stream_by_arn(batch.stream_arn)
         fetched.stream = stream
-        iterator: str | None = stream.get_shard_iterator(
-            batch.shard_id, "AT_SEQUENCE_NUMBER", batch.start_sequence_number
-        )
+        iterator = stream.get_shard_iterator(batch.shard_id, "AT_SEQUENCE_NUMBER", batch.start_sequence_number)
         done = False
-        empty = 0
-        while iterator is not None and not done:
-            page = stream.get_records(iterator, limit=_FETCH_LIMIT)
-            records = page.get("Records") or []
+        for records in _pages(stream, iterator):
             for record in records:
                 number = int(record["dynamodb"]["SequenceNumber"])
                 if number > end:
@@ -308,12 +303,8 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
                 if number >= start:
                     fetched.records.append(lambda_record(record, batch.stream_arn))
                 done = number == end
-            # An empty page is not always the end: GetRecords may take several calls to reach the part of a
-            # shard that holds records ("GetRecords", DynamoDB Streams API reference).
-            empty = 0 if records else empty + 1
-            if empty >= _EMPTY_PAGES:
+            if done:
                 break
-            iterator = page.get("NextShardIterator")
     except TrimmedDataAccessError:
         fetched.records.clear()
         fetched.problem = "the records were trimmed: DynamoDB Streams keeps records for 24 hours, and these are older"
@@ -443,14 +434,20 @@ def _after(stream: Any, shard_id: str, sequence_number: str | None) -> list[dict
         iterator: str | None = stream.get_shard_iterator(shard_id, "TRIM_HORIZON")
     else:
         iterator = stream.get_shard_iterator(shard_id, "AFTER_SEQUENCE_NUMBER", sequence_number)
-    records: list[dict[str, Any]] = []
+    return [record for page in _pages(stream, iterator) for record in page]
+
+
+def _pages(stream: Any, iterator: str | None) -> Iterator[list[dict[str, Any]]]:
+    """GetRecords pages from ``iterator`` to a closed shard's end, or an open shard's: a few empty pages in a
+    row, since one empty page is not always the end (GetRecords may take several calls to reach the part of a
+    shard that holds records, "GetRecords", DynamoDB Streams API reference)."""
     empty = 0
     while iterator is not None and empty < _EMPTY_PAGES:
         page = stream.get_records(iterator, limit=_FETCH_LIMIT)
-        records.extend(page.get("Records") or [])
-        empty = 0 if page.get("Records") else empty + 1
+        records = page.get("Records") or []
+        empty = 0 if records else empty + 1
+        yield records
         iterator = page.get("NextShardIterator")
-    return records
 
 
 def _children(stream: Any, shard_id: str) -> list[str]:

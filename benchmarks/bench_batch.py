@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import COUNT, TEXT, as_is, measure
+from _harness import COUNT, TEXT, as_is, environment, measure_rounds, paired, spread
 
 from shardline import StreamRecord, process_batch
 
@@ -88,13 +89,26 @@ def main() -> None:
         cases[f"powertools_{kind}_us"] = (powertools_case(kind), as_is)
     for work, prepare in cases.values():  # warm up imports and code paths outside the timings
         work(prepare(json.loads(TEXT)))
-    results = {}
+    results: dict[str, Any] = {}
+    rounds: dict[str, list[float]] = {}
     for kind in ("noop", "full", "one"):
         pair = {name: case for name, case in cases.items() if name.endswith(f"_{kind}_us")}
-        results.update(measure(pair, args.runs))
+        rounds.update(measure_rounds(pair, args.runs))
+        results.update({name: statistics.median(rounds[name]) for name in pair})
         results[f"{kind}_vs_powertools"] = results[f"powertools_{kind}_us"] / results[f"shardline_{kind}_us"]
 
     if args.json:
+        # Besides the medians and the ratios of medians: the spread of every case over the rounds, and the
+        # paired ratios (each round's Powertools time over the same round's shardline time).
+        results["runs"] = args.runs
+        results["records"] = COUNT
+        results["spread_us"] = {name: spread(values) for name, values in rounds.items()}
+        results["paired"] = {
+            f"{kind}_vs_powertools": paired(rounds[f"powertools_{kind}_us"], rounds[f"shardline_{kind}_us"])
+            for kind in ("noop", "full", "one")
+        }
+        results["rounds_us"] = rounds
+        results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
     print(f"{COUNT} MODIFY records, NEW_AND_OLD_IMAGES, 13 attributes; median of {args.runs} runs; per record\n")

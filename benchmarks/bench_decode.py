@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import COUNT, TEXT, as_is, measure
+from _harness import COUNT, TEXT, as_is, environment, measure_rounds, paired, spread
 
 import shardline
 
@@ -110,16 +110,16 @@ def boto3_full(event: dict[str, Any]) -> None:
 BASELINE = "import json, logging, decimal, base64, datetime, enum, typing"
 
 
-def import_ms(statement: str, runs: int) -> float:
-    """Median wall time of a fresh interpreter running ``statement`` (ms), bytecode caches in place."""
+def import_ms(statement: str, runs: int) -> list[float]:
+    """Wall times of a fresh interpreter running ``statement`` (ms), bytecode caches in place."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", statement], check=True, env=env)  # writes .pyc files if missing
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", statement], check=True, env=env)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
 
 
 def main() -> None:
@@ -134,7 +134,7 @@ def main() -> None:
         work(json.loads(TEXT))
     boto3_full(_binaries_decoded(json.loads(TEXT)))
 
-    results = measure(
+    rounds = measure_rounds(
         {
             "shardline_full_us": (shardline_full, as_is),
             "shardline_codec_us": (shardline_codec, as_is),
@@ -143,21 +143,26 @@ def main() -> None:
         },
         args.runs,
     )
-    results.update(
-        measure({"shardline_one_us": (shardline_one, as_is), "powertools_one_us": (powertools_one, as_is)}, args.runs)
+    rounds.update(
+        measure_rounds(
+            {"shardline_one_us": (shardline_one, as_is), "powertools_one_us": (powertools_one, as_is)}, args.runs
+        )
     )
-    baseline = import_ms(BASELINE, args.import_runs)
-    results["import_baseline_ms"] = baseline
-    results["import_shardline_extra_ms"] = import_ms(f"{BASELINE}; import shardline", args.import_runs) - baseline
-    results["import_powertools_extra_ms"] = (
-        import_ms(
+    results: dict[str, Any] = {name: statistics.median(values) for name, values in rounds.items()}
+    imports = {
+        "baseline": import_ms(BASELINE, args.import_runs),
+        "shardline": import_ms(f"{BASELINE}; import shardline", args.import_runs),
+        "powertools": import_ms(
             f"{BASELINE}; from aws_lambda_powertools.utilities.batch import BatchProcessor, "
             "process_partial_response; from aws_lambda_powertools.utilities.data_classes import "
             "DynamoDBStreamEvent",
             args.import_runs,
-        )
-        - baseline
-    )
+        ),
+    }
+    baseline = statistics.median(imports["baseline"])
+    results["import_baseline_ms"] = baseline
+    results["import_shardline_extra_ms"] = statistics.median(imports["shardline"]) - baseline
+    results["import_powertools_extra_ms"] = statistics.median(imports["powertools"]) - baseline
     results["full_vs_powertools"] = results["powertools_full_us"] / results["shardline_full_us"]
     results["full_vs_boto3"] = results["boto3_full_us"] / results["shardline_full_us"]
     results["codec_vs_boto3"] = results["boto3_full_us"] / results["shardline_codec_us"]
@@ -165,6 +170,22 @@ def main() -> None:
     results["one_vs_powertools"] = results["powertools_one_us"] / results["shardline_one_us"]
 
     if args.json:
+        # Besides the figures above (medians, and ratios of medians): the spread of every case over the rounds,
+        # and the paired ratios (each round's slower case over the same round's faster one).
+        results["runs"] = args.runs
+        results["import_runs"] = args.import_runs
+        results["records"] = COUNT
+        results["spread_us"] = {name: spread(values) for name, values in rounds.items()}
+        results["paired"] = {
+            "full_vs_powertools": paired(rounds["powertools_full_us"], rounds["shardline_full_us"]),
+            "full_vs_boto3": paired(rounds["boto3_full_us"], rounds["shardline_full_us"]),
+            "boto3_vs_powertools": paired(rounds["powertools_full_us"], rounds["boto3_full_us"]),
+            "codec_vs_boto3": paired(rounds["boto3_full_us"], rounds["shardline_codec_us"]),
+            "one_vs_powertools": paired(rounds["powertools_one_us"], rounds["shardline_one_us"]),
+        }
+        results["rounds_us"] = rounds
+        results["import_spread_ms"] = {name: spread(values) for name, values in imports.items()}
+        results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
     print(f"{COUNT} MODIFY records, NEW_AND_OLD_IMAGES, 13 attributes; median of {args.runs} runs\n")

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from _harness import moto_server
+from _harness import environment, moto_server, spread
 from botocore.config import Config
 
 from shardline.local import Pipeline, Store
@@ -181,6 +181,11 @@ def throughput(rounds: int, count: int) -> dict[str, dict[str, Any]]:
             "ratio": statistics.median(ratios),
             "ratio_min": min(ratios),
             "ratio_max": max(ratios),
+            "spread": {
+                "shardline_per_second": spread(by_name["shardline"]),
+                "moto_per_second": spread(by_name["moto"]),
+                "ratio": spread(ratios),
+            },
         }
     return results
 
@@ -307,12 +312,15 @@ def main() -> None:
     args = parser.parse_args()
     rounds, count, samples = (3, 100, 50) if args.quick else (7, 400, 300)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
-    results = {
+    results: dict[str, Any] = {
+        "rounds": rounds,
+        "requests": count,
         "throughput": throughput(rounds, count),
         "server_us": server_time(rounds, count),
         "latency": latency(samples),
     }
     if args.json:
+        results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
     print(f"one boto3 client, one request at a time; {rounds} rounds of {count} requests per operation")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import TEXT
+from _harness import TEXT, environment
 
 from shardline import FilterCriteria
 
@@ -136,7 +136,7 @@ def main() -> None:
     assert not wide.matches(wide_failing)
     wide_match = median_seconds(lambda: wide.matches(wide_passing), args.runs)
     wide_explain = median_seconds(lambda: wide.explain(wide_failing), args.runs)
-    results = {
+    results: dict[str, Any] = {
         "records_per_second": len(records) / seconds,
         "us_per_record": seconds * 1e6 / len(records),
         "passing": passing,
@@ -151,6 +151,7 @@ def main() -> None:
         "wide_explain_ms": wide_explain * 1e3,
     }
     if args.json:
+        results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
     print(f"{len(records)} records, {passing} pass; median of {args.runs} passes")

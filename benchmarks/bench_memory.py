@@ -39,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _batch import event_text
+from _harness import environment
 from bench_batch import _full, powertools_case, shardline_case
 from bench_decode import _binaries_decoded, boto3_full, powertools_full, shardline_full
 
@@ -219,6 +220,7 @@ def main() -> None:
             )
 
     if args.json:
+        results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
     print(

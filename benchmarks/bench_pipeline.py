@@ -126,8 +126,11 @@ def main() -> None:
     parser.add_argument("--latency-samples", type=int, default=300)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
-    results = {"throughput": throughput(args.records), "latency": latency(args.latency_samples)}
+    results: dict[str, Any] = {"throughput": throughput(args.records), "latency": latency(args.latency_samples)}
     if args.json:
+        from _harness import environment
+
+        results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
     flow, delay = results["throughput"], results["latency"]

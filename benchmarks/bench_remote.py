@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from _harness import moto_server
+from _harness import environment, moto_server
 from botocore.config import Config
 
 from shardline.aws import RemoteStream
@@ -347,7 +347,8 @@ def main() -> None:
             contenders[f"Pipeline {batch_size} replayed"] = replayed(answers, make)
         results = measure(contenders, records, rounds)
     if args.json:
-        print(json.dumps({"records": records, "rounds": rounds, "results": results}, indent=2))
+        answer = {"records": records, "rounds": rounds, "results": results, "environment": environment()}
+        print(json.dumps(answer, indent=2))
         return
     print(f"moto's server, {records:,} records on one shard, read from TRIM_HORIZON until caught up")
     print(f"{rounds} rounds, shuffled, gc.collect() before each run; ratios: median of per-round ratios (min-max)")

@@ -100,7 +100,7 @@ def main() -> None:
         directory = Path(name)
         rates = [throughput(directory, args.items, args.batch_size, args.fsync, run) for run in range(5)]
         timings = latency(directory, args.latency_samples, args.fsync)
-    results = {
+    results: dict[str, Any] = {
         "puts_per_second": statistics.median(rates),
         "batch_size": args.batch_size,
         "latency_p50_ms": percentile(timings, 0.50),
@@ -108,6 +108,9 @@ def main() -> None:
         "fsync": args.fsync,
     }
     if args.json:
+        from _harness import environment
+
+        results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
     mode = "fsync at every commit" if args.fsync else "commits survive the process (no fsync)"

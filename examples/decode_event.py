@@ -1,10 +1,10 @@
 """Decode a DynamoDB Streams Lambda event and show what each record carries.
 
-    python examples/decode_event.py tests/fixtures/sam-dynamodb-update.json
-    sam local generate-event dynamodb update | python examples/decode_event.py -
+    shardline generate > event.json && python decode_event.py event.json
+    sam local generate-event dynamodb update | python decode_event.py -
 
-Until the ``shardline`` command-line tool arrives, this is the quickest way to look at an event through
-shardline's typed, exactly decoded records.
+It reads the event through shardline's typed, exactly decoded records: a starting point for a script of
+your own. ``shardline validate`` and ``shardline convert`` check and convert events from the command line.
 """
 
 from __future__ import annotations

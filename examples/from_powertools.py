@@ -1,4 +1,4 @@
-"""A Powertools BatchProcessor handler, moved to shardline (Powertools' version in the README)."""
+"""A Powertools BatchProcessor handler moved to shardline, keeping Powertools' run-every-record policy."""
 
 from typing import Any
 

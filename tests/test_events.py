@@ -1,7 +1,9 @@
 """Tests for the typed views of DynamoDB Streams Lambda events: ``StreamEvent`` and ``StreamRecord``.
 
-The facts checked here come from SPEC.md section 1 (event shapes, images per view type, TTL deletes,
-tumbling windows, Kinesis Data Streams for DynamoDB).
+The facts checked here come from the AWS documentation: "Using AWS Lambda with Amazon DynamoDB" (the event shape),
+"Change data capture for DynamoDB Streams" (images per view type), "Working with DynamoDB Streams and Time to Live"
+(TTL deletes), "Using tumbling windows with AWS Lambda", and "Change data capture for Kinesis Data Streams with
+DynamoDB". docs/lambda-streams.md gives each rule with its page's address.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def kinesis_record(inner: Any = None, *, data: Any = ..., sequence_number: str =
 
 
 def kinesis_inner(event_name: str = "INSERT", **dynamodb: Any) -> dict[str, Any]:
-    """The DynamoDB change record a Kinesis record carries (SPEC: no eventVersion, SequenceNumber, ...).
+    """The DynamoDB change record a Kinesis record carries (no eventVersion, no SequenceNumber, ...).
 
     ``dynamodb`` overrides fields of its ``dynamodb`` section; None removes the field.
     """
@@ -332,7 +334,7 @@ def test_record_repr_names_event_and_sequence(sam_stream: StreamEvent) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# 2. Images present per view type and event (SPEC's table)
+# 2. Images present per view type and event (the table in the AWS page on DynamoDB Streams' view types)
 
 IMAGES_BY_VIEW = {
     # view type: {event: (NewImage present, OldImage present)}

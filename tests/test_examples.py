@@ -1,4 +1,5 @@
-"""The README's handler examples are the files in examples/, and they do what the README says."""
+"""The example files in examples/ are what the guides show (each page includes its file with a snippet line),
+and they do what the guides say."""
 
 from __future__ import annotations
 
@@ -6,26 +7,47 @@ import asyncio
 import logging
 import re
 import runpy
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shardline import StreamRecord
-
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+DOCS = ROOT / "docs"
+_SNIPPET = re.compile(r'^\s*--8<--\s+"(?P<path>[^"]+)"\s*$', flags=re.MULTILINE)
 
 
 def example(name: str) -> dict[str, Any]:
     return runpy.run_path(str(ROOT / "examples" / name))
 
 
-@pytest.mark.parametrize("name", ["search_index.py", "notify_async.py", "window_totals.py", "from_powertools.py"])
-def test_the_readme_shows_the_example_file_verbatim(name: str) -> None:
-    assert (ROOT / "examples" / name).read_text(encoding="utf-8") in PYTHON_BLOCKS
+def included_by(page: str) -> set[str]:
+    """The repository paths a docs page includes with snippet lines."""
+    return {match["path"] for match in _SNIPPET.finditer((DOCS / page).read_text(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize(
+    ("name", "page"),
+    [
+        ("search_index.py", "handlers.md"),
+        ("notify_async.py", "handlers.md"),
+        ("window_totals.py", "handlers.md"),
+        ("from_powertools.py", "handlers.md"),
+        ("window_totals.py", "testing.md"),
+        ("decode_event.py", "records.md"),
+    ],
+)
+def test_the_guide_includes_the_example_file(name: str, page: str) -> None:
+    assert f"examples/{name}" in included_by(page)
+
+
+def test_every_example_file_is_shown_somewhere() -> None:
+    shown = set().union(*(included_by(str(page.relative_to(DOCS))) for page in DOCS.rglob("*.md")))
+    files = {f"examples/{path.name}" for path in (ROOT / "examples").glob("*.py")}
+    assert files <= shown
 
 
 def test_search_index_follows_insert_modify_and_remove(sam_event: dict[str, Any]) -> None:
@@ -60,6 +82,11 @@ def test_notify_async_publishes_the_changes_of_one_item_in_order(sam_event: dict
     assert module["SENT"] == [(name, {"Id": Decimal(101)}) for name in ("INSERT", "MODIFY", "REMOVE")]
 
 
+def test_async_example_runs_with_asyncio_imported_lazily() -> None:
+    # The example module imports asyncio itself; shardline's runner must not need it imported first.
+    assert asyncio.iscoroutinefunction(example("notify_async.py")["lambda_handler"].record_handler)
+
+
 def test_window_totals_counts_and_reports_once_the_window_closes(fixture_loader: Any) -> None:
     module = example("window_totals.py")
     event = fixture_loader("events-tumbling-window.json")
@@ -72,70 +99,49 @@ def test_window_totals_counts_and_reports_once_the_window_closes(fixture_loader:
 
 
 def test_the_powertools_handler_and_its_shardline_version_agree(sam_event: dict[str, Any]) -> None:
-    (powertools_code,) = [block for block in PYTHON_BLOCKS if "process_partial_response(event=event" in block]
-    powertools: dict[str, Any] = {"SEEN": []}
-    exec(compile(powertools_code, "README.md", "exec"), powertools)
+    pytest.importorskip("aws_lambda_powertools")
+    # What the example replaces: Powertools' BatchProcessor, which runs every record and reports each failure.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    seen: list[Any] = []
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        if record.dynamodb is not None and record.dynamodb.new_image:  # {} when the record has none
+            seen.append(record.dynamodb.new_image["Message"])
+
+    def powertools_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
     ours = example("from_powertools.py")
-    assert powertools["lambda_handler"](sam_event, None) == ours["lambda_handler"](sam_event, None)
+    assert powertools_handler(sam_event, None) == ours["lambda_handler"](sam_event, None)
     assert ours["SEEN"] == ["New item!", "This item has changed"]
-    assert powertools["SEEN"] == ours["SEEN"]
+    assert seen == ours["SEEN"]
 
 
-def test_the_run_batch_snippet_prints_what_it_says(sam_event: dict[str, Any]) -> None:
-    (snippet,) = [block for block in PYTHON_BLOCKS if "result = run_batch(event, handle)" in block]
-
-    def handle(record: StreamRecord) -> None:
-        if record.event_name == "MODIFY":
-            raise ValueError("cannot apply the change")
-
-    for record, number in zip(sam_event["Records"], ("111", "222", "333"), strict=True):
-        record["dynamodb"]["SequenceNumber"] = number  # as in AWS's documentation example
-    namespace: dict[str, Any] = {"event": sam_event, "handle": handle}
+def test_the_powertools_example_continues_past_a_failure(sam_event: dict[str, Any]) -> None:
+    ours = example("from_powertools.py")
+    del sam_event["Records"][0]["dynamodb"]["NewImage"]["Message"]  # the INSERT fails, the MODIFY still runs
     logging.disable(logging.CRITICAL)
     try:
-        exec(compile(snippet, "README.md", "exec"), namespace)
+        response = ours["lambda_handler"](sam_event, None)
     finally:
         logging.disable(logging.NOTSET)
-    result = namespace["result"]
-    shown = dict(re.findall(r"^(result\.\w+) +# (\{.*\}|'\d+')", snippet, flags=re.MULTILINE))
-    assert repr(result.response) == shown["result.response"]
-    assert repr(result.checkpoint) == shown["result.checkpoint"]
-    assert [r.event_name.value for r in result.skipped] == ["REMOVE"]
-    assert result.redelivered == ()
+    assert response == {"batchItemFailures": [{"itemIdentifier": "4421584500000000017450439091"}]}
+    assert ours["SEEN"] == ["This item has changed"]
 
 
-def test_async_example_runs_with_asyncio_imported_lazily() -> None:
-    # The example module imports asyncio itself; shardline's runner must not need it imported first.
-    assert asyncio.iscoroutinefunction(example("notify_async.py")["lambda_handler"].record_handler)
-
-
-def test_the_index_snippet_prints_what_its_comments_say(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (snippet,) = [block for block in PYTHON_BLOCKS if "IndexSpec(" in block and "query_page" in block]
-    monkeypatch.chdir(tmp_path)
-    printed: list[tuple[Any, ...]] = []
-    exec(compile(snippet, "README.md", "exec"), {"print": lambda *args: printed.append(args)})
-    assert printed == [
-        ({"N": "12"},),
-        (
-            {
-                "pk": {"S": "order#1"},
-                "sk": {"N": "1"},
-                "status": {"S": "NEW"},
-                "created": {"N": "1767225600"},
-            },
-        ),
-    ]
-
-
-def test_the_endpoint_snippet_gives_a_working_boto3_client() -> None:
-    (snippet,) = [block for block in PYTHON_BLOCKS if "serve(store, port=0) as endpoint" in block]
-    # Run the block's body while the endpoint is up: the client it makes must reach the store it serves.
-    body = snippet + (
-        "    client.create_table(TableName='Orders', KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}],\n"
-        "        AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}], BillingMode='PAY_PER_REQUEST')\n"
-        "    client.put_item(TableName='Orders', Item={'pk': {'S': 'a'}, 'n': {'N': '12.50'}})\n"
-        "    stored = store.table('Orders').get_item({'pk': 'a'})\n"
+def test_decode_event_prints_what_each_record_carries() -> None:
+    event = ROOT / "tests" / "fixtures" / "sam-dynamodb-update.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "decode_event.py"), str(event)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    namespace: dict[str, Any] = {}
-    exec(compile(body, "README.md", "exec"), namespace)
-    assert namespace["stored"] == {"pk": "a", "n": Decimal("12.5")}
+    first = "INSERT on ExampleTableWithStream  seq 4421584500000000017450439091"
+    assert done.stdout.splitlines()[:3] == ["3 record(s)", "", first]
+    assert "  changed  Message" in done.stdout

@@ -90,3 +90,31 @@ def test_pattern_objects_in_a_criteria_file_keep_their_numbers_as_written(tmp_pa
     result = run("filter", "--filters", "criteria.json", "-q", "--output", "-", "event.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [record["id"] for record in json.loads(result.stdout)["Records"]] == [1]
+
+
+def test_json_lines_of_records_from_stream_tail_are_filtered_into_json_lines(tmp_path: Path) -> None:
+    # `shardline stream tail TABLE | shardline filter ... - --output -`, as `stream --help` shows it.
+    assert run("table", "create", "Orders", "--key", "pk:S", cwd=tmp_path).returncode == 0
+    assert run("table", "put", "Orders", '{"pk": "a"}', cwd=tmp_path).returncode == 0
+    assert run("table", "delete", "Orders", '{"pk": "a"}', cwd=tmp_path).returncode == 0
+    tail = run("stream", "tail", "Orders", cwd=tmp_path)
+    (tmp_path / "records.jsonl").write_text(tail.stdout, encoding="utf-8")
+    result = run("filter", "--pattern", '{"eventName": ["REMOVE"]}', "records.jsonl", "--output", "-", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == "1 of 2 records pass 1 filter(s)"
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [json.loads(tail.stdout.splitlines()[1])]
+
+
+def test_one_record_alone_is_json_lines_and_a_bad_line_is_named(tmp_path: Path) -> None:
+    record = {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "a"}}}}
+    (tmp_path / "one.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    result = run("filter", "--pattern", '{"eventName": ["INSERT"]}', "one.jsonl", "--output", "-", cwd=tmp_path)
+    assert (result.returncode, [json.loads(line) for line in result.stdout.splitlines()]) == (0, [record])
+    (tmp_path / "bad.jsonl").write_text(json.dumps(record) + "\n\nnot json\n", encoding="utf-8")
+    result = run("filter", "--pattern", '{"eventName": ["INSERT"]}', "bad.jsonl", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: bad.jsonl, line 3 is not valid JSON")
+    # Text that is neither an event nor records keeps the plain JSON error.
+    (tmp_path / "junk.txt").write_text('{"a": 1}\n{"b": 2}\n', encoding="utf-8")
+    result = run("filter", "--pattern", '{"eventName": ["INSERT"]}', "junk.txt", cwd=tmp_path)
+    assert (result.returncode, result.stderr.startswith("Error: junk.txt is not valid JSON")) == (1, True)

@@ -1,7 +1,7 @@
 """The same writes on moto's DynamoDB and on the embedded store: where moto's stream differs from AWS's.
 
 On DynamoDB a write that changes nothing writes no stream record, and SizeBytes is DynamoDB's item size of the
-images the record carries. The README's comparison section lists what this test pins.
+images the record carries. The table "Compared with moto" of docs/local/store.md lists what this test pins.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def test_moto_records_unchanged_writes_and_sizes_records_differently(aws: tuple[
     sizes = [record["dynamodb"]["SizeBytes"] for record in theirs]
     assert sizes[0] > 5 * 35
     assert sizes[-1] > 5 * 36
-    # Further differences the README lists: moto says eventVersion 1.0 and gives no eventSourceARN.
+    # Further differences docs/local/store.md lists: moto says eventVersion 1.0 and gives no eventSourceARN.
     assert {record["eventVersion"] for record in theirs} == {"1.0"}
     assert all("eventSourceARN" not in record for record in theirs)
     assert {record["eventVersion"] for record in ours} == {"1.1"}

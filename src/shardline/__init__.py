@@ -3,18 +3,19 @@
 The in-Lambda core imports only the standard library: an exact AttributeValue codec, typed, lazily
 decoded stream records, and the batch runner that answers Lambda with a partial batch response.
 
-``import shardline`` loads the codec and the records only; the batch runner, tumbling windows and event
+`import shardline` loads the codec and the records only; the batch runner, tumbling windows and event
 filters load on first use of one of their names (PEP 562), so a function pays only for what it uses.
 
-``shardline.speedups_enabled`` says whether the optional C accelerator of the codec (``shardline._speedups``,
-in the platform wheels) is decoding; when it is missing, or the environment variable ``SHARDLINE_PURE_PYTHON``
-is set to anything but ``""`` or ``"0"`` at import, the pure Python codec does, with the same values, errors
-and messages, more slowly. Check it with ``python -c "import shardline; print(shardline.speedups_enabled)"``.
+`shardline.speedups_enabled` says whether the optional C accelerator of the codec (`shardline._speedups`,
+in the platform wheels) is decoding; when it is missing, or the environment variable `SHARDLINE_PURE_PYTHON`
+is set to anything but `""` or `"0"` at import, the pure Python codec does, with the same values, errors
+and messages, more slowly. Check it with `python -c "import shardline; print(shardline.speedups_enabled)"`.
 
->>> from shardline import StreamEvent
->>> event = StreamEvent({"Records": []})
->>> len(event)
-0
+Examples:
+    >>> from shardline import StreamEvent
+    >>> event = StreamEvent({"Records": []})
+    >>> len(event)
+    0
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m shardline``: the command line."""
+"""`python -m shardline`: the command line."""
 
 if __name__ == "__main__":
     from shardline.cli import main

@@ -1,18 +1,20 @@
 """DynamoDB AttributeValues: exact decoding, encoding, validation and item size.
 
-Type tags and their Python values::
+Type tags and their Python values:
 
-    tag    JSON (event form)                 Python
-    S      {"S": "text"}                     str
-    N      {"N": "12.5"}                     decimal.Decimal (exact, up to 38 significant digits)
-    B      {"B": "AAEC"}   (base64 text)      bytes
-    SS     {"SS": ["a", "b"]}                set[str]
-    NS     {"NS": ["1", "2.5"]}              set[Decimal]
-    BS     {"BS": ["AAEC"]}                  set[bytes]
-    M      {"M": {"name": {...}}}            dict[str, ...]
-    L      {"L": [{...}, ...]}               list[...]
-    NULL   {"NULL": true}                    None
-    BOOL   {"BOOL": false}                   bool
+```text
+tag    JSON (event form)                 Python
+S      {"S": "text"}                     str
+N      {"N": "12.5"}                     decimal.Decimal (exact, up to 38 significant digits)
+B      {"B": "AAEC"}   (base64 text)      bytes
+SS     {"SS": ["a", "b"]}                set[str]
+NS     {"NS": ["1", "2.5"]}              set[Decimal]
+BS     {"BS": ["AAEC"]}                  set[bytes]
+M      {"M": {"name": {...}}}            dict[str, ...]
+L      {"L": [{...}, ...]}               list[...]
+NULL   {"NULL": true}                    None
+BOOL   {"BOOL": false}                   bool
+```
 
 Decoding runs a fast path that assumes well-formed input and still rejects anything malformed (every branch
 checks what it relies on); when it fails, a slow, careful walk over the same value finds the first problem
@@ -58,10 +60,12 @@ __all__ = [
     "validate_item",
 ]
 
-#: The AttributeValue type tags, in DynamoDB's documentation order.
 TYPE_TAGS: Final = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
-#: DynamoDB's maximum item size: 400 KB, attribute names included.
+"""The AttributeValue type tags, in the order DynamoDB documents them: S, N, B, SS, NS, BS, M, L, NULL, BOOL
+([AttributeValue](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html))."""
 ITEM_SIZE_LIMIT: Final = 409_600
+"""DynamoDB's maximum item size in bytes: 400 KB (409,600), attribute names included
+([item sizes](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html))."""
 #: A value may sit at most this many levels deep (the attribute's own value is level 1).
 MAX_DEPTH: Final = 32
 _PARTITION_KEY_MAX: Final = 2048
@@ -117,7 +121,7 @@ def _number(text: str) -> Decimal:
 
 def _parse_number(text: str) -> Decimal:
     """The one reader of N text: every function that accepts or sizes a number goes through it (and
-    :func:`_number_problem` explains its refusals), so they all agree on what a number is."""
+    `_number_problem` explains its refusals), so they all agree on what a number is."""
     # Plain non-negative integers (the usual case) need no check beyond ASCII digits.
     if (
         type(text) is str
@@ -141,7 +145,7 @@ def _parse_number(text: str) -> Decimal:
 
 
 def _number_problem(text: object) -> str | None:
-    """Why ``text`` is not a valid N value, or None: the explanation of :func:`_parse_number`'s verdict."""
+    """Why `text` is not a valid N value, or None: the explanation of `_parse_number`'s verdict."""
     if type(text) is not str:
         return f"N value must be a string, got {_type_name(text)}"
     try:
@@ -203,12 +207,13 @@ def format_number(value: Decimal | int) -> str:
     """DynamoDB's normalised plain text for a number: no exponent, no trailing fraction zeros.
 
     Exact for every DynamoDB number (no Decimal context is involved). A number beyond DynamoDB's range
-    (1E-130 to 9.99...E+125) raises :class:`AttributeValueError` rather than writing out an unbounded number
-    of zeros (``1E+999999999`` would be a billion digits); anything but an int or a Decimal raises
-    :class:`AttributeTypeError`.
+    (1E-130 to 9.99...E+125) raises [`AttributeValueError`][shardline.AttributeValueError] rather than writing out an
+    unbounded number of zeros (`1E+999999999` would be a billion digits); anything but an int or a Decimal raises
+    [`AttributeTypeError`][shardline.AttributeTypeError].
 
-    >>> format_number(Decimal("1.50")), format_number(Decimal("1E+3")), format_number(Decimal("-0"))
-    ('1.5', '1000', '0')
+    Examples:
+        >>> format_number(Decimal("1.50")), format_number(Decimal("1E+3")), format_number(Decimal("-0"))
+        ('1.5', '1000', '0')
     """
     if isinstance(value, int) and not isinstance(value, bool):
         number = int(value)
@@ -228,8 +233,8 @@ def format_number(value: Decimal | int) -> str:
 
 
 def plain_text(value: Decimal) -> str | None:
-    """:func:`format_number`'s text of a finite Decimal, or None when its magnitude is outside DynamoDB's
-    range: checked before any zero is written."""
+    """[`format_number`][shardline.format_number]'s text of a finite Decimal, or None when its magnitude is outside
+    DynamoDB's range: checked before any zero is written."""
     sign, digit_tuple, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     digits = "".join(map(str, digit_tuple)).lstrip("0")
@@ -256,7 +261,7 @@ def _number_size(text: str) -> int:
 
 
 def _plain_number_size(plain: str) -> int:
-    """:func:`_number_size` of a number already in :func:`format_number`'s form.
+    """`_number_size` of a number already in [`format_number`][shardline.format_number]'s form.
 
     In that form the integer part has no leading zeros and the fraction no trailing ones, so the digit
     pairs need no splitting: only "0.00..." numbers start with "00" pairs, and only integers end with them.
@@ -300,7 +305,7 @@ if sys.version_info >= (3, 11):
         raise _Invalid
 
     def _decode_b(value: Any, depth: int, budget: list[int]) -> bytes:
-        """A B value on the fast path: :func:`_binary`, inlined for the usual base64 text, and counted."""
+        """A B value on the fast path: `_binary`, inlined for the usual base64 text, and counted."""
         if type(value) is str:
             if len(value) & 3 or value.endswith("==="):
                 raise _Invalid
@@ -354,10 +359,10 @@ def _binary_problem(value: object) -> str | None:
 
 
 def boto3_binary(value: object) -> bytes | None:
-    """The bytes of a boto3 ``Binary`` (what boto3's resource API returns for every B), else None.
+    """The bytes of a boto3 `Binary` (what boto3's resource API returns for every B), else None.
 
-    Recognised by shape, so that shardline needs no boto3: a class named ``Binary`` whose ``value`` is
-    ``bytes`` or ``bytearray``, as ``boto3.dynamodb.types.Binary`` is. Anything else named Binary is not
+    Recognised by shape, so that shardline needs no boto3: a class named `Binary` whose `value` is
+    `bytes` or `bytearray`, as `boto3.dynamodb.types.Binary` is. Anything else named Binary is not
     taken for one.
     """
     if type(value).__name__ != "Binary":
@@ -400,8 +405,8 @@ def _decode(av: dict[str, Any], depth: int, budget: list[int]) -> Any:
 
 
 def decode_pairs(pairs: Iterable[tuple[str, Any]], depth: int, budget: list[int]) -> dict[str, Any]:
-    """Decode ``(name, AttributeValue)`` pairs at nesting level ``depth`` into a new dict on the fast path,
-    counting against ``budget`` (``[_BUDGET]``, one for all the calls that decode one item).
+    """Decode `(name, AttributeValue)` pairs at nesting level `depth` into a new dict on the fast path,
+    counting against `budget` (`[_BUDGET]`, one for all the calls that decode one item).
 
     The hot loop of every image and map: S and N, by far the most common types, and M are handled
     without a dispatch.
@@ -557,7 +562,7 @@ _DECODERS: Final[dict[str, Any]] = {
 
 
 def decode_attribute(av: Any, parent: str, name: str) -> Any:
-    """Decode the AttributeValue of attribute ``name``; errors carry the path ``parent.name``."""
+    """Decode the AttributeValue of attribute `name`; errors carry the path `parent.name`."""
     try:
         return _decode(av, 1, [_BUDGET])
     except Exception as exc:  # noqa: BLE001 - the fast path's failure is explained precisely by the careful walk
@@ -566,8 +571,8 @@ def decode_attribute(av: Any, parent: str, name: str) -> Any:
 
 
 def explain_pairs(pairs: Iterable[tuple[Any, Any]], parent: str) -> NoReturn:
-    """Raise the precise error for ``(name, AttributeValue)`` pairs that failed :func:`decode_pairs` with
-    one budget: the careful walk over them with one budget too, errors under ``parent``."""
+    """Raise the precise error for `(name, AttributeValue)` pairs that failed `decode_pairs` with
+    one budget: the careful walk over them with one budget too, errors under `parent`."""
     budget = [_BUDGET]
     for name, av in pairs:
         _walk_name(name, parent)
@@ -667,7 +672,7 @@ def _check_depth(container: Any, path: str, depth: int) -> None:
 
 
 def _spend(budget: list[int], count: int, path: str) -> None:
-    """Count ``count`` more bytes; refuse once they are more than an item can hold."""
+    """Count `count` more bytes; refuse once they are more than an item can hold."""
     left = budget[0] - count
     budget[0] = left
     if left < 0:
@@ -738,9 +743,9 @@ def _walk_item(image: Any, path: str) -> int:
 
 
 def _utf8_len(text: str, path: str, what: str = "the text") -> int:
-    """Bytes of ``text`` in UTF-8, or the error for text that has no UTF-8 form.
+    """Bytes of `text` in UTF-8, or the error for text that has no UTF-8 form.
 
-    A lone surrogate (JSON ``"\\ud800"``, or a str built in Python) is not a character: DynamoDB stores
+    A lone surrogate (JSON `"\\ud800"`, or a str built in Python) is not a character: DynamoDB stores
     text as UTF-8 and refuses it, and so must every function here, rather than fail later with a
     UnicodeEncodeError far from the value.
     """
@@ -761,7 +766,7 @@ def _utf8_len(text: str, path: str, what: str = "the text") -> int:
 
 
 def join_path(path: str, name: str) -> str:
-    """``path.name``, or ``path["odd name"]`` when the name is not identifier-like."""
+    """`path.name`, or `path["odd name"]` when the name is not identifier-like."""
     if name.replace("-", "_").isidentifier():
         shown = name if len(name) <= 64 else name[:61] + "..."
         return f"{path}.{shown}" if path else shown
@@ -804,17 +809,19 @@ def _short_json(value: object) -> str:
 
 
 def deserialize(av: Mapping[str, Any], *, int_if_integral: bool = False) -> Any:
-    """Decode one DynamoDB AttributeValue (event JSON form) into a Python value.
+    """Decode one DynamoDB [AttributeValue](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html)
+    (event JSON form) into a Python value.
 
-    Numbers become exact ``Decimal``; with ``int_if_integral=True`` integral numbers become ``int``
-    instead (``"3"`` and ``"3.0"`` both give ``3``), others stay ``Decimal``. Binaries are base64 text in
-    events and decode to ``bytes``. Raises :class:`AttributeValueError` with a ``.path`` for anything
-    DynamoDB would reject.
+    Numbers become exact `Decimal`; with `int_if_integral=True` integral numbers become `int`
+    instead (`"3"` and `"3.0"` both give `3`), others stay `Decimal`. Binaries are base64 text in
+    events and decode to `bytes`. Raises [`AttributeValueError`][shardline.AttributeValueError] with a `.path` for
+    anything DynamoDB would reject.
 
-    >>> deserialize({"M": {"qty": {"N": "2"}, "tags": {"SS": ["a"]}}})
-    {'qty': Decimal('2'), 'tags': {'a'}}
-    >>> deserialize({"N": "2.50"}, int_if_integral=True), deserialize({"N": "2.0"}, int_if_integral=True)
-    (Decimal('2.50'), 2)
+    Examples:
+        >>> deserialize({"M": {"qty": {"N": "2"}, "tags": {"SS": ["a"]}}})
+        {'qty': Decimal('2'), 'tags': {'a'}}
+        >>> deserialize({"N": "2.50"}, int_if_integral=True), deserialize({"N": "2.0"}, int_if_integral=True)
+        (Decimal('2.50'), 2)
     """
     try:
         value = _decode(av, 1, [_BUDGET])  # type: ignore[arg-type]
@@ -826,10 +833,11 @@ def deserialize(av: Mapping[str, Any], *, int_if_integral: bool = False) -> Any:
 
 
 def deserialize_item(image: Mapping[str, Any], *, int_if_integral: bool = False) -> dict[str, Any]:
-    """Decode a typed item image (``{"name": {"S": "x"}, ...}``) into a plain ``dict``.
+    """Decode a typed item image (`{"name": {"S": "x"}, ...}`) into a plain `dict`.
 
-    >>> deserialize_item({"Id": {"N": "101"}, "Message": {"S": "New item!"}})
-    {'Id': Decimal('101'), 'Message': 'New item!'}
+    Examples:
+        >>> deserialize_item({"Id": {"N": "101"}, "Message": {"S": "New item!"}})
+        {'Id': Decimal('101'), 'Message': 'New item!'}
     """
     try:
         if (type(image) is not dict and not isinstance(image, Mapping)) or "" in image:
@@ -867,25 +875,29 @@ def _integralize(value: Any) -> Any:
 
 
 def item_size(image: Mapping[str, Any]) -> int:
-    """DynamoDB's size in bytes of a typed item image, attribute names included (the DynamoDB developer
-    guide's item size rules).
+    """DynamoDB's size in bytes of a typed item image, attribute names included, by DynamoDB's
+    [item size rules](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
 
-    A stream record's ``SizeBytes`` is the sum of ``item_size`` over its Keys, NewImage and OldImage.
-    Raises :class:`AttributeValueError` for anything DynamoDB would refuse, except the 400 KB limit itself
-    (see :func:`validate_item`), and for values whose maps and lists hold more entries than fit in 400 KB.
+    A stream record's `SizeBytes` is the sum of `item_size` over its Keys, NewImage and OldImage.
+    Raises [`AttributeValueError`][shardline.AttributeValueError] for anything DynamoDB would refuse, except the 400 KB
+    limit itself (see [`validate_item`][shardline.validate_item]), and for values whose maps and lists hold more entries
+    than fit in 400 KB.
 
-    >>> item_size({"Id": {"N": "101"}, "Message": {"S": "New item!"}})
-    21
+    Examples:
+        >>> item_size({"Id": {"N": "101"}, "Message": {"S": "New item!"}})
+        21
     """
     return _walk_item(image, "")
 
 
 def encoded_item_size(image: Mapping[str, Any]) -> int:
-    """:func:`item_size` of an image made by :func:`serialize_item`: no checks and no paths, for images
-    that are valid by construction (numbers in normalised plain form, binaries in standard base64).
+    """[`item_size`][shardline.item_size] of an image made by [`serialize_item`][shardline.serialize_item]: no checks
+    and no paths, for images that are valid by construction (numbers in normalised plain form, binaries in standard
+    base64).
 
-    >>> encoded_item_size(serialize_item({"Id": 101, "Message": "New item!", "tags": {"a", "b"}}))
-    27
+    Examples:
+        >>> encoded_item_size(serialize_item({"Id": 101, "Message": "New item!", "tags": {"a", "b"}}))
+        27
     """
     size = 0
     for name, av in image.items():
@@ -928,24 +940,24 @@ def attribute_size(av: Mapping[str, Any]) -> int:
 
 
 def validate_item(image: Mapping[str, Any], *, key_schema: Mapping[str, str] | None = None) -> None:
-    """Raise :class:`AttributeValueError` unless DynamoDB would accept ``image`` as an item.
+    """Raise [`AttributeValueError`][shardline.AttributeValueError] unless DynamoDB would accept `image` as an item.
 
-    Checks every AttributeValue rule, the 400 KB item limit and, given a ``key_schema`` such as
-    ``{"pk": "S", "sk": "N"}`` (partition key first, optional sort key second), the key attributes.
+    Checks every AttributeValue rule, the 400 KB item limit and, given a `key_schema` such as
+    `{"pk": "S", "sk": "N"}` (partition key first, optional sort key second), the key attributes.
 
-    >>> validate_item({"pk": {"S": ""}}, key_schema={"pk": "S"})
-    Traceback (most recent call last):
-    ...
-    shardline.AttributeValueError: pk: the partition key must not be empty
+    Examples:
+        >>> validate_item({"pk": {"S": ""}}, key_schema={"pk": "S"})
+        Traceback (most recent call last):
+        ...
+        shardline.AttributeValueError: pk: the partition key must not be empty
     """
     schema = _check_key_schema(key_schema) if key_schema is not None else ()
     check_item_limits(image, _walk_item(image, ""), schema)
 
 
 def check_item_limits(image: Mapping[str, Any], size: int, schema: Iterable[tuple[str, str]]) -> None:
-    """The checks of :func:`validate_item` that a valid image can still fail, given its ``size``: the 400 KB
-    limit and the key attributes of ``schema`` (``(name, type)`` pairs, partition key first, already
-    checked)."""
+    """The checks of [`validate_item`][shardline.validate_item] that a valid image can still fail, given its `size`: the
+    400 KB limit and the key attributes of `schema` (`(name, type)` pairs, partition key first, already checked)."""
     if size > ITEM_SIZE_LIMIT:
         raise AttributeValueError(
             f"item is {size:,} bytes; DynamoDB's limit is {ITEM_SIZE_LIMIT:,} bytes (400 KB, names included)"
@@ -1006,21 +1018,23 @@ def _check_key_schema(key_schema: Mapping[str, str]) -> tuple[tuple[str, str], .
 
 
 def serialize(value: Any, *, allow_floats: bool = False) -> dict[str, Any]:
-    """Encode a Python value as a DynamoDB AttributeValue in event JSON form (binaries as base64 text).
+    """Encode a Python value as a DynamoDB [AttributeValue](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html)
+    in event JSON form (binaries as base64 text).
 
-    ``bool`` is BOOL (checked before ``int``), ``int``/``Decimal`` are N in DynamoDB's normalised plain
-    form, ``str`` is S, ``bytes``/``bytearray``/``memoryview`` and boto3's ``Binary`` are B, ``None`` is
+    `bool` is BOOL (checked before `int`), `int`/`Decimal` are N in DynamoDB's normalised plain
+    form, `str` is S, `bytes`/`bytearray`/`memoryview` and boto3's `Binary` are B, `None` is
     NULL, mappings are M, lists and tuples are L, and non-empty sets of strings, numbers or binaries are SS,
-    NS or BS. ``float`` is refused because binary floating point is not exact; ``allow_floats=True``
-    converts a float through its shortest ``repr`` (``0.1`` becomes ``"0.1"``).
+    NS or BS. `float` is refused because binary floating point is not exact; `allow_floats=True`
+    converts a float through its shortest `repr` (`0.1` becomes `"0.1"`).
 
-    A value of a type DynamoDB cannot store (a float without ``allow_floats``, ``object()``, a set of
-    booleans) raises :class:`AttributeTypeError`, a ``TypeError`` as in boto3; a value DynamoDB refuses
-    (NaN, a number out of range, text with a lone surrogate, an empty set, more than 32 levels of
-    nesting) raises :class:`AttributeValueError`. Both carry the ``.path`` of the value.
+    A value of a type DynamoDB cannot store (a float without `allow_floats`, `object()`, a set of
+    booleans) raises [`AttributeTypeError`][shardline.AttributeTypeError], a `TypeError` as in boto3; a value DynamoDB
+    refuses (NaN, a number out of range, text with a lone surrogate, an empty set, more than 32 levels of nesting)
+    raises [`AttributeValueError`][shardline.AttributeValueError]. Both carry the `.path` of the value.
 
-    >>> serialize({"qty": 3, "price": Decimal("9.90"), "tags": {"b", "a"}})
-    {'M': {'qty': {'N': '3'}, 'price': {'N': '9.9'}, 'tags': {'SS': ['a', 'b']}}}
+    Examples:
+        >>> serialize({"qty": 3, "price": Decimal("9.90"), "tags": {"b", "a"}})
+        {'M': {'qty': {'N': '3'}, 'price': {'N': '9.9'}, 'tags': {'SS': ['a', 'b']}}}
     """
     return _encode(value, "", 1, allow_floats, [_BUDGET])
 
@@ -1028,8 +1042,9 @@ def serialize(value: Any, *, allow_floats: bool = False) -> dict[str, Any]:
 def serialize_item(item: Mapping[str, Any], *, allow_floats: bool = False) -> dict[str, dict[str, Any]]:
     """Encode a mapping of attribute names to Python values as a typed item image.
 
-    >>> serialize_item({"Id": 101, "Message": "New item!"})
-    {'Id': {'N': '101'}, 'Message': {'S': 'New item!'}}
+    Examples:
+        >>> serialize_item({"Id": 101, "Message": "New item!"})
+        {'Id': {'N': '101'}, 'Message': {'S': 'New item!'}}
     """
     if not isinstance(item, Mapping):
         raise AttributeTypeError(f"an item must be a mapping of attribute names to values, got {_type_name(item)}")
@@ -1058,7 +1073,7 @@ _SUPPORTED: Final = "use str, int, Decimal, bytes, bool, None, a mapping, a list
 
 
 def _encode(value: Any, path: str, depth: int, allow_floats: bool, budget: list[int]) -> dict[str, Any]:
-    # Counted against ``budget`` exactly as decoding counts the result (see _BUDGET), so that what one
+    # Counted against `budget` exactly as decoding counts the result (see _BUDGET), so that what one
     # accepts the other accepts too.
     kind = type(value)
     if kind is str:
@@ -1158,7 +1173,7 @@ _PLAIN_DECIMAL: Final = frozenset("-.0123456789")
 
 def _plain_decimal(value: Decimal) -> str | None:
     """DynamoDB's text for the Decimals that print in plain notation (prices, quantities): their own text,
-    normalised. ``None`` for the others (exponents, NaN, Infinity, long texts): the careful path decides."""
+    normalised. `None` for the others (exponents, NaN, Infinity, long texts): the careful path decides."""
     text = str(value)
     if len(text) > 40 or not _PLAIN_DECIMAL.issuperset(text):
         return None
@@ -1279,7 +1294,7 @@ def _encode_set(value: set[Any] | frozenset[Any], path: str, allow_floats: bool,
 # errors and their messages come from the careful walk above whichever path ran. The choice is made once, here,
 # before any module imports these names; SHARDLINE_PURE_PYTHON set to anything but "" or "0" keeps Python's.
 
-#: The pure Python fast path, by the names the accelerator rebinds (``_DECODERS`` by tag).
+#: The pure Python fast path, by the names the accelerator rebinds (`_DECODERS` by tag).
 _PURE_FUNCTIONS: Final[dict[str, Any]] = {"decode_pairs": decode_pairs, "_decode": _decode, "_number": _number}
 _PURE_DECODERS: Final[dict[str, Any]] = dict(_DECODERS)
 
@@ -1311,8 +1326,12 @@ def _load_speedups() -> Any:
 
 
 _accelerator = _load_speedups()
-#: Whether the C accelerator decodes (``shardline.speedups_enabled``).
 speedups_enabled: Final[bool] = _accelerator is not None
+"""True when the optional C accelerator decodes AttributeValues; False when the pure Python codec does.
+
+The pure Python codec gives the same values, errors and messages, more slowly. It is used when the platform has
+no accelerator, or when the environment variable `SHARDLINE_PURE_PYTHON` is set (to anything but `""` or `"0"`)
+at import."""
 if _accelerator is not None:
     decode_pairs = _accelerator.decode_pairs
     _decode = _accelerator.decode

@@ -4,53 +4,52 @@ Lambda checkpoints a stream shard at the LOWEST sequence number a partial batch 
 delivers every record from there on again (Lambda developer guide, "Configuring partial batch response
 with DynamoDB and Lambda"). So the response decides what runs twice, and two policies make sense:
 
-``on_failure="stop"`` (the default)
+`on_failure="stop"` (the default)
     Stop at the first failure and report that record and every record after it. Lambda resumes exactly
     there; nothing that succeeded runs again. The right choice for a stream, where order matters.
-``on_failure="continue"``
+`on_failure="continue"`
     Run every record and report every failure (Powertools' BatchProcessor does this). The records that
     succeeded after the first failure are delivered again anyway, so the handler must be idempotent.
 
 The asyncio runner keeps the stream's order where it matters: records of one item (same Keys) run one at
 a time, in stream order; records of different items run concurrently. With "stop" it starts no record
 after a failure, lets the ones in flight finish, then reports every record from the lowest one that did
-not succeed: whatever finished after that point runs again (``BatchResult.redelivered`` counts them).
+not succeed: whatever finished after that point runs again (`BatchResult.redelivered` counts them).
 
-Which records to report is one pure function, :func:`report_indices`, shared by both runners.
+Which records to report is one pure function, `report_indices`, shared by both runners.
 
 What the runner keeps
     Nothing of a record once its handler is done with it. The runner reaches each record through the
-    event's :class:`StreamRecords`, which makes it then and holds it only weakly, so a record the handler
-    did not keep is freed, with every image it decoded, before the next record runs (the asyncio runner
-    holds each record, without its images, from the pass that orders them by item until it finishes).
-    Only failed records stay with their exception in the :class:`BatchResult`. A batch's decoding then
-    reuses the memory the previous record gave back instead of growing with the batch, and leaves the
-    garbage collector nothing to do. A record the handler kept (in a list, a closure, an exception) stays
-    whole: the same object, its images decoded once.
+    event's [`StreamRecords`][shardline.StreamRecords], which makes it then and holds it only weakly, so a record the
+    handler did not keep is freed, with every image it decoded, before the next record runs (the asyncio runner holds
+    each record, without its images, from the pass that orders them by item until it finishes). Only failed records stay
+    with their exception in the [`BatchResult`][shardline.BatchResult]. A batch's decoding then reuses the memory the
+    previous record gave back instead of growing with the batch, and leaves the garbage collector nothing to do. A
+    record the handler kept (in a list, a closure, an exception) stays whole: the same object, its images decoded once.
 
 What the runner reads, and what happens when it cannot
-    The runner itself reads the event's ``Records`` array and every record's sequence number, the
-    ``itemIdentifier`` the response names a record by, all before any handler runs. When one of those
-    cannot be read it raises :class:`EventShapeError` (with the path, e.g.
-    ``Records[3].dynamodb.SequenceNumber``) and runs nothing: a response cannot name a record it cannot
+    The runner itself reads the event's `Records` array and every record's sequence number, the
+    `itemIdentifier` the response names a record by, all before any handler runs. When one of those
+    cannot be read it raises [`EventShapeError`][shardline.EventShapeError] (with the path, e.g.
+    `Records[3].dynamodb.SequenceNumber`) and runs nothing: a response cannot name a record it cannot
     identify, and reporting any other record instead would move Lambda's checkpoint past it. The invoke
     fails, and Lambda retries the whole batch (then, with retries exhausted, sends it to the on-failure
-    destination), as for any function error. Everything else about a record (``eventName``, ``Keys``, the
+    destination), as for any function error. Everything else about a record (`eventName`, `Keys`, the
     images) is the handler's to read: a malformed record still reaches the handler and fails alone if the
     handler raises. Where the runner uses those fields for itself (the item a record belongs to, in the
-    asyncio runner; identifiers in log lines) it copes with any error: records whose ``Keys`` cannot be
-    read run one at a time in stream order, and a log line shows ``?`` for what it cannot read.
+    asyncio runner; identifiers in log lines) it copes with any error: records whose `Keys` cannot be
+    read run one at a time in stream order, and a log line shows `?` for what it cannot read.
 
 What a handler may do
     Whatever a handler raises or returns is data about its record, never a crash of the runner: any
     exception fails the record, and so does a result the runner cannot use (an awaitable from a
-    synchronous handler, a non-awaitable from an async one). That includes ``BaseException`` subclasses
+    synchronous handler, a non-awaitable from an async one). That includes `BaseException` subclasses
     (a library's own, say), which Lambda's runtime would turn into a crash of the whole invoke. Only
-    requests to stop propagate: ``KeyboardInterrupt`` and ``SystemExit`` at once (on Lambda, ``sys.exit``
+    requests to stop propagate: `KeyboardInterrupt` and `SystemExit` at once (on Lambda, `sys.exit`
     ends the runtime process: the invoke fails and the whole batch is retried), and in the asyncio runner
-    ``asyncio.CancelledError`` and ``GeneratorExit``, after the records in flight are cancelled (they are
+    `asyncio.CancelledError` and `GeneratorExit`, after the records in flight are cancelled (they are
     how a task is cancelled and how an abandoned coroutine is closed; a coroutine must not carry on after
-    either). Loggers and the ``on_result`` hook are the user's code too: if they raise, the response is
+    either). Loggers and the `on_result` hook are the user's code too: if they raise, the response is
     returned regardless.
 """
 
@@ -95,7 +94,7 @@ _clock: Final = time.perf_counter  # durations only; nothing is scheduled by it
 
 
 class Logger(Protocol):
-    """What the runner logs through: a ``logging.Logger``, a ``LoggerAdapter``, Powertools' ``Logger``..."""
+    """What the runner logs through: a `logging.Logger`, a `LoggerAdapter`, Powertools' `Logger`..."""
 
     def info(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
     def warning(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
@@ -114,15 +113,15 @@ class RecordFailure(NamedTuple):
 class BatchResult:
     """What a batch run did: the response for Lambda and the fate of every record.
 
-    ``response`` is the partial batch response. ``succeeded``, ``failed`` and ``skipped`` (never started)
-    partition ``records``; ``reported`` are the records the response names; ``checkpoint`` is the sequence
-    number Lambda resumes from (``None`` when nothing is reported); ``redelivered`` are the records that
+    `response` is the partial batch response. `succeeded`, `failed` and `skipped` (never started)
+    partition `records`; `reported` are the records the response names; `checkpoint` is the sequence
+    number Lambda resumes from (`None` when nothing is reported); `redelivered` are the records that
     succeeded but are reported anyway (Lambda delivers them again).
 
-    ``records`` is the event's :class:`StreamRecords`; ``succeeded``, ``skipped``, ``reported`` and
-    ``redelivered`` are ``StreamRecords`` over the positions concerned, which hold no record: reading one
+    `records` is the event's [`StreamRecords`][shardline.StreamRecords]; `succeeded`, `skipped`, `reported` and
+    `redelivered` are `StreamRecords` over the positions concerned, which hold no record: reading one
     gives the record the handler saw if anyone still holds it, else a new record of the same raw record.
-    ``failed`` holds each failed record (the very one its handler saw) with its exception.
+    `failed` holds each failed record (the very one its handler saw) with its exception.
     """
 
     __slots__ = (
@@ -192,14 +191,15 @@ def _compact(positions: list[int]) -> range | tuple[int, ...]:
 
 
 def report_indices(count: int, not_succeeded: Sequence[int], on_failure: OnFailure) -> list[int]:
-    """Which records of a batch of ``count`` the response must report, as sorted indices.
+    """Which records of a batch of `count` the response must report, as sorted indices.
 
-    ``not_succeeded`` lists, in ascending order, the records that failed or never ran. With "continue"
+    `not_succeeded` lists, in ascending order, the records that failed or never ran. With "continue"
     those are reported; with "stop" every record from the first of them on is reported, whether it ran
     or not, so that Lambda's checkpoint (the lowest reported record) can never skip a record.
 
-    >>> report_indices(5, [1, 3], "continue"), report_indices(5, [1, 3], "stop"), report_indices(5, [], "stop")
-    ([1, 3], [1, 2, 3, 4], [])
+    Examples:
+        >>> report_indices(5, [1, 3], "continue"), report_indices(5, [1, 3], "stop"), report_indices(5, [], "stop")
+        ([1, 3], [1, 2, 3, 4], [])
     """
     if not not_succeeded:
         return []
@@ -296,7 +296,7 @@ def _field(record: StreamRecord, name: str) -> str:
 
 
 def _log(logger: Logger, level: str, msg: str, *args: object, **kwargs: Any) -> None:
-    """``logger.<level>(msg, ...)``: a logger that raises (a broken handler, a filter, a custom class)
+    """`logger.<level>(msg, ...)`: a logger that raises (a broken handler, a filter, a custom class)
     loses its line, never the batch's response."""
     with suppress(Exception):  # nothing better to report a failing logger with than itself
         getattr(logger, level)(msg, *args, **kwargs)
@@ -359,8 +359,8 @@ def _finish(
 
 
 def _is_awaitable(value: object) -> bool:
-    """Whether ``value`` can be awaited. Looked up on its type, as ``await`` does: an instance's own
-    ``__getattr__`` (a proxy, a mock) is neither consulted nor given the chance to raise."""
+    """Whether `value` can be awaited. Looked up on its type, as `await` does: an instance's own
+    `__getattr__` (a proxy, a mock) is neither consulted nor given the chance to raise."""
     try:
         return hasattr(type(value), "__await__")
     except Exception:  # noqa: BLE001 - a metaclass whose lookup raises: not something await could use either
@@ -369,7 +369,7 @@ def _is_awaitable(value: object) -> bool:
 
 def _close_quietly(value: object) -> None:
     """Close an awaitable that will never be awaited (so a coroutine does not warn that it was not);
-    a ``close()`` that fails is ignored: the record fails regardless."""
+    a `close()` that fails is ignored: the record fails regardless."""
     try:
         close = getattr(value, "close", None)
         if close is not None:
@@ -405,24 +405,45 @@ def run_batch(
     raise_on_total_failure: bool = False,
     on_result: Callable[[BatchResult], object] | None = None,
 ) -> BatchResult:
-    """Run ``handler(record)`` (or ``handler(record, context)``) over the batch, in order.
+    """Run `handler(record)` (or `handler(record, context)`) over the batch, in order.
 
-    Returns a :class:`BatchResult`; :func:`process_batch` returns just its ``response``. See the module
-    documentation for the ``on_failure`` policies, and for what happens to a record the runner cannot
-    identify (:class:`EventShapeError` before any handler runs) and to a handler that raises or returns
-    something odd (its record fails; only KeyboardInterrupt, SystemExit and asyncio.CancelledError
-    propagate).
+    Returns a [`BatchResult`][shardline.BatchResult]; [`process_batch`][shardline.process_batch] returns just its
+    `response`. Lambda resumes a shard from the lowest sequence number the response reports and delivers every
+    record from there on again ([partial batch response](https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html)),
+    so `on_failure` decides what runs twice:
 
-    >>> event = {"Records": [
-    ...     {"eventID": "1", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"N": "1"}}, "SequenceNumber": "100"}},
-    ...     {"eventID": "2", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"N": "2"}}, "SequenceNumber": "200"}},
-    ... ]}
-    >>> def handle(record):
-    ...     if record.keys["id"] == 2:
-    ...         raise ValueError("no")
-    >>> result = run_batch(event, handle, logger=logging.getLogger("quiet"))
-    >>> result.response, result.checkpoint, len(result.succeeded)
-    ({'batchItemFailures': [{'itemIdentifier': '200'}]}, '200', 1)
+    - `"stop"` (the default): stop at the first failure and report that record and every record after it. Lambda
+      resumes exactly there and nothing that succeeded runs again. The right choice for a stream, where order
+      matters.
+    - `"continue"`: run every record and report every failure. The records that succeeded after the first
+      failure are delivered again anyway, so the handler must be idempotent.
+
+    Any exception a handler raises fails its record, and so does a result the runner cannot use (an awaitable
+    from a synchronous handler); only `KeyboardInterrupt`, `SystemExit` and `asyncio.CancelledError`
+    propagate. The runner reads the event's `Records` and every record's sequence number before any handler
+    runs: when one cannot be read it raises [`EventShapeError`][shardline.EventShapeError] and runs nothing,
+    because a response cannot name a record it cannot identify. Lambda then retries the whole batch.
+
+    With `raise_on_total_failure=True`, a batch whose response would report every record (nothing moved
+    forward) raises [`BatchFailedError`][shardline.BatchFailedError] instead, so the invoke fails as a whole.
+    `on_result` is called with the [`BatchResult`][shardline.BatchResult] before the response is returned (if
+    it raises, that is logged and the response returned regardless). `logger` gets a line per failed record and
+    a summary per batch (the `shardline` logger by default).
+
+    Examples:
+        >>> import logging
+        >>> event = {"Records": [
+        ...     {"eventID": "1", "eventName": "INSERT",
+        ...      "dynamodb": {"Keys": {"id": {"N": "1"}}, "SequenceNumber": "100"}},
+        ...     {"eventID": "2", "eventName": "INSERT",
+        ...      "dynamodb": {"Keys": {"id": {"N": "2"}}, "SequenceNumber": "200"}},
+        ... ]}
+        >>> def handle(record):
+        ...     if record.keys["id"] == 2:
+        ...         raise ValueError("no")
+        >>> result = run_batch(event, handle, logger=logging.getLogger("quiet"))
+        >>> result.response, result.checkpoint, len(result.succeeded)
+        ({'batchItemFailures': [{'itemIdentifier': '200'}]}, '200', 1)
     """
     policy = _check_options(on_failure)
     if is_async_callable(handler):
@@ -488,11 +509,29 @@ def process_batch(
     raise_on_total_failure: bool = False,
     on_result: Callable[[BatchResult], object] | None = None,
 ) -> dict[str, list[dict[str, str]]]:
-    """Run ``handler`` over the batch and return the partial batch response for Lambda.
+    """Run `handler` over the batch and return the partial batch response for Lambda.
 
-    ``{"batchItemFailures": [{"itemIdentifier": "<SequenceNumber>"}, ...]}``; the event source mapping
-    must have ``FunctionResponseTypes: [ReportBatchItemFailures]`` for Lambda to read it. Options as in
-    :func:`run_batch`.
+    The response is `{"batchItemFailures": [{"itemIdentifier": "<SequenceNumber>"}, ...]}`. The event source
+    mapping must have `FunctionResponseTypes: [ReportBatchItemFailures]` for Lambda to read it
+    ([partial batch response](https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html)).
+    Options as in [`run_batch`][shardline.run_batch].
+
+    Examples:
+        A failure stops the batch: the failed record and every record after it are reported, so Lambda
+        delivers them again, in order.
+
+        >>> from shardline.testing import EventBuilder
+        >>> builder = EventBuilder()
+        >>> for order_id in (1, 2, 3):
+        ...     _ = builder.put({"Id": order_id, "status": "placed"})
+        >>> event = builder.build()
+        >>> def ship(record):
+        ...     if record.keys["Id"] == 2:
+        ...         raise RuntimeError("carrier unavailable")
+        >>> response = process_batch(event, ship)
+        >>> reported = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+        >>> reported == [record["dynamodb"]["SequenceNumber"] for record in event["Records"][1:]]
+        True
     """
     return run_batch(
         event,
@@ -553,13 +592,14 @@ async def arun_batch(
     raise_on_total_failure: bool = False,
     on_result: Callable[[BatchResult], object] | None = None,
 ) -> BatchResult:
-    """Run ``await handler(record)`` (or with ``context``) over the batch, up to ``concurrency`` records at
+    """Run `await handler(record)` (or with `context`) over the batch, up to `concurrency` records at
     once, never two records of one item (same Keys) at once, and the records of one item in stream order.
 
     Records start in stream order as slots free up. With "stop", no record starts after a failure; those
-    in flight finish, and every record from the lowest one that did not succeed is reported. Records
+    in flight finish, and every record from the lowest one that did not succeed is reported (those that
+    succeeded after it run again: `BatchResult.redelivered` lists them). Records
     whose Keys cannot be read share one lane: one at a time, in stream order. Errors as in
-    :func:`run_batch`; when the runner is cancelled (or a handler raises CancelledError, GeneratorExit,
+    [`run_batch`][shardline.run_batch]; when the runner is cancelled (or a handler raises CancelledError, GeneratorExit,
     KeyboardInterrupt or SystemExit) the records in flight are cancelled and the exception propagates,
     with no response.
     """
@@ -635,7 +675,7 @@ async def _schedule(
     concurrency: int,
     stop: bool,
 ) -> None:
-    """Start records in stream order, at most ``concurrency`` at once and one per item at a time."""
+    """Start records in stream order, at most `concurrency` at once and one per item at a time."""
     # Each record is made once, here, to read its Keys, and held (its keys decoded, no image yet) until it
     # starts, then by its task's entry until it is settled: the record a handler gets is the one its order
     # was computed from, and none outlives its run. (No loop variable may hold one: it would pin that
@@ -693,7 +733,20 @@ async def aprocess_batch(
     raise_on_total_failure: bool = False,
     on_result: Callable[[BatchResult], object] | None = None,
 ) -> dict[str, list[dict[str, str]]]:
-    """The async twin of :func:`process_batch`; options as in :func:`arun_batch`."""
+    """The async twin of [`process_batch`][shardline.process_batch]; options as in
+    [`arun_batch`][shardline.arun_batch].
+
+    Examples:
+        >>> import asyncio
+        >>> from shardline.testing import EventBuilder
+        >>> builder = EventBuilder()
+        >>> for order_id in (1, 2):
+        ...     _ = builder.put({"Id": order_id})
+        >>> async def handle(record):
+        ...     await asyncio.sleep(0)  # an aiobotocore call, say
+        >>> asyncio.run(aprocess_batch(builder.build(), handle, concurrency=2))
+        {'batchItemFailures': []}
+    """
     result = await arun_batch(
         event,
         handler,
@@ -736,18 +789,29 @@ def batch_handler(
     raise_on_total_failure: bool = False,
     on_result: Callable[[BatchResult], object] | None = None,
 ) -> Any:
-    """Turn a per-record handler into a Lambda entry point ``(event, context) -> response``.
+    """Turn a per-record handler into a Lambda entry point `(event, context) -> response`.
 
-    Usable bare or with options; ``def`` handlers run with :func:`process_batch`, ``async def`` handlers
-    with :func:`aprocess_batch` on an event loop kept for the life of the execution environment (clients
-    created on it in one invocation still work in the next). The record handler stays reachable as
-    ``.record_handler``.
+    Usable bare or with options; `def` handlers run with [`process_batch`][shardline.process_batch], `async def`
+    handlers with [`aprocess_batch`][shardline.aprocess_batch] on an event loop kept for the life of the execution
+    environment (clients created on it in one invocation still work in the next). The record handler stays reachable as
+    `.record_handler`.
 
-    >>> @batch_handler
-    ... def lambda_handler(record):
-    ...     print(record.event_name, record.keys)
-    >>> lambda_handler({"Records": []}, None)
-    {'batchItemFailures': []}
+    Examples:
+        >>> from shardline.testing import EventBuilder
+        >>> builder = EventBuilder(key_schema={"pk": "S"})
+        >>> _ = builder.put({"pk": "order#1", "status": "placed"})
+        >>> @batch_handler
+        ... def lambda_handler(record):
+        ...     print(record.event_name, record.keys, record.new_image["status"])
+        >>> lambda_handler(builder.build(), None)
+        INSERT {'pk': 'order#1'} placed
+        {'batchItemFailures': []}
+
+        With options:
+
+        >>> @batch_handler(on_failure="continue")
+        ... def lambda_handler(record):
+        ...     ...
     """
     _check_options(on_failure, concurrency)
 

@@ -1,11 +1,11 @@
 """How to call a user's handler: is it a coroutine function, and does it take the Lambda context?
 
 Both questions are answered once per batch, from the handler's code object, without importing
-``inspect`` (a handler module pays for every import on a cold start). Plain functions, bound methods,
-``functools.partial`` objects and instances with a ``__call__`` method are understood; anything else (a
-builtin, a C extension callable) falls back to ``inspect.signature``, imported only then.
+`inspect` (a handler module pays for every import on a cold start). Plain functions, bound methods,
+`functools.partial` objects and instances with a `__call__` method are understood; anything else (a
+builtin, a C extension callable) falls back to `inspect.signature`, imported only then.
 
-A handler is the user's object: reading its attributes may run its code (``__getattr__``, properties),
+A handler is the user's object: reading its attributes may run its code (`__getattr__`, properties),
 which may raise anything. Every read here treats such a failure as "no such attribute", so an odd handler
 gets a clear TypeError or is simply called, never a traceback from inside this module.
 """
@@ -26,7 +26,7 @@ _NAME_LIMIT: Final = 80  # characters of a handler's name shown in a message
 
 
 def _attribute(obj: Any, name: str) -> Any:
-    """``getattr(obj, name, None)``, also when looking it up raises something other than AttributeError."""
+    """`getattr(obj, name, None)`, also when looking it up raises something other than AttributeError."""
     try:
         return getattr(obj, name, None)
     except Exception:  # noqa: BLE001 - a broken __getattr__ or property reads as a missing attribute
@@ -34,10 +34,11 @@ def _attribute(obj: Any, name: str) -> Any:
 
 
 def describe_callable(fn: Any) -> str:
-    """``handler <qualified name>`` for messages; never raises, whatever ``fn`` is.
+    """`handler <qualified name>` for messages; never raises, whatever `fn` is.
 
-    >>> describe_callable(len)
-    'handler len'
+    Examples:
+        >>> describe_callable(len)
+        'handler len'
     """
     for candidate in (_attribute(fn, "__qualname__"), _attribute(type(fn), "__qualname__")):
         if type(candidate) is str and candidate:
@@ -51,11 +52,11 @@ def describe_callable(fn: Any) -> str:
 
 
 def _unwrap(fn: Any, *, follow_wrapped: bool = False) -> tuple[Any, int, frozenset[str]]:
-    """The Python function behind ``fn``, how many positional arguments are already bound, and which
+    """The Python function behind `fn`, how many positional arguments are already bound, and which
     parameters a partial fixes by keyword.
 
-    With ``follow_wrapped``, a decorator's wrapper made with ``functools.wraps`` stands for the function it
-    wraps, as in ``inspect.signature``.
+    With `follow_wrapped`, a decorator's wrapper made with `functools.wraps` stands for the function it
+    wraps, as in `inspect.signature`.
     """
     bound = 0
     keywords: frozenset[str] = frozenset()
@@ -87,12 +88,13 @@ def _unwrap(fn: Any, *, follow_wrapped: bool = False) -> tuple[Any, int, frozens
 
 
 def is_async_callable(fn: Any) -> bool:
-    """True when calling ``fn`` returns a coroutine: an ``async def`` function, a method, partial or
+    """True when calling `fn` returns a coroutine: an `async def` function, a method, partial or
     callable object built on one, or a function marked as a coroutine function.
 
-    >>> async def handle(record): ...
-    >>> is_async_callable(handle), is_async_callable(print)
-    (True, False)
+    Examples:
+        >>> async def handle(record): ...
+        >>> is_async_callable(handle), is_async_callable(print)
+        (True, False)
     """
     target, _, _ = _unwrap(fn)
     # Markers set by inspect.markcoroutinefunction (3.12+) and by asyncio's older convention (used by
@@ -115,15 +117,16 @@ def is_async_callable(fn: Any) -> bool:
 
 
 def takes_extra_argument(fn: Any, required: int) -> bool:
-    """Whether ``fn`` should be called with one more positional argument than ``required``.
+    """Whether `fn` should be called with one more positional argument than `required`.
 
-    ``required`` is how many positional arguments shardline always passes (the record, say); the extra
+    `required` is how many positional arguments shardline always passes (the record, say); the extra
     one is the Lambda context. True when the handler accepts that many plus one positional argument,
-    False when it accepts exactly ``required``. TypeError, at once, when it cannot be called with
-    ``required`` positional arguments at all: better than a failure on every record.
+    False when it accepts exactly `required`. TypeError, at once, when it cannot be called with
+    `required` positional arguments at all: better than a failure on every record.
 
-    >>> takes_extra_argument(lambda record: None, 1), takes_extra_argument(lambda record, context: None, 1)
-    (False, True)
+    Examples:
+        >>> takes_extra_argument(lambda record: None, 1), takes_extra_argument(lambda record, context: None, 1)
+        (False, True)
     """
     target, bound, keywords = _unwrap(fn, follow_wrapped=True)
     code = _attribute(target, "__code__")

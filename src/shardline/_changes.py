@@ -1,19 +1,20 @@
 """What one write does to an item and to the table's stream: DynamoDB's rules as pure functions.
 
-The event builder (``shardline.testing``) and the embedded store (``shardline.local``) both make their
-stream records here, so they cannot disagree about an event name, an image or a ``SizeBytes``:
+The event builder (`shardline.testing`) and the embedded store (`shardline.local`) both make their
+stream records here, so they cannot disagree about an event name, an image or a `SizeBytes`:
 
-- :func:`key_image` and :func:`item_image` turn plain Python keys and items into typed images, enforcing
+- `key_image` and `item_image` turn plain Python keys and items into typed images, enforcing
   the key schema (AWS docs);
-- :func:`parse_update` and :func:`apply_update` are UpdateItem's ``SET`` and ``REMOVE`` of top-level
+- `parse_update` and [`apply_update`][shardline.local.expressions.apply_update] are UpdateItem's `SET` and `REMOVE` of
+top-level
   attributes;
-- :func:`event_name` says which record a change writes, if any (AWS docs: none for a write that
+- `event_name` says which record a change writes, if any (AWS docs: none for a write that
   changes nothing);
-- :func:`stream_record` builds the record as Lambda delivers it (AWS docs).
+- `stream_record` builds the record as Lambda delivers it (AWS docs).
 
-``schema`` arguments are key schemas already checked (``{"pk": "S", "sk": "N"}``, partition key first).
-Typed images are in event JSON form (binaries as base64 text) and normalised by the codec (``1.50`` is
-``1.5``, sets sorted), so two images compare equal exactly when DynamoDB considers the items equal.
+`schema` arguments are key schemas already checked (`{"pk": "S", "sk": "N"}`, partition key first).
+Typed images are in event JSON form (binaries as base64 text) and normalised by the codec (`1.50` is
+`1.5`, sets sorted), so two images compare equal exactly when DynamoDB considers the items equal.
 """
 
 from __future__ import annotations
@@ -49,21 +50,22 @@ VIEW_TYPES: Final = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"
 NEW_VIEWS: Final = frozenset({"NEW_IMAGE", "NEW_AND_OLD_IMAGES"})
 #: View types whose records carry the item as it was before the change (MODIFY and REMOVE).
 OLD_VIEWS: Final = frozenset({"OLD_IMAGE", "NEW_AND_OLD_IMAGES"})
-#: The ``userIdentity`` of a Time to Live delete, and of nothing else (AWS docs).
+#: The `userIdentity` of a Time to Live delete, and of nothing else (AWS docs).
 TTL_IDENTITY: Final = {"type": "Service", "principalId": TTL_PRINCIPAL}
 
-#: An item's key, typed and normalised: ``(("S", "order#1"), ("N", "3"))``. ``3`` and ``Decimal("3.0")``
+#: An item's key, typed and normalised: `(("S", "order#1"), ("N", "3"))`. `3` and `Decimal("3.0")`
 #: give the same key, as in DynamoDB.
 ModelKey = tuple[tuple[str, Any], ...]
 
 
 def check_view_type(view_type: object, *, name: str = "view_type") -> str:
-    """The plain text of a stream view type (a ``StreamViewType`` member is accepted), or
-    :class:`~shardline.EventShapeError` (a ValueError): the records would carry a ``StreamViewType`` that
+    """The plain text of a stream view type (a `StreamViewType` member is accepted), or
+    [`EventShapeError`][shardline.EventShapeError] (a ValueError): the records would carry a `StreamViewType` that
     DynamoDB Streams does not have.
 
-    >>> check_view_type("NEW_IMAGE")
-    'NEW_IMAGE'
+    Examples:
+        >>> check_view_type("NEW_IMAGE")
+        'NEW_IMAGE'
     """
     # str.__str__: the plain value of a StreamViewType member too, on every Python version.
     if not isinstance(view_type, str) or str.__str__(view_type) not in VIEW_TYPES:
@@ -72,14 +74,15 @@ def check_view_type(view_type: object, *, name: str = "view_type") -> str:
 
 
 def key_image(key: Mapping[str, Any], schema: Mapping[str, str]) -> dict[str, Any]:
-    """The typed image of ``key``, a plain mapping holding exactly the key attributes of ``schema``.
+    """The typed image of `key`, a plain mapping holding exactly the key attributes of `schema`.
 
-    >>> key_image({"pk": "order#1", "sk": 3}, {"pk": "S", "sk": "N"})
-    {'pk': {'S': 'order#1'}, 'sk': {'N': '3'}}
-    >>> key_image({"pk": "order#1"}, {"pk": "S", "sk": "N"})
-    Traceback (most recent call last):
-    ...
-    shardline.AttributeValueError: a key must hold exactly the key attributes ('pk', 'sk'); missing 'sk'
+    Examples:
+        >>> key_image({"pk": "order#1", "sk": 3}, {"pk": "S", "sk": "N"})
+        {'pk': {'S': 'order#1'}, 'sk': {'N': '3'}}
+        >>> key_image({"pk": "order#1"}, {"pk": "S", "sk": "N"})
+        Traceback (most recent call last):
+        ...
+        shardline.AttributeValueError: a key must hold exactly the key attributes ('pk', 'sk'); missing 'sk'
     """
     if not isinstance(key, Mapping):
         raise AttributeTypeError(f"a key must be a mapping of the key attributes, got {type(key).__name__}")
@@ -101,8 +104,9 @@ def key_image(key: Mapping[str, Any], schema: Mapping[str, str]) -> dict[str, An
 def item_image(item: Mapping[str, Any], schema: Mapping[str, str]) -> tuple[dict[str, Any], int]:
     """The typed image of a plain item and its size, after every check DynamoDB makes on a PutItem.
 
-    >>> item_image({"pk": "a", "n": 1}, {"pk": "S"})
-    ({'pk': {'S': 'a'}, 'n': {'N': '1'}}, 6)
+    Examples:
+        >>> item_image({"pk": "a", "n": 1}, {"pk": "S"})
+        ({'pk': {'S': 'a'}, 'n': {'N': '1'}}, 6)
     """
     image = serialize_item(item)
     size = encoded_item_size(image)  # serialize_item made it: valid by construction, only limits to check
@@ -111,17 +115,17 @@ def item_image(item: Mapping[str, Any], schema: Mapping[str, str]) -> tuple[dict
 
 
 def model_key(image: Mapping[str, Any], schema: Mapping[str, str]) -> ModelKey:
-    """The key of a typed image (an item or a key image): ``(tag, text)`` per key attribute, in order."""
+    """The key of a typed image (an item or a key image): `(tag, text)` per key attribute, in order."""
     return tuple([next(iter(image[name].items())) for name in schema])
 
 
 def keys_of(key: ModelKey, schema: Mapping[str, str]) -> dict[str, Any]:
-    """A record's ``Keys``: the key attributes in schema order (partition key first)."""
+    """A record's `Keys`: the key attributes in schema order (partition key first)."""
     return {name: {tag: text} for name, (tag, text) in zip(schema, key, strict=True)}
 
 
 class Update(NamedTuple):
-    """An UpdateItem's actions on top-level attributes: ``SET`` (typed values) and ``REMOVE`` (names)."""
+    """An UpdateItem's actions on top-level attributes: `SET` (typed values) and `REMOVE` (names)."""
 
     assigned: dict[str, Any]
     removed: tuple[str, ...]
@@ -134,12 +138,13 @@ def parse_update(
 ) -> Update:
     """Check an update's actions against DynamoDB's rules and encode the values it sets.
 
-    >>> parse_update({"status": "PAID"}, ["draft"], {"pk": "S"})
-    Update(assigned={'status': {'S': 'PAID'}}, removed=('draft',))
-    >>> parse_update({"pk": "b"}, None, {"pk": "S"})
-    Traceback (most recent call last):
-    ...
-    shardline.AttributeValueError: cannot update key attribute 'pk': it is part of the table's key
+    Examples:
+        >>> parse_update({"status": "PAID"}, ["draft"], {"pk": "S"})
+        Update(assigned={'status': {'S': 'PAID'}}, removed=('draft',))
+        >>> parse_update({"pk": "b"}, None, {"pk": "S"})
+        Traceback (most recent call last):
+        ...
+        shardline.AttributeValueError: cannot update key attribute 'pk': it is part of the table's key
     """
     if isinstance(remove, (str, bytes)):
         raise AttributeTypeError("remove must be an iterable of attribute names, not a single string")
@@ -166,14 +171,15 @@ def parse_update(
 def apply_update(
     old: Mapping[str, Any] | None, key: Mapping[str, Any], update: Update, schema: Mapping[str, str]
 ) -> tuple[dict[str, Any], int]:
-    """The item an update leaves, and its size: ``old`` with the update applied, or, when there is no
+    """The item an update leaves, and its size: `old` with the update applied, or, when there is no
     item, a new one holding the key and the attributes set (UpdateItem creates missing items).
 
     Removing an attribute the item lacks is not an error, as in DynamoDB.
 
-    >>> update = parse_update({"n": 2}, ["gone"], {"pk": "S"})
-    >>> apply_update({"pk": {"S": "a"}, "gone": {"S": "x"}}, {"pk": {"S": "a"}}, update, {"pk": "S"})
-    ({'pk': {'S': 'a'}, 'n': {'N': '2'}}, 6)
+    Examples:
+        >>> update = parse_update({"n": 2}, ["gone"], {"pk": "S"})
+        >>> apply_update({"pk": {"S": "a"}, "gone": {"S": "x"}}, {"pk": {"S": "a"}}, update, {"pk": "S"})
+        ({'pk': {'S': 'a'}, 'n': {'N': '2'}}, 6)
     """
     image = dict(key if old is None else old)
     image.update(update.assigned)
@@ -185,13 +191,14 @@ def apply_update(
 
 
 def event_name(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> str | None:
-    """The stream record a change writes: INSERT, MODIFY, REMOVE, or ``None`` when nothing changed.
+    """The stream record a change writes: INSERT, MODIFY, REMOVE, or `None` when nothing changed.
 
     DynamoDB writes no record for a put or an update that leaves the item as it was, nor for a delete of
     a missing item (AWS docs).
 
-    >>> event_name(None, {"pk": {"S": "a"}}), event_name({"pk": {"S": "a"}}, {"pk": {"S": "a"}})
-    ('INSERT', None)
+    Examples:
+        >>> event_name(None, {"pk": {"S": "a"}}), event_name({"pk": {"S": "a"}}, {"pk": {"S": "a"}})
+        ('INSERT', None)
     """
     if new is None:
         return None if old is None else "REMOVE"
@@ -218,17 +225,18 @@ def stream_record(
 ) -> dict[str, Any]:
     """One stream record as Lambda delivers it, fields in AWS's order (AWS docs).
 
-    ``keys``, ``new`` and ``old`` are typed images made by the codec's ``serialize_item`` (or read back
-    from such images). The record carries the images ``view_type`` calls for; ``SizeBytes`` counts exactly
-    what it carries (AWS docs); ``ApproximateCreationDateTime`` is ``created_ms`` in whole seconds.
-    Give ``new_size``/``old_size`` when the images' sizes are known, to save walking them again. The
+    `keys`, `new` and `old` are typed images made by the codec's `serialize_item` (or read back
+    from such images). The record carries the images `view_type` calls for; `SizeBytes` counts exactly
+    what it carries (AWS docs); `ApproximateCreationDateTime` is `created_ms` in whole seconds.
+    Give `new_size`/`old_size` when the images' sizes are known, to save walking them again. The
     images are put in the record as they are, not copied.
 
-    >>> record = stream_record("INSERT", {"Id": {"N": "101"}}, {"Id": {"N": "101"}, "Message": {"S": "New item!"}},
-    ...     None, view_type="NEW_AND_OLD_IMAGES", sequence_number="111", created_ms=1428537600000,
-    ...     event_id="1", region="us-east-1", source_arn="arn")
-    >>> record["dynamodb"]["SizeBytes"], record["dynamodb"]["ApproximateCreationDateTime"]
-    (26, 1428537600)
+    Examples:
+        >>> record = stream_record("INSERT", {"Id": {"N": "101"}}, {"Id": {"N": "101"}, "Message": {"S": "New item!"}},
+        ...     None, view_type="NEW_AND_OLD_IMAGES", sequence_number="111", created_ms=1428537600000,
+        ...     event_id="1", region="us-east-1", source_arn="arn")
+        >>> record["dynamodb"]["SizeBytes"], record["dynamodb"]["ApproximateCreationDateTime"]
+        (26, 1428537600)
     """
     size = encoded_item_size(keys)
     dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": created_ms // 1000, "Keys": keys}

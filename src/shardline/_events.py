@@ -1,16 +1,16 @@
 """Typed, lazily decoded views of DynamoDB Streams Lambda events.
 
-``StreamEvent`` wraps the event Lambda passes to the function; its ``records`` are ``StreamRecord`` views
+`StreamEvent` wraps the event Lambda passes to the function; its `records` are `StreamRecord` views
 over the raw record dicts. Nothing is decoded until it is read, and everything decoded is cached:
 
-* ``record.new_image["status"]`` decodes that one attribute;
-* iterating the image, ``len``/``==``/``repr``, ``dict(image)``, ``{**image}``, ``json.dumps``, ``copy`` and
-  ``pickle`` decode the rest once, after which the image is an ordinary dict at C speed.
+* `record.new_image["status"]` decodes that one attribute;
+* iterating the image, `len`/`==`/`repr`, `dict(image)`, `{**image}`, `json.dumps`, `copy` and
+  `pickle` decode the rest once, after which the image is an ordinary dict at C speed.
 
 Kinesis Data Streams for DynamoDB events are recognised too: their records carry the DynamoDB change
 record as base64 JSON, which is unwrapped on first use.
 
-A record keeps what it decoded for as long as it lives, and no longer: ``event.records`` makes each record
+A record keeps what it decoded for as long as it lives, and no longer: `event.records` makes each record
 when it is read and holds it only weakly, so a record (with its images) that nobody holds any more is freed
 at once, while a record someone holds is the one handed out again. A batch of a thousand records then
 decodes into memory that the previous record just gave back, and leaves nothing for the garbage collector.
@@ -64,8 +64,11 @@ class EventName(str, Enum):
     """The kind of change a stream record describes. Prints as its value on every Python version."""
 
     INSERT = "INSERT"
+    """A new item was written: the record has a NewImage (if the view type carries it) and no OldImage."""
     MODIFY = "MODIFY"
+    """An existing item changed: the record can carry both images."""
     REMOVE = "REMOVE"
+    """An item was deleted, by a write or by Time to Live: the record can carry the OldImage."""
 
     def __str__(self) -> str:
         return self.value
@@ -78,9 +81,13 @@ class StreamViewType(str, Enum):
     """Which images a stream writes into its records (the table's StreamViewType)."""
 
     KEYS_ONLY = "KEYS_ONLY"
+    """Only the item's key attributes."""
     NEW_IMAGE = "NEW_IMAGE"
+    """The item as it is after the change."""
     OLD_IMAGE = "OLD_IMAGE"
+    """The item as it was before the change."""
     NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
+    """Both images of the item."""
 
     def __str__(self) -> str:
         return self.value
@@ -144,25 +151,25 @@ class _ImageBase(dict[str, Any]):
 
 
 class Image(_ImageBase):
-    """A fully decoded item image: a plain ``dict`` of attribute names to Python values."""
+    """A fully decoded item image: a plain `dict` of attribute names to Python values."""
 
     __slots__ = ()
 
 
 class _LazyImage(Image):
-    """An item image that decodes attributes as they are read and becomes an ``Image`` once full.
+    """An item image that decodes attributes as they are read and becomes an `Image` once full.
 
     Its dict storage holds only what was decoded so far, so every operation that sees the whole mapping
-    first decodes the rest ("fills") and switches the object's class to ``Image``, whose methods are
-    dict's own. Reading one key, ``in``, ``len`` and ``get`` need no fill.
+    first decodes the rest ("fills") and switches the object's class to `Image`, whose methods are
+    dict's own. Reading one key, `in`, `len` and `get` need no fill.
 
-    It subclasses ``Image`` so that Python asks it first in ``image == lazy`` and ``dict == lazy``.
+    It subclasses `Image` so that Python asks it first in `image == lazy` and `dict == lazy`.
     """
 
     __slots__ = ()
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Image:  # type: ignore[misc]
-        # Code that copies a mapping with ``type(m)(pairs)`` (dataclasses.asdict, for one) gets an Image.
+        # Code that copies a mapping with `type(m)(pairs)` (dataclasses.asdict, for one) gets an Image.
         # shardline makes its lazy images with _new_lazy_image().
         return Image(*args, **kwargs)
 
@@ -201,7 +208,7 @@ class _LazyImage(Image):
         return _dict_setdefault(self, name, decode_attribute(raw[name], self._where(), name))
 
     def _fill(self) -> Image:
-        """Decode every attribute not decoded yet, then become an ``Image``. Safe to call again."""
+        """Decode every attribute not decoded yet, then become an `Image`. Safe to call again."""
         raw = self._raw
         if raw is None:
             return self
@@ -322,7 +329,7 @@ class _LazyImage(Image):
 
 
 def _explain_image(image: _ImageBase, raw: dict[str, Any], stored: dict[Any, Any]) -> NoReturn:
-    """Raise the precise error for the first attribute of ``raw`` that does not decode: the careful walk over
+    """Raise the precise error for the first attribute of `raw` that does not decode: the careful walk over
     the attributes not decoded yet, which counted against one budget on the fast path too."""
     for name in raw:
         if type(name) is not str or not name:
@@ -360,19 +367,20 @@ def _image(raw: Any, index: int | None, field: str) -> dict[str, Any]:
 class StreamRecord:
     """One DynamoDB stream record, typed and lazily decoded.
 
-    >>> record = StreamRecord({
-    ...     "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-    ...     "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Id": {"N": "101"}, "qty": {"N": "2"}},
-    ...                  "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_IMAGE"}})
-    >>> f"{record.event_name} {record.keys['Id']} {record.new_image['qty']}"
-    'INSERT 101 2'
-
     Fields a record must have (eventID, eventName, dynamodb, its Keys and SequenceNumber) raise
-    :class:`EventShapeError` when missing or malformed; optional ones are ``None`` when absent.
+    [`EventShapeError`][shardline.EventShapeError] when missing or malformed; optional ones are `None` when absent.
 
-    A record decodes its ``keys`` and each image once and keeps them for as long as it lives
-    (``record.new_image is record.new_image``). An image does not refer back to its record: kept alone, it
+    A record decodes its `keys` and each image once and keeps them for as long as it lives
+    (`record.new_image is record.new_image`). An image does not refer back to its record: kept alone, it
     stays complete and valid after the record is gone.
+
+    Examples:
+        >>> record = StreamRecord({
+        ...     "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        ...     "dynamodb": {"Keys": {"Id": {"N": "101"}}, "NewImage": {"Id": {"N": "101"}, "qty": {"N": "2"}},
+        ...                  "SequenceNumber": "111", "SizeBytes": 26, "StreamViewType": "NEW_IMAGE"}})
+        >>> f"{record.event_name} {record.keys['Id']} {record.new_image['qty']}"
+        'INSERT 101 2'
     """
 
     # __weakref__: the event holds its records weakly (see StreamRecords).
@@ -412,7 +420,7 @@ class StreamRecord:
 
     @property
     def stream_record(self) -> dict[str, Any]:
-        """The DynamoDB change record: ``raw`` itself, or the decoded ``kinesis.data`` for Kinesis."""
+        """The DynamoDB change record: `raw` itself, or the decoded `kinesis.data` for Kinesis."""
         change = self._change
         if change is _UNSET:
             change = self._change = self._unwrap_kinesis()
@@ -476,12 +484,12 @@ class StreamRecord:
 
     @property
     def event_id(self) -> str:
-        """``eventID``: 32 hex digits for DynamoDB Streams, a UUID for Kinesis."""
+        """`eventID`: 32 hex digits for DynamoDB Streams, a UUID for Kinesis."""
         return self._required_str(self.stream_record, "eventID", self._inner("eventID"))
 
     @property
     def event_name(self) -> EventName:
-        """``eventName`` as an :class:`EventName` (INSERT, MODIFY or REMOVE)."""
+        """`eventName` as an [`EventName`][shardline.EventName] (INSERT, MODIFY or REMOVE)."""
         value = self.stream_record.get("eventName")
         member = _EVENT_NAMES.get(value) if type(value) is str else None
         if member is None:
@@ -491,27 +499,27 @@ class StreamRecord:
 
     @property
     def event_version(self) -> str | None:
-        """``eventVersion`` ("1.1" today; "1.0" in older events; the Kinesis record's version for Kinesis)."""
+        """`eventVersion` ("1.1" today; "1.0" in older events; the Kinesis record's version for Kinesis)."""
         return self._optional_str(self._raw, "eventVersion", "eventVersion")
 
     @property
     def event_source(self) -> str | None:
-        """``eventSource`` of the change record: ``aws:dynamodb``."""
+        """`eventSource` of the change record: `aws:dynamodb`."""
         return self._optional_str(self.stream_record, "eventSource", self._inner("eventSource"))
 
     @property
     def aws_region(self) -> str | None:
-        """``awsRegion`` of the table."""
+        """`awsRegion` of the table."""
         return self._optional_str(self.stream_record, "awsRegion", self._inner("awsRegion"))
 
     @property
     def event_source_arn(self) -> str | None:
-        """``eventSourceARN``: the table's stream ARN (the Kinesis stream's ARN for Kinesis records)."""
+        """`eventSourceARN`: the table's stream ARN (the Kinesis stream's ARN for Kinesis records)."""
         return self._optional_str(self._raw, "eventSourceARN", "eventSourceARN")
 
     @property
     def table_name(self) -> str | None:
-        """The table's name: from the stream ARN, or the ``tableName`` field of a Kinesis record."""
+        """The table's name: from the stream ARN, or the `tableName` field of a Kinesis record."""
         if self.is_kinesis:
             return self._optional_str(self.stream_record, "tableName", "kinesis.data.tableName")
         arn = self.event_source_arn
@@ -528,7 +536,8 @@ class StreamRecord:
 
     @property
     def user_identity(self) -> dict[str, Any] | None:
-        """``userIdentity``: present only on deletes made by Time to Live."""
+        """`userIdentity`: present only on deletes made by Time to Live
+        ([DynamoDB Streams and Time to Live](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-streams.html))."""
         value = self.stream_record.get("userIdentity")
         if value is None or type(value) is dict:
             return value
@@ -549,9 +558,9 @@ class StreamRecord:
 
     @property
     def sequence_number(self) -> str:
-        """The record's sequence number: what ``batchItemFailures[].itemIdentifier`` must name.
+        """The record's sequence number: what `batchItemFailures[].itemIdentifier` must name.
 
-        For Kinesis records this is the Kinesis sequence number (``kinesis.sequenceNumber``), which is
+        For Kinesis records this is the Kinesis sequence number (`kinesis.sequenceNumber`), which is
         what Lambda expects back for Kinesis sources.
         """
         if self._change is self._raw:
@@ -569,7 +578,7 @@ class StreamRecord:
 
     @property
     def size_bytes(self) -> int | None:
-        """``SizeBytes``: DynamoDB's size of Keys + NewImage + OldImage (see :func:`item_size`)."""
+        """`SizeBytes`: DynamoDB's size of Keys + NewImage + OldImage (see [`item_size`][shardline.item_size])."""
         value = self._dynamodb().get("SizeBytes")
         if value is None or (type(value) is int and value >= 0):
             return value
@@ -580,7 +589,7 @@ class StreamRecord:
 
     @property
     def view_type(self) -> StreamViewType | None:
-        """``StreamViewType`` (absent from Kinesis records)."""
+        """`StreamViewType` (absent from Kinesis records)."""
         value = self._dynamodb().get("StreamViewType")
         if value is None:
             return None
@@ -594,11 +603,11 @@ class StreamRecord:
 
     @property
     def approximate_creation_time(self) -> datetime | None:
-        """``ApproximateCreationDateTime`` as an aware UTC datetime (None when absent).
+        """`ApproximateCreationDateTime` as an aware UTC datetime (None when absent).
 
         Epoch seconds in DynamoDB Streams records (a whole number, sometimes written as a float);
-        milliseconds in Kinesis records, or microseconds when ``ApproximateCreationDateTimePrecision`` is
-        ``MICROSECOND``.
+        milliseconds in Kinesis records, or microseconds when `ApproximateCreationDateTimePrecision` is
+        `MICROSECOND`.
         """
         ddb = self._dynamodb()
         value = ddb.get("ApproximateCreationDateTime")
@@ -620,7 +629,7 @@ class StreamRecord:
 
     @property
     def keys(self) -> dict[str, Any]:
-        """The item's primary key attributes, decoded (``{"pk": "order#1", "sk": Decimal("3")}``)."""
+        """The item's primary key attributes, decoded (`{"pk": "order#1", "sk": Decimal("3")}`)."""
         keys = self._keys
         if keys is _UNSET:
             ddb = self._dynamodb()
@@ -635,12 +644,12 @@ class StreamRecord:
 
     @property
     def new_image(self) -> dict[str, Any] | None:
-        """The item after the change, decoded lazily; ``None`` when the record has no NewImage.
+        """The item after the change, decoded lazily; `None` when the record has no NewImage.
 
-        A ``dict`` subclass: reading a key decodes that attribute only; anything that needs the whole
-        image (iteration, ``dict()``, ``==``, ``json.dumps``, ``copy``, ``pickle``) decodes the rest once.
+        A `dict` subclass: reading a key decodes that attribute only; anything that needs the whole
+        image (iteration, `dict()`, `==`, `json.dumps`, `copy`, `pickle`) decodes the rest once.
         C extensions that read a dict's internal storage directly (orjson) must be given
-        ``dict(record.new_image)``; pydantic and the standard library's ``json`` need nothing special.
+        `dict(record.new_image)`; pydantic and the standard library's `json` need nothing special.
         """
         image = self._new
         if image is _UNSET:
@@ -649,14 +658,14 @@ class StreamRecord:
 
     @property
     def old_image(self) -> dict[str, Any] | None:
-        """The item before the change, decoded lazily; ``None`` when the record has no OldImage."""
+        """The item before the change, decoded lazily; `None` when the record has no OldImage."""
         image = self._old
         if image is _UNSET:
             image = self._old = self._load_image("OldImage")
         return image
 
     def _load_image(self, field: str) -> dict[str, Any] | None:
-        """The lazy image of ``field`` ("NewImage" or "OldImage"), or None when the record has none."""
+        """The lazy image of `field` ("NewImage" or "OldImage"), or None when the record has none."""
         change = self._change
         ddb = change.get("dynamodb") if change is not _UNSET else None
         if type(ddb) is not dict:
@@ -677,10 +686,10 @@ class StreamRecord:
 
     @property
     def changed_attributes(self) -> frozenset[str] | None:
-        """Names added, removed or changed between OldImage and NewImage; ``None`` unless both are present.
+        """Names added, removed or changed between OldImage and NewImage; `None` unless both are present.
 
-        Values are compared as typed AttributeValues: ``{"BOOL": true}`` differs from ``{"N": "1"}``,
-        numbers compare by value (``"1.50"`` equals ``"1.5"``) and sets compare without order.
+        Values are compared as typed AttributeValues: `{"BOOL": true}` differs from `{"N": "1"}`,
+        numbers compare by value (`"1.50"` equals `"1.5"`) and sets compare without order.
         """
         new, old = self.new_image, self.old_image
         if new is None or old is None:
@@ -694,15 +703,15 @@ class StreamRecord:
         return frozenset(changed)
 
     def new_image_as(self, model: Callable[..., _T]) -> _T | None:
-        """Build ``model`` from the NewImage: a pydantic v2 model (``model_validate``), a dataclass (extra
+        """Build `model` from the NewImage: a pydantic v2 model (`model_validate`), a dataclass (extra
         attributes ignored) or any callable taking the attributes as keyword arguments.
 
-        Returns ``None`` when the record has no NewImage. The model's own exceptions propagate.
+        Returns `None` when the record has no NewImage. The model's own exceptions propagate.
         """
         return _as_model(self.new_image, model)
 
     def old_image_as(self, model: Callable[..., _T]) -> _T | None:
-        """Like :meth:`new_image_as`, for the OldImage."""
+        """Like [`new_image_as`][shardline.StreamRecord.new_image_as], for the OldImage."""
         return _as_model(self.old_image, model)
 
     def _inner(self, field: str) -> str:
@@ -713,11 +722,12 @@ ShapeErrors: Final = (EventShapeError, AttributeValueError)
 
 
 def sequence_numbers(records: Iterable[StreamRecord]) -> list[str]:
-    """Every record's ``sequence_number``, or the EventShapeError of the first record without one.
+    """Every record's `sequence_number`, or the EventShapeError of the first record without one.
 
     The batch runner reads them all before any handler runs; this is the property's work with the common
     case (a DynamoDB Streams record carrying a non-empty string) inlined. Given an event's
-    :class:`StreamRecords`, it reads the raw records and makes no record but for an error or a Kinesis one.
+    [`StreamRecords`][shardline.StreamRecords], it reads the raw records and makes no record but for an error or a
+    Kinesis one.
     """
     numbers = []
     if type(records) is StreamRecords:
@@ -796,15 +806,9 @@ def _record_dict(raw: object, index: int) -> dict[str, Any]:
 
 @final
 class StreamRecords(Sequence[StreamRecord]):
-    """The records of a :class:`StreamEvent` (``event.records``), or a part of them (a :class:`BatchResult`'s
-    ``succeeded``, ``skipped``...): an immutable sequence that makes each :class:`StreamRecord` when it is
-    read, and keeps it only while someone else does.
-
-    >>> event = StreamEvent({"Records": [
-    ...     {"eventID": "1", "eventName": "INSERT", "dynamodb": {"Keys": {"id": {"N": "1"}}, "SequenceNumber": "7"}},
-    ... ]})
-    >>> len(event.records), event.records[0].sequence_number, event.records[0] is event.records[-1]
-    (1, '7', True)
+    """The records of a [`StreamEvent`][shardline.StreamEvent] (`event.records`), or a part of them (a
+    [`BatchResult`][shardline.BatchResult]'s `succeeded`, `skipped`...): an immutable sequence that makes each
+    [`StreamRecord`][shardline.StreamRecord] when it is read, and keeps it only while someone else does.
 
     Why: a record caches what it decoded (its keys and images). Held by the event, every record of a batch,
     and every image a handler read, would stay in memory until the whole event was dropped, so each record
@@ -815,16 +819,24 @@ class StreamRecords(Sequence[StreamRecord]):
     What holds:
 
     * one live record per position: while any code holds the record at a position, reading that position
-      (``records[i]``, iterating, a slice, ``event[i]``) gives that very object, with its decoded images,
+      (`records[i]`, iterating, a slice, `event[i]`) gives that very object, with its decoded images,
       from any thread;
     * a record nobody holds is gone; reading its position again makes a new record, which decodes its
       images again when they are read (equal values, new objects). Keep the record, or the image, to keep
       its identity;
-    * ``len``, indexing (negative indices too), iteration and ``in`` never decode anything; ``in`` is
+    * `len`, indexing (negative indices too), iteration and `in` never decode anything; `in` is
       identity, as it was for a tuple of records;
-    * a slice is a ``tuple`` of records, which holds them; so do ``tuple(records)`` and ``list(records)``.
-      ``records == other`` compares with a tuple or another ``StreamRecords`` record by record (by
-      identity); a ``StreamRecords`` is not hashable. Copies and pickles are plain tuples.
+    * a slice is a `tuple` of records, which holds them; so do `tuple(records)` and `list(records)`.
+      `records == other` compares with a tuple or another `StreamRecords` record by record (by
+      identity); a `StreamRecords` is not hashable. Copies and pickles are plain tuples.
+
+    Examples:
+        >>> event = StreamEvent({"Records": [
+        ...     {"eventID": "1", "eventName": "INSERT",
+        ...      "dynamodb": {"Keys": {"id": {"N": "1"}}, "SequenceNumber": "7"}},
+        ... ]})
+        >>> len(event.records), event.records[0].sequence_number, event.records[0] is event.records[-1]
+        (1, '7', True)
     """
 
     __slots__ = ("_live", "_lock", "_positions", "_raws")
@@ -833,7 +845,7 @@ class StreamRecords(Sequence[StreamRecord]):
     # (no entry until one is made; a dead reference once nobody holds that record, until it is made again).
     _raws: tuple[dict[str, Any], ...]
     _live: dict[int, Callable[[], StreamRecord | None]]
-    # Which of the event's positions this sequence holds, in order: all of them for ``event.records``.
+    # Which of the event's positions this sequence holds, in order: all of them for `event.records`.
     _positions: range | tuple[int, ...]
     # Taken only to make a record again for a position whose record was freed (see _make).
     _lock: Any
@@ -852,7 +864,7 @@ class StreamRecords(Sequence[StreamRecord]):
         self._lock = allocate_lock()
 
     def _view(self, positions: range | tuple[int, ...]) -> StreamRecords:
-        """The records at ``positions`` of the event, sharing this sequence's records (and their identity)."""
+        """The records at `positions` of the event, sharing this sequence's records (and their identity)."""
         view: StreamRecords = _new_object(StreamRecords)
         view._raws = self._raws
         view._live = self._live
@@ -861,7 +873,7 @@ class StreamRecords(Sequence[StreamRecord]):
         return view
 
     def _record(self, position: int) -> StreamRecord:
-        """The record at the event's ``position``: the live one, or a new one."""
+        """The record at the event's `position`: the live one, or a new one."""
         ref = self._live.get(position)
         if ref is not None:
             record = ref()
@@ -980,19 +992,21 @@ class StreamRecords(Sequence[StreamRecord]):
 
 @final
 class StreamEvent:
-    """A DynamoDB Streams (or Kinesis Data Streams for DynamoDB) Lambda event.
+    """A DynamoDB Streams (or Kinesis Data Streams for DynamoDB) Lambda event
+    ([Using AWS Lambda with Amazon DynamoDB](https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html)).
 
-    >>> event = StreamEvent({"Records": []})
-    >>> len(event), event.records
-    (0, <StreamRecords: 0 records>)
+    `event.records` is a [`StreamRecords`][shardline.StreamRecords]: a sequence that makes each record when it is read
+    and holds it only while someone else does, so a loop over a large batch does not keep every record's decoded images.
+    `event[i]`, `len(event)` and `for record in event` read it. Making the event checks that `Records` is an array of
+    objects; each record's fields are read when they are asked for.
 
-    ``event.records`` is a :class:`StreamRecords`: a sequence that makes each record when it is read and
-    holds it only while someone else does, so a loop over a large batch does not keep every record's
-    decoded images. ``event[i]``, ``len(event)`` and ``for record in event`` read it. Making the event
-    checks that ``Records`` is an array of objects; each record's fields are read when they are asked for.
+    Tumbling-window invocations add `window_start`/`window_end`, `state`, `shard_id`,
+    `is_final_invoke_for_window` and `is_window_terminated_early`; they are `None` otherwise.
 
-    Tumbling-window invocations add ``window_start``/``window_end``, ``state``, ``shard_id``,
-    ``is_final_invoke_for_window`` and ``is_window_terminated_early``; they are ``None`` otherwise.
+    Examples:
+        >>> event = StreamEvent({"Records": []})
+        >>> len(event), event.records
+        (0, <StreamRecords: 0 records>)
     """
 
     __slots__ = ("_raw", "_records")
@@ -1011,7 +1025,7 @@ class StreamEvent:
 
     @property
     def records(self) -> StreamRecords:
-        """The event's records, made as they are read (see :class:`StreamRecords`); read-only."""
+        """The event's records, made as they are read (see [`StreamRecords`][shardline.StreamRecords]); read-only."""
         return self._records
 
     @property
@@ -1043,7 +1057,7 @@ class StreamEvent:
 
     @property
     def is_tumbling_window(self) -> bool:
-        """True when Lambda invoked the function for a tumbling window (the event has ``window``)."""
+        """True when Lambda invoked the function for a tumbling window (the event has `window`)."""
         return "window" in self._raw
 
     def _window_bound(self, which: str) -> datetime | None:
@@ -1066,7 +1080,7 @@ class StreamEvent:
 
     @property
     def state(self) -> dict[str, Any] | None:
-        """The state the function returned for this window last time (``{}`` on the window's first invoke)."""
+        """The state the function returned for this window last time (`{}` on the window's first invoke)."""
         value = self._raw.get("state")
         if value is None:
             return {} if self.is_tumbling_window else None
@@ -1076,7 +1090,7 @@ class StreamEvent:
 
     @property
     def shard_id(self) -> str | None:
-        """``shardId`` of a tumbling-window invoke."""
+        """`shardId` of a tumbling-window invoke."""
         value = self._raw.get("shardId")
         if value is None or type(value) is str:
             return value
@@ -1084,7 +1098,7 @@ class StreamEvent:
 
     @property
     def event_source_arn(self) -> str | None:
-        """The event's ``eventSourceARN`` (tumbling-window invokes), else the first record's."""
+        """The event's `eventSourceARN` (tumbling-window invokes), else the first record's."""
         value = self._raw.get("eventSourceARN")
         if value is None and self.records:
             return self.records[0].event_source_arn
@@ -1139,7 +1153,7 @@ def _show(value: object) -> str:
 
 
 def _epoch_micros(value: float | Decimal, per_unit: int) -> int | None:
-    """Whole microseconds since the epoch of ``value`` epoch units, exactly, or None when a datetime cannot
+    """Whole microseconds since the epoch of `value` epoch units, exactly, or None when a datetime cannot
     hold it. The range is checked before the exact integer is built."""
     if isinstance(value, int):
         micros = int(value) * per_unit  # linear in the digits, and exact

@@ -1,17 +1,17 @@
 """The shardline error tree.
 
-::
+```text
+ShardlineError                      root: catch this to catch everything shardline raises
+├── AttributeValueError             (also ValueError) malformed DynamoDB AttributeValue / item
+│   └── AttributeTypeError          (also TypeError) a Python value of a type DynamoDB cannot store
+├── EventShapeError                 (also ValueError) a Lambda event or stream record of the wrong shape
+├── BatchFailedError                every record of a batch failed (raise_on_total_failure=True)
+├── FilterPatternError              (also ValueError) a FilterCriteria pattern Lambda would refuse
+├── JSONInputError                  (also ValueError) text that is not JSON, or JSON too deep or too long to read
+└── WindowStateError                (also ValueError) a tumbling window's state Lambda cannot take back
+```
 
-    ShardlineError                      root: catch this to catch everything shardline raises
-    ├── AttributeValueError             (also ValueError) malformed DynamoDB AttributeValue / item
-    │   └── AttributeTypeError          (also TypeError) a Python value of a type DynamoDB cannot store
-    ├── EventShapeError                 (also ValueError) a Lambda event or stream record of the wrong shape
-    ├── BatchFailedError                every record of a batch failed (raise_on_total_failure=True)
-    ├── FilterPatternError              (also ValueError) a FilterCriteria pattern Lambda would refuse
-    ├── JSONInputError                  (also ValueError) text that is not JSON, or JSON too deep or too long to read
-    └── WindowStateError                (also ValueError) a tumbling window's state Lambda cannot take back
-
-Every error names *where* the problem is (``.path``) and never includes whole items in its message, so
+Every error names *where* the problem is (`.path`) and never includes whole items in its message, so
 logging an exception cannot leak a table's data.
 """
 
@@ -43,16 +43,17 @@ class ShardlineError(Exception):
 class AttributeValueError(ShardlineError, ValueError):
     """A DynamoDB AttributeValue, item or Python value that DynamoDB would reject.
 
-    ``path`` locates the offending value, e.g. ``NewImage.lines[2].sku`` (empty for the value itself);
-    ``reason`` is the message without the path. Its one subclass, :class:`AttributeTypeError`, is raised
-    for Python values of a type the codec cannot store.
+    `path` locates the offending value, e.g. `NewImage.lines[2].sku` (empty for the value itself);
+    `reason` is the message without the path. Its one subclass, [`AttributeTypeError`][shardline.AttributeTypeError], is
+    raised for Python values of a type the codec cannot store.
 
-    >>> from shardline import deserialize
-    >>> try:
-    ...     deserialize({"M": {"n": {"N": "12abc"}}})
-    ... except AttributeValueError as exc:
-    ...     print(exc.path)
-    n
+    Examples:
+        >>> from shardline import deserialize
+        >>> try:
+        ...     deserialize({"M": {"n": {"N": "12abc"}}})
+        ... except AttributeValueError as exc:
+        ...     print(exc.path)
+        n
     """
 
     __module__ = "shardline"
@@ -68,19 +69,21 @@ class AttributeValueError(ShardlineError, ValueError):
 
 @final
 class AttributeTypeError(AttributeValueError, TypeError):
-    """A Python value of a type DynamoDB cannot store (``float`` without ``allow_floats``, ``object()``, a
+    """A Python value of a type DynamoDB cannot store (`float` without `allow_floats`, `object()`, a
     set of booleans), or a non-mapping where an item is expected.
 
-    A :class:`TypeError`, as Python and boto3's serializer report unsupported types, and an
-    :class:`AttributeValueError` (so also a ``ValueError``), so that code written against the codec's one
-    error class keeps catching it. ``path`` and ``reason`` are as for :class:`AttributeValueError`.
+    A `TypeError`, as Python and boto3's serializer report unsupported types, and an
+    [`AttributeValueError`][shardline.AttributeValueError] (so also a `ValueError`), so that code written against the
+    codec's one error class keeps catching it. `path` and `reason` are as for
+    [`AttributeValueError`][shardline.AttributeValueError].
 
-    >>> from shardline import serialize
-    >>> try:
-    ...     serialize({"when": object()})
-    ... except TypeError as exc:
-    ...     print(type(exc).__name__, exc.path)
-    AttributeTypeError when
+    Examples:
+        >>> from shardline import serialize
+        >>> try:
+        ...     serialize({"when": object()})
+        ... except TypeError as exc:
+        ...     print(type(exc).__name__, exc.path)
+        AttributeTypeError when
     """
 
     __module__ = "shardline"
@@ -90,7 +93,7 @@ class AttributeTypeError(AttributeValueError, TypeError):
 class EventShapeError(ShardlineError, ValueError):
     """A Lambda event or stream record that lacks a field or has one of the wrong type.
 
-    ``path`` names the field, e.g. ``Records[3].dynamodb.SequenceNumber``.
+    `path` names the field, e.g. `Records[3].dynamodb.SequenceNumber`.
     """
 
     __module__ = "shardline"
@@ -106,11 +109,12 @@ class EventShapeError(ShardlineError, ValueError):
 
 @final
 class BatchFailedError(ShardlineError):
-    """Every record of a batch failed: raised instead of returning the response when the runner is given
-    ``raise_on_total_failure=True``, so the invocation fails as a whole.
+    """A batch in which nothing moved forward: the response would report every record (the first one
+    failed, or all of them did). Raised instead of returning the response when the runner is given
+    `raise_on_total_failure=True`, so the invocation fails as a whole.
 
-    ``result`` is the :class:`BatchResult`; ``errors`` its failures (record and exception); the first
-    handler exception is the ``__cause__``.
+    `result` is the [`BatchResult`][shardline.BatchResult]; `errors` its failures (record and exception); the first
+    handler exception is the `__cause__`.
     """
 
     __module__ = "shardline"
@@ -134,7 +138,7 @@ class BatchFailedError(ShardlineError):
 @final
 class WindowStateError(ShardlineError, ValueError):
     """A tumbling window's state that Lambda cannot take back: not a JSON object, holding a value JSON
-    cannot carry, or larger than 1 MB. ``path`` locates the value, e.g. ``state.totals[3]``."""
+    cannot carry, or larger than 1 MB. `path` locates the value, e.g. `state.totals[3]`."""
 
     __module__ = "shardline"
 
@@ -152,15 +156,15 @@ class JSONInputError(ShardlineError, ValueError):
     """Text that is not JSON (RFC 8259), or JSON that cannot be read within shardline's bounds: nested more
     deeply than any Lambda event or DynamoDB item can be, or holding an integer longer than Python converts.
 
-    ``reason`` says what is wrong; ``line`` and ``column`` locate it (1-based, 0 when unknown).
+    `reason` says what is wrong; `line` and `column` locate it (1-based, 0 when unknown).
 
-    >>> from shardline import JSONInputError
-    >>> from shardline._json import json_loads
-    >>> try:
-    ...     json_loads('{"a": NaN}')
-    ... except JSONInputError as exc:
-    ...     print(exc)
-    NaN is not JSON (line 1, column 7)
+    Examples:
+        >>> from shardline import JSONInputError
+        >>> error = JSONInputError("NaN is not JSON", 1, 7)
+        >>> print(error)
+        NaN is not JSON (line 1, column 7)
+        >>> error.reason, error.line, error.column
+        ('NaN is not JSON', 1, 7)
     """
 
     __module__ = "shardline"
@@ -176,7 +180,7 @@ class JSONInputError(ShardlineError, ValueError):
 
 
 def describe_exception(exc: BaseException) -> str:
-    """``TypeName: message`` for any exception, even one whose ``__str__`` raises or returns a non-string:
+    """`TypeName: message` for any exception, even one whose `__str__` raises or returns a non-string:
     a user's exception is data to report, and reporting it must never fail."""
     name = _type_name(exc)
     try:

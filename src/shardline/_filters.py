@@ -5,22 +5,22 @@ no filter are dropped before the function sees them. Lambda documents ("Control 
 to your function") that it matches patterns with EventBridge's engine, aws/event-ruler; the rules that make
 patterns hard to get right, all honoured here:
 
-* patterns match DynamoDB's typed JSON: ``{"dynamodb": {"NewImage": {"status": {"S": ["PAID"]}}}}``;
-* ``N`` values are strings, so ``numeric`` never matches them (it does match ``ApproximateCreationDateTime``);
-* values match character by character: ``300``, ``300.0`` and ``"300"`` are three different things;
-* ``exists`` looks at leaves only: ``{"address": [{"exists": false}]}`` matches when ``address`` is a map;
+* patterns match DynamoDB's typed JSON: `{"dynamodb": {"NewImage": {"status": {"S": ["PAID"]}}}}`;
+* `N` values are strings, so `numeric` never matches them (it does match `ApproximateCreationDateTime`);
+* values match character by character: `300`, `300.0` and `"300"` are three different things;
+* `exists` looks at leaves only: `{"address": [{"exists": false}]}` matches when `address` is a map;
 * arrays in the record match when any element matches, and arrays of objects flatten into their parent,
   but the fields a pattern names below an array must all come from the SAME element (event-ruler's
-  "array consistency": ``{"lines": {"sku": ["A"], "qty": [2]}}`` needs one line with both);
-* a field an element lacks contributes no value: ``exists: true`` needs the leaf in some element,
-  ``exists: false`` in none of the elements the other fields are matched in (see :func:`_build_rule`),
-  ``anything-but``, ``prefix``, ``suffix`` and ``numeric`` need a present value that passes;
-* fields are ANDed, filters ORed, ``$or`` alternatives ORed; a path given twice: the later one wins (an
+  "array consistency": `{"lines": {"sku": ["A"], "qty": [2]}}` needs one line with both);
+* a field an element lacks contributes no value: `exists: true` needs the leaf in some element,
+  `exists: false` in none of the elements the other fields are matched in (see `_build_rule`),
+  `anything-but`, `prefix`, `suffix` and `numeric` need a present value that passes;
+* fields are ANDed, filters ORed, `$or` alternatives ORed; a path given twice: the later one wins (an
   object given twice merges, since its fields are different paths).
 
 Patterns are checked when the criteria are built, with the reason AWS gives ("Invalid filter pattern
 definition.") followed by what and where. Each filter is then expanded, as event-ruler does, into its
-alternatives (one per combination of ``$or`` choices), each compiled to a tree of the record paths it names.
+alternatives (one per combination of `$or` choices), each compiled to a tree of the record paths it names.
 Matching walks only those paths, visiting each part of the record they reach once per alternative: its cost
 follows the pattern and the parts of the record the pattern names, never the rest of the record.
 """
@@ -84,7 +84,10 @@ _JSON_NUMBER: Final = re.compile(r"(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?)(\d+))?")
 @final
 class FilterPatternError(ShardlineError, ValueError):
     """A filter pattern Lambda would refuse. The message starts with AWS's own words,
-    "Invalid filter pattern definition.", then says what is wrong and where."""
+    "Invalid filter pattern definition.", then says what is wrong and where.
+
+    See [event filtering with a DynamoDB event source](https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html)
+    for the pattern syntax."""
 
     __module__ = "shardline"
 
@@ -191,9 +194,9 @@ def _check_scalar(value: Any) -> None:
 
 
 def _view(value: Any) -> Any:
-    """``value`` as the JSON it stands for, as :func:`shardline._json.json_dumps` writes it: mappings are
-    objects; lists, tuples and sets arrays; bytes base64 text (as Lambda shows binaries); subclasses of the
-    JSON types their base. Anything else has no JSON form and raises _BadValue."""
+    """`value` as the JSON it stands for, as [`shardline._json.json_dumps`][shardline.json_dumps] writes it: mappings
+    are objects; lists, tuples and sets arrays; bytes base64 text (as Lambda shows binaries); subclasses of the JSON
+    types their base. Anything else has no JSON form and raises _BadValue."""
     try:
         if isinstance(value, Mapping):
             return dict(value)
@@ -289,11 +292,11 @@ class _Leaf:
 
 @final
 class _Node:
-    """A place of one alternative of a pattern: the value field there (``leaf``), the places below it
-    (``edges``: a chain of names, the node there, and its leaf when it has nothing else), and the fields that
+    """A place of one alternative of a pattern: the value field there (`leaf`), the places below it
+    (`edges`: a chain of names, the node there, and its leaf when it has nothing else), and the fields that
     must be absent, each a path relative
-    to this place: ``strict`` ones within the array element the fields below were matched in, ``loose``
-    ones within the array the leaf's value was found in (see :func:`_build_rule`)."""
+    to this place: `strict` ones within the array element the fields below were matched in, `loose`
+    ones within the array the leaf's value was found in (see `_build_rule`)."""
 
     __slots__ = ("edges", "leaf", "loose", "strict")
 
@@ -317,7 +320,7 @@ class _Rule:
 
 @final
 class _Base:
-    """One combination of a filter's $or choices. Its leaves that accept values or absence (``mixed``) split
+    """One combination of a filter's $or choices. Its leaves that accept values or absence (`mixed`) split
     it further, each into a value half and an absent half; those alternatives are built when first needed,
     since a record rules out all but a few of them."""
 
@@ -348,7 +351,7 @@ class _Filter:
         self.or_path = or_path
 
     def candidates(self, obj: dict[Any, Any]) -> Iterator[_Rule]:
-        """The alternatives that can match ``obj``. The value half of a mixed leaf needs a leaf at its path; its
+        """The alternatives that can match `obj`. The value half of a mixed leaf needs a leaf at its path; its
         absent half cannot match when a leaf is there and no array on the way lets the other fields be matched
         in an element that lacks it. So a record usually leaves one alternative per combination of $or choices.
         """
@@ -368,7 +371,7 @@ class _Filter:
 
 
 def _ways(obj: dict[Any, Any], path: tuple[str, ...]) -> tuple[bool, ...]:
-    """Which halves of a split leaf at ``path`` can match: (True,) the value half, (False,) the absent half."""
+    """Which halves of a split leaf at `path` can match: (True,) the value half, (False,) the absent half."""
     value: Any = obj
     for name in path:  # the common case: objects all the way, and a scalar or nothing at the end
         if type(value) is not dict:
@@ -433,11 +436,11 @@ def _build_rule(keys: Mapping[tuple[str, ...], _Leaf]) -> _Rule:
     """Compile one alternative (each field either matched by value or absent) into a tree of places.
 
     Value fields must all be matched consistently: two of them below one array of the record come from the
-    same element. ``exists: false`` is checked as event-ruler checks it: when its walk over the rule's fields,
+    same element. `exists: false` is checked as event-ruler checks it: when its walk over the rule's fields,
     sorted by name, reaches that field, against the array elements the value fields sorted before it were
     matched in. The field is attached to the deepest place it shares with one of those (its anchor) and checked
-    there: within the matched element when one of them lies below that place (``strict``), within the array
-    holding the anchor's own value otherwise (``loose``), in the whole record when none shares a place.
+    there: within the matched element when one of them lies below that place (`strict`), within the array
+    holding the anchor's own value otherwise (`loose`), in the whole record when none shares a place.
     """
     root = _Building()
     matched: list[tuple[str, ...]] = []
@@ -493,7 +496,7 @@ def _freeze(building: _Building) -> _Node:
 
 
 def _walk(node: _Node, value: Any) -> bool:
-    """Whether the value at ``node``'s place satisfies everything named at and below it."""
+    """Whether the value at `node`'s place satisfies everything named at and below it."""
     kind = type(value)
     if kind is dict:
         return node.leaf is None and _walk_object(node, value)
@@ -511,7 +514,7 @@ def _walk(node: _Node, value: Any) -> bool:
 
 
 def _walk_object(node: _Node, obj: dict[Any, Any]) -> bool:
-    """The places below ``node`` in one object, and the fields absent there."""
+    """The places below `node` in one object, and the fields absent there."""
     for names, child, leaf in node.edges:
         value: Any = obj
         for name in names:
@@ -585,12 +588,12 @@ def _scalars(array: list[Any]) -> Iterator[Any]:
 
 
 def _walk_array(node: _Node, array: list[Any]) -> bool:
-    """An array at ``node``'s place (event-ruler's array consistency).
+    """An array at `node`'s place (event-ruler's array consistency).
 
     The fields below must all come from one element: an object of the array or of an array nested in it.
     The leaf's value (a scalar of the array or of a nested array) must lie in an array on the way to that
-    element, since a scalar found elsewhere belongs to another element. ``strict`` absent fields are checked
-    within the chosen object, ``loose`` ones within the array that held the leaf's value.
+    element, since a scalar found elsewhere belongs to another element. `strict` absent fields are checked
+    within the chosen object, `loose` ones within the array that held the leaf's value.
     """
     leaf = node.leaf
     if not node.edges:
@@ -646,7 +649,7 @@ def _arrays(array: list[Any]) -> Iterator[list[Any]]:
 
 
 def _holds(leaf: _Leaf, array: list[Any]) -> bool:
-    """Whether a scalar directly in ``array`` passes ``leaf``."""
+    """Whether a scalar directly in `array` passes `leaf`."""
     for item in array:
         kind = type(item)
         if kind not in (dict, list) and kind not in _SCALAR_TYPES:
@@ -658,7 +661,7 @@ def _holds(leaf: _Leaf, array: list[Any]) -> bool:
 
 
 def _present(value: Any, path: tuple[str, ...]) -> bool:
-    """Whether a leaf (a scalar) lies at ``path`` below ``value``, in any element of the arrays on the way."""
+    """Whether a leaf (a scalar) lies at `path` below `value`, in any element of the arrays on the way."""
     for index, name in enumerate(path):  # the common case: objects all the way
         if type(value) is not dict:
             return _present_slow(value, path, index)
@@ -961,8 +964,8 @@ def _string_test(name: str, operand: str) -> Callable[[Any], bool]:
 
 @final
 class FilterExplanation:
-    """Why a record passes or is dropped: ``matched``, the index of the first ``filter`` that matched
-    (or None), and per filter the first field that did not match (``reasons``)."""
+    """Why a record passes or is dropped: `matched`, the index of the first `filter` that matched
+    (or None), and per filter the first field that did not match (`reasons`)."""
 
     __slots__ = ("filter", "matched", "reasons")
 
@@ -982,19 +985,21 @@ class FilterExplanation:
 
 @final
 class FilterCriteria:
-    """An event source mapping's FilterCriteria, checked and compiled.
+    """An event source mapping's FilterCriteria, checked and compiled: which records Lambda would hand to
+    the function ([event filtering with a DynamoDB event source](https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html)).
 
-    Build it from the mapping's shape (``{"Filters": [{"Pattern": "<JSON text>"}]}``) or from a list of
-    patterns (JSON text or dicts). Invalid patterns raise :class:`FilterPatternError` at once.
-
-    >>> criteria = FilterCriteria([{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"qty": {"N": ["2"]}}}}])
-    >>> record = {"eventName": "INSERT", "dynamodb": {"NewImage": {"qty": {"N": "2"}}}}
-    >>> criteria.matches(record), criteria.matches({**record, "eventName": "REMOVE"})
-    (True, False)
+    Build it from the mapping's shape (`{"Filters": [{"Pattern": "<JSON text>"}]}`) or from a list of
+    patterns (JSON text or dicts). Invalid patterns raise [`FilterPatternError`][shardline.FilterPatternError] at once.
 
     Records are JSON: a value with no JSON form (NaN, an arbitrary object) where a pattern looks raises
-    :class:`~shardline.EventShapeError` with its path; mappings, tuples, sets and bytes are read as the JSON
+    [`EventShapeError`][shardline.EventShapeError] with its path; mappings, tuples, sets and bytes are read as the JSON
     shardline writes for them (objects, arrays, base64 text).
+
+    Examples:
+        >>> criteria = FilterCriteria([{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"qty": {"N": ["2"]}}}}])
+        >>> record = {"eventName": "INSERT", "dynamodb": {"NewImage": {"qty": {"N": "2"}}}}
+        >>> criteria.matches(record), criteria.matches({**record, "eventName": "REMOVE"})
+        (True, False)
     """
 
     __slots__ = ("_filters", "duplicate_keys", "patterns")
@@ -1089,7 +1094,7 @@ def _shape_error(exc: _BadValue, record: Any, prefix: str) -> EventShapeError:
 
 
 def _locate(root: Any, target: object) -> str:
-    """The path of ``target`` (by identity) inside ``root``, for an error message; "" when not found."""
+    """The path of `target` (by identity) inside `root`, for an error message; "" when not found."""
     stack: list[tuple[Any, str]] = [(root, "")]
     seen: set[int] = set()
     while stack:
@@ -1186,7 +1191,7 @@ def _dict_pattern_text(pattern: Mapping[str, Any], index: int) -> str:
 
 
 def _write_json(value: Any) -> str:
-    """JSON text of a checked pattern: Decimals as ``str`` writes them (``12.50`` stays ``12.50``, since exact
+    """JSON text of a checked pattern: Decimals as `str` writes them (`12.50` stays `12.50`, since exact
     matching compares text), sets and tuples as arrays, bytes as base64 text."""
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{json.dumps(name)}: {_write_json(item)}" for name, item in value.items()) + "}"
@@ -1264,7 +1269,7 @@ def _describe(path: tuple[str, ...], leaf: _Leaf, obj: dict[Any, Any]) -> str:
 
 
 def _values_at(value: Any, path: tuple[str, ...]) -> Iterator[Any]:
-    """The scalars at ``path`` below ``value`` in every array element; _MISSING for each object found there."""
+    """The scalars at `path` below `value` in every array element; _MISSING for each object found there."""
     stack = [(value, 0)]
     seen: dict[tuple[int, int], Any] = {}  # the arrays are kept, so that no id is reused while the walk lasts
     end = len(path)
@@ -1327,7 +1332,7 @@ def _display(path: tuple[str, ...]) -> str:
 
 
 def _join(path: str, name: str) -> str:
-    """``path.name``, or ``path["odd name"]`` (JSON-quoted, so always printable) when the name is not plain."""
+    """`path.name`, or `path["odd name"]` (JSON-quoted, so always printable) when the name is not plain."""
     if name == "$or" or name.replace("-", "_").isidentifier():
         shown = name if len(name) <= 64 else name[:61] + "..."
         return f"{path}.{shown}" if path else shown

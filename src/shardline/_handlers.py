@@ -1,7 +1,7 @@
 """Finding a user's Lambda handler and its environment, as SAM names them.
 
-Shared by ``shardline invoke`` and the in-process invoker of ``shardline run``; not imported by
-``import shardline``.
+Shared by `shardline invoke` and the in-process invoker of `shardline run`; not imported by
+`import shardline`.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ class HandlerLoadError(ShardlineError):
 
 
 def load_handler(spec: str, code_dir: str | Path = ".", *, module_name: str | None = None) -> Callable[..., Any]:
-    """The function ``spec`` names: ``module.function`` as in a SAM template (``folder/module.function``
-    too), ``module:function`` or ``path/to/file.py:function``, relative to ``code_dir``.
+    """The function `spec` names: `module.function` as in a SAM template (`folder/module.function`
+    too), `module:function` or `path/to/file.py:function`, relative to `code_dir`.
 
-    With ``module_name`` the module is loaded from its file under that name, so two functions whose code
-    folders both hold an ``app.py`` each get their own module.
+    With `module_name` the module is loaded from its file under that name, so two functions whose code
+    folders both hold an `app.py` each get their own module.
     """
     if ":" in spec:
         module_part, _, attribute = spec.partition(":")
@@ -56,7 +56,7 @@ def load_handler(spec: str, code_dir: str | Path = ".", *, module_name: str | No
 
 
 def _attribute(target: Any, part: str, spec: str, module: str) -> Any:
-    """``getattr(target, part)``, with any failure (a module ``__getattr__`` or a property that raises)
+    """`getattr(target, part)`, with any failure (a module `__getattr__` or a property that raises)
     reported as a HandlerLoadError naming the handler."""
     try:
         return getattr(target, part)
@@ -101,11 +101,12 @@ def _import(module_part: str, folder: Path, module_name: str | None) -> ModuleTy
 
 
 def sam_environment(data: Mapping[str, Any], *functions: str) -> dict[str, str]:
-    """The variables SAM's ``--env-vars`` file gives a function: ``Parameters`` (every function), then the
-    entries named by ``functions`` (its logical ID, its name), later ones winning.
+    """The variables SAM's `--env-vars` file gives a function: `Parameters` (every function), then the
+    entries named by `functions` (its logical ID, its name), later ones winning.
 
-    >>> sam_environment({"Parameters": {"TABLE": "orders"}, "Fn": {"DEBUG": 1}}, "Fn")
-    {'TABLE': 'orders', 'DEBUG': '1'}
+    Examples:
+        >>> sam_environment({"Parameters": {"TABLE": "orders"}, "Fn": {"DEBUG": 1}}, "Fn")
+        {'TABLE': 'orders', 'DEBUG': '1'}
     """
     chosen: dict[str, Any] = {}
     for key in ("Parameters", *functions):

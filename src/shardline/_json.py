@@ -1,7 +1,7 @@
 """Exact JSON text for decoded DynamoDB values.
 
-The standard library cannot write a ``Decimal`` as a JSON number without going through ``float``, which
-rounds. ``json_dumps`` swaps each Decimal for a unique placeholder string, lets ``json.dumps`` do all the
+The standard library cannot write a `Decimal` as a JSON number without going through `float`, which
+rounds. `json_dumps` swaps each Decimal for a unique placeholder string, lets `json.dumps` do all the
 formatting (indent, sort_keys, separators, ensure_ascii behave as usual), then puts the exact number text
 back in place of the quoted placeholder.
 """
@@ -35,19 +35,20 @@ def json_loads(
     parse_int: Callable[[str], Any] | None = None,
     object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None,
 ) -> Any:
-    """Parse JSON text strictly, raising only :class:`~shardline.JSONInputError` for bad input.
+    """Parse JSON text strictly, raising only [`JSONInputError`][shardline.JSONInputError] for bad input.
 
-    Unlike :func:`json.loads` it refuses ``NaN`` and ``Infinity`` (they are not JSON, and AWS refuses them),
+    Unlike `json.loads` it refuses `NaN` and `Infinity` (they are not JSON, and AWS refuses them),
     and it turns the errors the standard library raises for text it cannot read (invalid UTF-8 bytes, nesting
-    deeper than the interpreter's recursion limit, an integer longer than ``sys.get_int_max_str_digits()``)
-    into one error type with a message that says what to fix. The hooks are those of :func:`json.loads`.
+    deeper than the interpreter's recursion limit, an integer longer than `sys.get_int_max_str_digits()`)
+    into one error type with a message that says what to fix. The hooks are those of `json.loads`.
 
-    >>> json_loads('{"n": 1.50}', parse_float=Decimal)
-    {'n': Decimal('1.50')}
-    >>> json_loads("[" * 100_000)
-    Traceback (most recent call last):
-    ...
-    shardline.JSONInputError: nested too deeply to read (more than the interpreter's recursion limit)
+    Examples:
+        >>> json_loads('{"n": 1.50}', parse_float=Decimal)
+        {'n': Decimal('1.50')}
+        >>> json_loads("[" * 100_000)
+        Traceback (most recent call last):
+        ...
+        shardline.JSONInputError: nested too deeply to read (more than the interpreter's recursion limit)
     """
     if isinstance(text, (bytes, bytearray)):
         try:
@@ -95,7 +96,7 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _position(text: str, token: str) -> tuple[int, int]:
-    """Line and column (1-based) of the first ``token`` outside a string, as json reports positions."""
+    """Line and column (1-based) of the first `token` outside a string, as json reports positions."""
     index = 0
     in_string = False
     escaped = False
@@ -116,10 +117,11 @@ def _position(text: str, token: str) -> tuple[int, int]:
 
 
 def deeper_than(value: Any, limit: int) -> bool:
-    """Whether dicts and lists nest more than ``limit`` levels deep in ``value``, found without recursion.
+    """Whether dicts and lists nest more than `limit` levels deep in `value`, found without recursion.
 
-    >>> deeper_than({"a": [[1]]}, 3), deeper_than({"a": [[1]]}, 2)
-    (False, True)
+    Examples:
+        >>> deeper_than({"a": [[1]]}, 3), deeper_than({"a": [[1]]}, 2)
+        (False, True)
     """
     stack = [(value, 1)]
     while stack:
@@ -134,21 +136,23 @@ def deeper_than(value: Any, limit: int) -> bool:
 def json_dumps(obj: Any, *, default: Callable[[Any], Any] | None = None, **kwargs: Any) -> str:
     """Serialise decoded DynamoDB values as JSON text, exactly.
 
-    ``Decimal`` becomes a JSON number with every digit kept: in plain notation within DynamoDB's range (as
-    :func:`format_number` writes it), in exponent notation beyond it (``1E+400``), so that no number is
-    written out to more digits than it was given with. Sets become sorted arrays, ``bytes`` (and boto3's
-    ``Binary``) base64 text. Other keyword arguments go to :func:`json.dumps`; ``default`` is still called
-    for types this function does not know.
+    `Decimal` becomes a JSON number with every digit kept: in plain notation within DynamoDB's range (as
+    [`format_number`][shardline.format_number] writes it), in exponent notation beyond it (`1E+400`), so that no number
+    is written out to more digits than it was given with. Sets become sorted arrays, `bytes` (and boto3's `Binary`)
+    base64 text. Other keyword arguments go to `json.dumps`; `default` is still called for types this function does not
+    know.
 
-    What JSON cannot carry raises an error with the ``.path`` of the value: :class:`AttributeTypeError` (a
-    TypeError) for a value of a type JSON does not have and ``default`` does not convert, or a key that is
-    not a string, number, boolean or None; :class:`AttributeValueError` (a ValueError) for NaN and infinity
-    (unless ``allow_nan=True`` is passed for floats), a reference cycle, an int longer than Python writes
-    (``sys.get_int_max_str_digits()``), text with a lone surrogate when ``ensure_ascii=False`` (such text
-    has no UTF-8 form), and nesting deeper than the interpreter's recursion limit.
+    What JSON cannot carry raises an error with the `.path` of the value:
+    [`AttributeTypeError`][shardline.AttributeTypeError] (a TypeError) for a value of a type JSON does not have and
+    `default` does not convert, or a key that is not a string, number, boolean or None;
+    [`AttributeValueError`][shardline.AttributeValueError] (a ValueError) for NaN and infinity (unless `allow_nan=True`
+    is passed for floats), a reference cycle, an int longer than Python writes (`sys.get_int_max_str_digits()`), text
+    with a lone surrogate when `ensure_ascii=False` (such text has no UTF-8 form), and nesting deeper than the
+    interpreter's recursion limit.
 
-    >>> json_dumps({"n": Decimal("12345678901234567890.123456789"), "s": {"b", "a"}, "b": b"\\x00"})
-    '{"n": 12345678901234567890.123456789, "s": ["a", "b"], "b": "AA=="}'
+    Examples:
+        >>> json_dumps({"n": Decimal("12345678901234567890.123456789"), "s": {"b", "a"}, "b": b"\\x00"})
+        '{"n": 12345678901234567890.123456789, "s": ["a", "b"], "b": "AA=="}'
     """
     allow_nan = bool(kwargs.pop("allow_nan", False))
     options = _Options(
@@ -242,9 +246,9 @@ _LONG_INT = 10**4000
 
 
 def _prepare(obj: Any, numbers: list[str], mark: str, options: _Options, active: set[int]) -> Any:
-    """A copy of ``obj`` that json.dumps can write, Decimals replaced by placeholders.
+    """A copy of `obj` that json.dumps can write, Decimals replaced by placeholders.
 
-    ``active`` holds the ids of the containers being prepared, to report cycles.
+    `active` holds the ids of the containers being prepared, to report cycles.
     """
     kind = type(obj)
     if kind is str:
@@ -348,7 +352,7 @@ _SKIP: Any = object()
 
 
 def _prepare_key(key: Any, mark: str, options: _Options) -> Any:
-    """The key json.dumps will write, or _SKIP (``skipkeys=True``) for one it cannot."""
+    """The key json.dumps will write, or _SKIP (`skipkeys=True`) for one it cannot."""
     if type(key) is str:
         name = key
     elif isinstance(key, str):

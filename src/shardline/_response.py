@@ -1,7 +1,7 @@
 """What Lambda does with a function's answer to a stream batch, as a pure function (Lambda developer guide,
 "Configuring partial batch response with DynamoDB and Lambda"; what the guide leaves open was recorded on AWS).
 
-Used by ``shardline invoke`` to explain a response, and by the local event source mapping to act on it.
+Used by `shardline invoke` to explain a response, and by the local event source mapping to act on it.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ Kind = Literal["success", "partial", "failure"]
 class Verdict:
     """Lambda's reading of one invoke.
 
-    ``kind`` is "success" (the whole batch is done), "partial" (Lambda checkpoints before ``checkpoint``, the
-    lowest reported sequence number, and delivers ``retry`` records from it again) or "failure" (the whole
-    batch is retried; ``reason`` says why). ``reported`` lists the sequence numbers the response named.
+    `kind` is "success" (the whole batch is done), "partial" (Lambda checkpoints before `checkpoint`, the
+    lowest reported sequence number, and delivers `retry` records from it again) or "failure" (the whole
+    batch is retried; `reason` says why). `reported` lists the sequence numbers the response named.
     """
 
     __slots__ = ("checkpoint", "function_error", "kind", "reason", "reported", "retry")
@@ -63,17 +63,18 @@ def interpret_response(
     tumbling_window: bool = False,
     function_error: str | None = None,
 ) -> Verdict:
-    """How Lambda reads ``response`` for a batch whose records carry ``sequence_numbers`` (in order).
+    """How Lambda reads `response` for a batch whose records carry `sequence_numbers` (in order).
 
-    ``function_error`` is the error the invoke ended with instead of a response (an exception, a timeout):
-    the whole batch is retried. Without ``report_batch_item_failures`` (the mapping's
+    `function_error` is the error the invoke ended with instead of a response (an exception, a timeout):
+    the whole batch is retried. Without `report_batch_item_failures` (the mapping's
     FunctionResponseTypes) Lambda ignores what a successful invoke returns.
 
-    >>> numbers = ["111", "222", "333"]
-    >>> interpret_response({"batchItemFailures": [{"itemIdentifier": "222"}]}, numbers).reason
-    'Lambda checkpoints before sequence number 222 and delivers its 2 records from there again'
-    >>> interpret_response({"batchItemFailures": [{"itemIdentifier": ""}]}, numbers).kind
-    'failure'
+    Examples:
+        >>> numbers = ["111", "222", "333"]
+        >>> interpret_response({"batchItemFailures": [{"itemIdentifier": "222"}]}, numbers).reason
+        'Lambda checkpoints before sequence number 222 and delivers its 2 records from there again'
+        >>> interpret_response({"batchItemFailures": [{"itemIdentifier": ""}]}, numbers).kind
+        'failure'
     """
     count = len(sequence_numbers)
     whole = f"Lambda retries the whole batch ({count} record{'s' if count != 1 else ''})"
@@ -151,11 +152,12 @@ def marshal_response(response: object) -> str:
     """A handler's response as the Lambda Python runtime writes it: JSON in which Decimals are numbers.
 
     Sets, bytes and other objects, NaN, ints too long to write and nesting too deep make the runtime fail
-    the invoke (``Runtime.MarshalError``): a TypeError or ValueError here, and nothing else, whatever the
+    the invoke (`Runtime.MarshalError`): a TypeError or ValueError here, and nothing else, whatever the
     response holds.
 
-    >>> marshal_response({"state": {"total": Decimal("12.50")}})
-    '{"state": {"total": 12.5}}'
+    Examples:
+        >>> marshal_response({"state": {"total": Decimal("12.50")}})
+        '{"state": {"total": 12.5}}'
     """
 
     def check(value: object) -> object:

@@ -1,16 +1,17 @@
 """Tumbling windows: aggregate a stream over fixed time windows with state carried between invokes.
 
-With ``TumblingWindowInSeconds`` set on the event source mapping, each invoke carries the window's
-``state`` (``{}`` on its first invoke) and the function must answer ``{"state": ..., "batchItemFailures":
-[...]}``: a response without ``state`` counts as a failed invoke (Lambda developer guide, "Tumbling
-windows" for DynamoDB). On the window's last invoke ``isFinalInvokeForWindow`` is true: the place to emit
+With `TumblingWindowInSeconds` set on the event source mapping, each invoke carries the window's
+`state` (`{}` on its first invoke) and the function must answer `{"state": ..., "batchItemFailures":
+[...]}`: a response without `state` counts as a failed invoke (Lambda developer guide, "Tumbling
+windows" for DynamoDB). On the window's last invoke `isFinalInvokeForWindow` is true: the place to emit
 the aggregate.
 
 A handler exception fails the whole invoke; Lambda retries the batch with the previous state, so an
 aggregate never counts a batch twice. So unlike the batch runner, the window runners let a handler's
 exception propagate (after logging it), and they check the event's window fields and the state the
-function returns, raising :class:`EventShapeError` or :class:`WindowStateError` with the path of what is
-wrong: an invoke that fails here would fail on Lambda too, where the message is harder to find.
+function returns, raising [`EventShapeError`][shardline.EventShapeError] or
+[`WindowStateError`][shardline.WindowStateError] with the path of what is wrong: an invoke that fails here would fail on
+Lambda too, where the message is harder to find.
 """
 
 from __future__ import annotations
@@ -55,23 +56,31 @@ def process_window(
 ) -> dict[str, Any]:
     """Fold a tumbling-window batch into the window's state and answer Lambda.
 
-    ``handler(records, state)`` (or ``handler(records, state, context)``) gets the batch's records and the
-    state so far and returns the new state (``None`` keeps the state it was given, changed in place or
-    not). The records are the event's :class:`StreamRecords`: each is made as the handler reads it and
-    freed, with what it decoded, once nothing holds it, so a loop over a large window batch does not keep
-    every image. On the window's final invoke ``on_window_end(state)`` runs next; what it returns (or, for
-    ``None``, the state it was given) is the state returned. The state must be a JSON object Lambda can
-    carry: checked here, with :class:`WindowStateError` naming the bad value.
+    With `TumblingWindowInSeconds` set on the event source mapping, each invoke carries the window's state
+    and the function must answer with the new one ([tumbling windows](https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-windows.html));
+    this function builds that answer, `{"state": ..., "batchItemFailures": []}`.
 
-    The event's ``window``, ``state`` and ``isFinalInvokeForWindow`` are read before the handler runs:
-    :class:`EventShapeError` with the field's path when they are malformed. The handler's and
-    ``on_window_end``'s exceptions propagate (the invoke fails; Lambda retries the batch with the
+    `handler(records, state)` (or `handler(records, state, context)`) gets the batch's records and the
+    state so far and returns the new state (`None` keeps the state it was given, changed in place or
+    not). The records are the event's [`StreamRecords`][shardline.StreamRecords]: each is made as the handler reads it
+    and freed, with what it decoded, once nothing holds it, so a loop over a large window batch does not keep every
+    image. On the window's final invoke `on_window_end(state)` runs next; what it returns (or, for `None`, the state it
+    was given) is the state returned. The state must be a JSON object Lambda can carry: checked here, with
+    [`WindowStateError`][shardline.WindowStateError] naming the bad value.
+
+    The event's `window`, `state` and `isFinalInvokeForWindow` are read before the handler runs:
+    [`EventShapeError`][shardline.EventShapeError] with the field's path when they are malformed. The handler's and
+    `on_window_end`'s exceptions propagate (the invoke fails; Lambda retries the batch with the
     previous state).
 
-    >>> event = {"Records": [], "window": {"start": "2026-11-27T06:00:00Z", "end": "2026-11-27T06:05:00Z"},
-    ...          "state": {"count": 2}, "shardId": "shard-1", "isFinalInvokeForWindow": False}
-    >>> process_window(event, lambda records, state: {"count": state["count"] + len(records)})
-    {'state': {'count': 2}, 'batchItemFailures': []}
+    Examples:
+        >>> from shardline.testing import EventBuilder
+        >>> builder = EventBuilder()
+        >>> for order_id in (1, 2):
+        ...     _ = builder.put({"Id": order_id})
+        >>> event = builder.build_window(state={"count": 5})
+        >>> process_window(event, lambda records, state: {"count": state["count"] + len(records)})
+        {'state': {'count': 7}, 'batchItemFailures': []}
     """
     if is_async_callable(handler):
         raise TypeError("the window handler is a coroutine function: use aprocess_window")
@@ -95,8 +104,8 @@ async def aprocess_window(
     context: Any = None,
     logger: Logger | None = None,
 ) -> dict[str, Any]:
-    """The async twin of :func:`process_window`: ``await handler(records, state)``; ``on_window_end`` may
-    be a plain or an async function."""
+    """The async twin of [`process_window`][shardline.process_window]: `await handler(records, state)`; `on_window_end`
+    may be a plain or an async function."""
     if not is_async_callable(handler):
         raise TypeError("the window handler is not a coroutine function: use process_window")
     stream, state, final, with_context = _start(event, handler)
@@ -146,7 +155,7 @@ def _start(event: Mapping[str, Any] | StreamEvent, handler: Any) -> tuple[Stream
 
 
 def _next_state(previous: dict[str, Any], returned: object, source: str, runner: str | None) -> dict[str, Any]:
-    """The state ``source`` returned (None: ``previous``) as a dict, or WindowStateError."""
+    """The state `source` returned (None: `previous`) as a dict, or WindowStateError."""
     if returned is None:
         return previous
     if type(returned) is dict:
@@ -191,17 +200,20 @@ def _log_window_failure(logger: Logger | None, stream: StreamEvent, exc: BaseExc
 
 
 def check_state(state: Mapping[str, Any]) -> int:
-    """Check that Lambda can carry ``state`` to the next invoke; return its size in bytes.
+    """Check that Lambda can carry `state` to the next invoke; return its size in bytes.
+
+    Lambda keeps at most 1 MB of state per window and shard ([tumbling windows](https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-windows.html)).
 
     The Lambda runtime writes the response with JSON: dicts with string keys, lists and tuples, strings,
     ints, finite floats and Decimals, booleans and None. Sets, bytes, datetimes, NaN, text that is not
-    UTF-8 (a lone surrogate such as ``"\\ud800"``), ints longer than Python converts to text (4,300 digits),
+    UTF-8 (a lone surrogate such as `"\\ud800"`), ints longer than Python converts to text (4,300 digits),
     nesting deeper than 500 levels... make the runtime fail the invoke, and a state over 1 MB is more than
-    Lambda keeps for a window; each raises :class:`WindowStateError` here, with the path of the bad value
-    (``state.totals[3]``). The size is that of the compact JSON text, numbers written exactly.
+    Lambda keeps for a window; each raises [`WindowStateError`][shardline.WindowStateError] here, with the path of the
+    bad value (`state.totals[3]`). The size is that of the compact JSON text, numbers written exactly.
 
-    >>> check_state({"total": Decimal("12.50"), "ids": ["a", "b"]})  # {"total":12.5,"ids":["a","b"]}
-    30
+    Examples:
+        >>> check_state({"total": Decimal("12.50"), "ids": ["a", "b"]})  # {"total":12.5,"ids":["a","b"]}
+        30
     """
     if not isinstance(state, dict):  # another Mapping is not something json writes (process_window converts)
         hint = " (use a dict)" if isinstance(state, Mapping) else ""
@@ -210,7 +222,7 @@ def check_state(state: Mapping[str, Any]) -> int:
 
 
 def _measure(state: dict[str, Any]) -> int:
-    """The compact JSON size of ``state``, checking every value on the way; WindowStateError for the first
+    """The compact JSON size of `state`, checking every value on the way; WindowStateError for the first
     value Lambda could not carry.
 
     A loop over an explicit stack rather than recursion: a state nested thousands deep gets an error
@@ -328,7 +340,7 @@ def _scalar_size(value: Any, path: list[str | int]) -> int:
 
 
 def _text_size(text: str, path: list[str | int], *, key: bool) -> int:
-    """Bytes of ``text`` as a JSON string in UTF-8 (quotes and escapes included)."""
+    """Bytes of `text` as a JSON string in UTF-8 (quotes and escapes included)."""
     if len(text) + 2 > STATE_LIMIT:  # no need to encode what is over the limit in characters already
         return len(text) + 2
     try:
@@ -364,7 +376,7 @@ def _decimal_size(value: Decimal) -> int:
 
 
 def _path(steps: list[str | int]) -> str:
-    """``state.totals[3]`` for the steps from the state; long paths and keys are cut."""
+    """`state.totals[3]` for the steps from the state; long paths and keys are cut."""
     parts = [f"[{step}]" if type(step) is int else _key_part(str(step)) for step in steps]
     if len(parts) > 2 * _SHOWN_SEGMENTS:
         hidden = len(parts) - 2 * _SHOWN_SEGMENTS

@@ -1,14 +1,15 @@
-"""What talks to real AWS APIs through boto3 (the ``aws`` extra): a DynamoDB stream on AWS (or on an emulator
+"""What talks to real AWS APIs through boto3 (the `aws` extra): a DynamoDB stream on AWS (or on an emulator
 speaking DynamoDB Streams' API) as a source for the local event source mapping emulator, and the AWS side of a
 redrive: on-failure records from SQS or S3, batches read back from DynamoDB Streams, Lambda's Invoke API.
 
-Not imported by ``import shardline`` nor ``import shardline.local``; importing it needs nothing but
-shardline, and boto3 is loaded when a :class:`RemoteStream` makes its clients.
+Not imported by `import shardline` nor `import shardline.local`; importing it needs nothing but
+shardline, and boto3 is loaded when a [`RemoteStream`][shardline.aws.RemoteStream] makes its clients.
 
->>> from shardline.aws import RemoteStream
->>> RemoteStream("arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-01-01T00:00:00.000",
-...     client=object()).name
-'Orders'
+Examples:
+    >>> from shardline.aws import RemoteStream
+    >>> RemoteStream("arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-01-01T00:00:00.000",
+    ...     client=object()).name
+    'Orders'
 """
 
 from __future__ import annotations

@@ -2,18 +2,21 @@
 
 An event source mapping's on-failure destination ("Capturing discarded batches for a DynamoDB event source",
 Lambda developer guide) receives one record per discarded batch: an SQS message, an SNS notification (often
-delivered on to an SQS queue), or an S3 object whose key starts ``aws/lambda/<mapping UUID>/<shard ID>/``. None
-of them holds the items; :mod:`shardline.local._redrive` fetches them from the stream and reads the answer.
+delivered on to an SQS queue), or an S3 object whose key starts `aws/lambda/<mapping UUID>/<shard ID>/`. None
+of them holds the items; `shardline.local._redrive` fetches them from the stream and reads the answer.
 This module gives it what lives on AWS:
 
-* :class:`SqsSource` and :class:`S3Source` yield the records as :class:`Delivery` objects, which a redrive
+* [`SqsSource`][shardline.aws.SqsSource] and [`S3Source`][shardline.aws.S3Source] yield the records as
+[`Delivery`][shardline.aws.Delivery] objects, which a redrive
   deletes once the whole batch succeeded (and releases otherwise, so the queue's other readers see the message
   again at once);
-* :class:`RemoteStreams` reads a batch's range from DynamoDB Streams (AT_SEQUENCE_NUMBER), waiting out
+* [`RemoteStreams`][shardline.aws.RemoteStreams] reads a batch's range from DynamoDB Streams (AT_SEQUENCE_NUMBER),
+waiting out
   throttles and server errors, and turns the service's errors into the local store's, which a redrive
   understands (a trimmed range is a problem stated for that batch, never records read from elsewhere);
-* :class:`LambdaInvoker` invokes the deployed function with Lambda's Invoke API (RequestResponse, the last
-  4 KB of its log on request), an :class:`~shardline.local.Invoker` like the in-process one.
+* [`LambdaInvoker`][shardline.aws.LambdaInvoker] invokes the deployed function with Lambda's Invoke API
+(RequestResponse, the last
+  4 KB of its log on request), an [`Invoker`][shardline.local.Invoker] like the in-process one.
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ def make_client(
     profile_name: str | None,
     **config: Any,
 ) -> Any:
-    """A boto3 client as boto3 takes its options, or :class:`RemoteSourceError` saying what to fix."""
+    """A boto3 client as boto3 takes its options, or [`RemoteSourceError`][shardline.aws.RemoteSourceError] saying what
+    to fix."""
     try:
         import boto3  # type: ignore[import-untyped]
         from botocore.config import Config  # type: ignore[import-untyped]
@@ -130,7 +134,7 @@ def make_client(
 
 
 def arn_region(arn: str | None) -> str | None:
-    """The region field of an ARN (``arn:aws:<service>:<region>:...``), or None when it has none."""
+    """The region field of an ARN (`arn:aws:<service>:<region>:...`), or None when it has none."""
     parts = arn.split(":", 5) if arn else []
     return parts[3] if len(parts) == 6 and parts[3] else None
 
@@ -143,9 +147,10 @@ def arn_region(arn: str | None) -> str | None:
 class Delivery:
     """One on-failure record as a destination holds it, and how to acknowledge it.
 
-    ``record`` is the JSON read from the message or object (the SNS envelope unwrapped), or ``None`` with
-    ``problem`` saying why it is not a record. :meth:`delete` removes it from the queue or bucket;
-    :meth:`release` makes an SQS message visible again at once (a no-op for S3). Either is done once.
+    `record` is the JSON read from the message or object (the SNS envelope unwrapped), or `None` with
+    `problem` saying why it is not a record. [`delete`][shardline.aws.Delivery.delete] removes it from the queue or
+    bucket; [`release`][shardline.aws.Delivery.release] makes an SQS message visible again at once (a no-op for S3).
+    Either is done once.
     """
 
     source: str
@@ -156,11 +161,19 @@ class Delivery:
     done: bool = False
 
     def delete(self) -> None:
+        """Remove the record from its queue or bucket: it was redriven, or it is not worth keeping.
+
+        Does nothing once the delivery was deleted or released.
+        """
         if not self.done and self._delete is not None:
             self._delete()
         self.done = True
 
     def release(self) -> None:
+        """Make an SQS message visible again at once, for a later redrive; an S3 object is left where it is.
+
+        Does nothing once the delivery was deleted or released.
+        """
         if not self.done and self._release is not None:
             self._release()
         self.done = True
@@ -168,7 +181,7 @@ class Delivery:
 
 def _read_record(body: str, source: str) -> tuple[Any, str | None]:
     """The on-failure record in a message or object body; an SNS notification delivered to SQS without raw
-    message delivery wraps it (``{"Type": "Notification", "Message": "<the record as text>"}``)."""
+    message delivery wraps it (`{"Type": "Notification", "Message": "<the record as text>"}`)."""
     try:
         value = json.loads(body)
     except (ValueError, RecursionError):
@@ -198,13 +211,13 @@ class SqsSource:
     """The on-failure records in an SQS queue (an SQS destination, or a queue subscribed to an SNS one).
 
     Messages are received ten at a time and stay hidden from other readers while they are redriven: each
-    receive asks for ``visibility_timeout`` seconds, and a message still held when half of that has passed is
+    receive asks for `visibility_timeout` seconds, and a message still held when half of that has passed is
     hidden again for as long (ChangeMessageVisibility), so a long redrive neither loses sight of a message
     nor sees it twice. A message that comes back all the same (a clock jump, a hiding call that failed) is
     yielded once, with its newest receipt handle kept for the delete. Reading ends at the first receive that
     finds nothing new, after up to three receives that bring only messages seen already; each waits up to
-    ``wait_seconds`` (long polling, which asks every SQS server rather than a sample of them:
-    "Amazon SQS short and long polling", SQS developer guide).
+    `wait_seconds` (long polling, which asks every SQS server rather than a sample of them:
+    [short and long polling](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html)).
     """
 
     def __init__(
@@ -354,7 +367,7 @@ class SqsSource:
 
 
 def _url_region(host: str) -> str | None:
-    """The region in an SQS URL's host (``sqs.eu-west-1.amazonaws.com``, ``eu-west-1.queue.amazonaws.com``)."""
+    """The region in an SQS URL's host (`sqs.eu-west-1.amazonaws.com`, `eu-west-1.queue.amazonaws.com`)."""
     labels = host.split(":", maxsplit=1)[0].split(".")
     if len(labels) >= 4 and labels[0] == "sqs" and labels[2] == "amazonaws":
         return labels[1]
@@ -365,7 +378,7 @@ def _url_region(host: str) -> str | None:
 
 @final
 class S3Source:
-    """The on-failure records in an S3 destination: every object under ``s3://bucket/prefix``, by key (Lambda's
+    """The on-failure records in an S3 destination: every object under `s3://bucket/prefix`, by key (Lambda's
     keys begin with the mapping and the shard and go on with the time, so that is oldest first per shard)."""
 
     def __init__(
@@ -442,12 +455,12 @@ class S3Source:
 
 @final
 class RemoteStreams:
-    """Streams on DynamoDB Streams by ARN, for a redrive: what :func:`shardline.local._redrive.fetch_batch`
-    takes as its source.
+    """Streams on DynamoDB Streams by ARN, for a redrive: where `shardline redrive` reads the batches that
+    on-failure records name.
 
-    Each stream's client is made for the region in its ARN unless ``region_name`` says otherwise. Throttles,
-    server and network errors are waited out (``wait_ms``; by default the process sleeps) up to
-    :data:`STREAM_ATTEMPTS` attempts per call; a shard is read at most five times a second.
+    Each stream's client is made for the region in its ARN unless `region_name` says otherwise. Throttles,
+    server and network errors are waited out (`wait_ms`; by default the process sleeps) up to
+    8 attempts per call; a shard is read at most five times a second.
     """
 
     def __init__(
@@ -468,6 +481,14 @@ class RemoteStreams:
         self._streams: dict[str, _PatientStream] = {}
 
     def stream_by_arn(self, arn: str) -> _PatientStream:
+        """The stream with ARN `arn`, made on first use and kept for later batches of the same stream.
+
+        It reads as [`RemoteStream`][shardline.aws.RemoteStream] does, but waits out throttling, server and
+        network errors (up to 8 attempts a call, then [`StreamReadError`][shardline.local.StreamReadError]) and
+        raises the errors a local stream raises: a record past the retention is a
+        [`TrimmedDataAccessError`][shardline.local.TrimmedDataAccessError], an unknown stream a
+        [`ResourceNotFoundError`][shardline.local.ResourceNotFoundError].
+        """
         stream = self._streams.get(arn)
         if stream is None:
             region = self._options["region_name"] or arn_region(arn)
@@ -488,7 +509,8 @@ class RemoteStreams:
 
 @final
 class _PatientStream:
-    """A :class:`RemoteStream` whose calls wait out retriable errors and raise the local store's errors."""
+    """A [`RemoteStream`][shardline.aws.RemoteStream] whose calls wait out retriable errors and raise the local store's
+    errors."""
 
     def __init__(self, remote: RemoteStream, clock: Clock, wait_ms: Callable[[int], None]) -> None:
         self.remote = remote
@@ -545,14 +567,14 @@ class _PatientStream:
 @final
 class LambdaInvoker:
     """Invokes a deployed function with Lambda's Invoke API, synchronously (RequestResponse), as an event
-    source mapping does; an :class:`~shardline.local.Invoker`.
+    source mapping does; an [`Invoker`][shardline.local.Invoker].
 
-    ``function_name`` is what Invoke takes: a name, ``name:alias`` or an ARN. A throttled invoke (429, or 409
+    `function_name` is what Invoke takes: a name, `name:alias` or an ARN. A throttled invoke (429, or 409
     while the function is being updated) did not run the function, so it is tried again after a backoff; an
     invoke that may have run (a 5xx, a lost connection) is not, and counts as a failed invoke. A function that
-    does not exist or credentials that are refused raise :class:`RemoteSourceError`: no batch can succeed.
-    ``log`` receives the last 4 KB of the function's log for each invoke. ``timeout`` is how long an answer is
-    waited for (the function's own timeout, 900 s at most, plus a few seconds).
+    does not exist or credentials that are refused raise [`RemoteSourceError`][shardline.aws.RemoteSourceError]: no
+    batch can succeed. `log` receives the last 4 KB of the function's log for each invoke. `timeout` is how long an
+    answer is waited for (the function's own timeout, 900 s at most, plus a few seconds).
     """
 
     def __init__(
@@ -594,9 +616,21 @@ class LambdaInvoker:
         )
 
     def deadline_from_now(self) -> int:
+        """The deadline of an invoke starting now: the clock's time plus `timeout`, in epoch milliseconds."""
         return self._clock.now_ms() + round(self.timeout * 1000)
 
     def invoke(self, event: Mapping[str, Any], *, deadline_ms: int) -> Invocation:
+        """Invoke the function with `event` and wait for its answer (`deadline_ms` is not used: the
+        function's own timeout applies on AWS).
+
+        A function error, a throttle that outlasted the retries and an answer that was lost are an
+        [`Invocation`][shardline.local.Invocation] with an `error`.
+
+        Raises:
+            RemoteSourceError: No invoke can run until something is fixed (the function's code or network
+                settings are broken, it does not exist, access is denied), or the call failed for a reason
+                that has nothing to do with the batch.
+        """
         payload = json.dumps(event, separators=(",", ":")).encode()
         started = time.perf_counter()
         for attempt in range(1, _INVOKE_ATTEMPTS + 1):

@@ -1,25 +1,26 @@
 """A stream on DynamoDB Streams (AWS, or an emulator speaking its API), read through boto3 for the emulator.
 
-:class:`RemoteStream` gives the event source mapping emulator what a local table gives it: a name, a stream
-ARN and a reader with ``describe_stream``, ``get_shard_iterator`` and ``get_records`` whose records are in the
+[`RemoteStream`][shardline.aws.RemoteStream] gives the event source mapping emulator what a local table gives it: a
+name, a stream ARN and a reader with `describe_stream`, `get_shard_iterator` and `get_records` whose records are in the
 shape Lambda delivers them. What the network adds is handled here, at the boundary:
 
-* DescribeStream is paged (``ExclusiveStartShardId``/``LastEvaluatedShardId``); shards come back parents first
+* DescribeStream is paged (`ExclusiveStartShardId`/`LastEvaluatedShardId`); shards come back parents first
   ("DescribeStream", DynamoDB Streams API reference);
-* boto3's low-level client decodes binaries to ``bytes`` and ``ApproximateCreationDateTime`` to a datetime;
+* boto3's low-level client decodes binaries to `bytes` and `ApproximateCreationDateTime` to a datetime;
   Lambda's event carries binaries as base64 text and the time as whole epoch seconds, and adds
-  ``eventSourceARN`` ("Using AWS Lambda with Amazon DynamoDB", Lambda developer guide);
+  `eventSourceARN` ("Using AWS Lambda with Amazon DynamoDB", Lambda developer guide);
 * throttling (LimitExceededException, ProvisionedThroughputExceededException), server errors (HTTP 5xx) and
   network errors are retried with exponential backoff and jitter: the failed call raises
-  :class:`RemoteRetryError` carrying the time to try again, which the emulator's poll loop waits for, so no
-  record is skipped and nothing sleeps here;
+  [`RemoteRetryError`][shardline.aws.RemoteRetryError] carrying the time to try again, which the emulator's poll loop
+  waits for, so no record is skipped and nothing sleeps here;
 * an expired iterator (ExpiredIteratorException, 15 minutes after it was issued) is replaced by a new one at
   the same position; a trimmed position (TrimmedDataAccessException, records past the 24-hour retention)
   moves on to the oldest record kept, as Lambda does;
-* a shard is read at most five times a second (:data:`READS_PER_SECOND`), the rate DynamoDB Streams allows a
+* a shard is read at most five times a second (`READS_PER_SECOND`), the rate DynamoDB Streams allows a
   reader of one shard; Lambda itself polls about four times a second.
 
-Every retry is counted in :attr:`RemoteStream.health`, so a run can show why it is waiting.
+Every retry is counted in [`RemoteStream.health`][shardline.aws.RemoteStream.health], so a run can show why it is
+waiting.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ from shardline.testing._clock import Clock, SystemClock
 
 __all__ = ["READS_PER_SECOND", "RemoteRetryError", "RemoteStream", "RemoteStreamError"]
 
-#: GetRecords calls a second this reader makes on one shard, at most.
 READS_PER_SECOND: Final = 5
+"""GetRecords calls a second this reader makes on one shard, at most."""
 _READ_INTERVAL_MS: Final = 1000 // READS_PER_SECOND
 _BACKOFF_BASE_MS: Final = 250
 _BACKOFF_CAP_MS: Final = 30_000
@@ -72,8 +73,8 @@ class RemoteStreamError(ShardlineError):
     """Reading a remote stream failed in a way retrying will not fix: the stream or table does not exist, the
     credentials are refused, or the service answered something that is not DynamoDB Streams' shape.
 
-    :attr:`code` is the service's error code when it answered one (``ResourceNotFoundException``,
-    ``ValidationException``, ``AccessDeniedException``...), else ``None``."""
+    `code` is the service's error code when it answered one (`ResourceNotFoundException`,
+    `ValidationException`, `AccessDeniedException`...), else `None`."""
 
     __module__ = "shardline.aws"
 
@@ -84,7 +85,7 @@ class RemoteStreamError(ShardlineError):
 
 @final
 class RemoteRetryError(RemoteStreamError):
-    """A call was throttled, failed on the server or on the network: try again at :attr:`retry_at_ms`
+    """A call was throttled, failed on the server or on the network: try again at `retry_at_ms`
     (epoch milliseconds on the stream's clock). The event source mapping emulator waits for it and reads
     the same position again, so nothing is lost or skipped."""
 
@@ -111,24 +112,25 @@ class _Live(NamedTuple):
 class RemoteStream:
     """A DynamoDB stream read with boto3, usable wherever the emulator takes a table.
 
-    Give the stream's ARN, or a table name whose ``LatestStreamArn`` DescribeTable tells. The client is made
-    from ``endpoint_url``, ``region_name`` and ``profile_name`` as boto3 takes them (with botocore's own retries
-    off: retries here are paced by the emulator's clock), or pass ``client`` (a ``dynamodbstreams`` client)
-    and ``dynamodb_client`` yourself.
-
-    >>> from shardline.aws import RemoteStream
-    >>> from shardline.local import Pipeline, Store
-    >>> stream = RemoteStream(table_name="Orders", region_name="eu-west-1")  # doctest: +SKIP
-    >>> pipeline = Pipeline(Store("state.db"))  # doctest: +SKIP
-    >>> pipeline.add_mapping(stream, handler, name="orders-worker")  # doctest: +SKIP
-    >>> pipeline.run()  # doctest: +SKIP
+    Give the stream's ARN, or a table name whose `LatestStreamArn` DescribeTable tells. The client is made
+    from `endpoint_url`, `region_name` and `profile_name` as boto3 takes them (with botocore's own retries
+    off: retries here are paced by the emulator's clock), or pass `client` (a `dynamodbstreams` client)
+    and `dynamodb_client` yourself.
 
     Checkpoints are kept in the pipeline's store under the mapping's name and the stream's ARN: a new pipeline
     with a mapping of the same name on the same stream resumes where the last one stopped.
 
     A position past the 24-hour retention moves on to the oldest record kept, as Lambda does; with
-    ``skip_trimmed=False`` it raises :class:`~shardline.local.TrimmedDataAccessError` instead (a redrive must
-    say that a batch's records are gone rather than read others).
+    `skip_trimmed=False` it raises [`TrimmedDataAccessError`][shardline.local.TrimmedDataAccessError] instead (a redrive
+    must say that a batch's records are gone rather than read others).
+
+    Examples:
+        >>> from shardline.aws import RemoteStream
+        >>> from shardline.local import Pipeline, Store
+        >>> stream = RemoteStream(table_name="Orders", region_name="eu-west-1")  # doctest: +SKIP
+        >>> pipeline = Pipeline(Store("state.db"))  # doctest: +SKIP
+        >>> pipeline.add_mapping(stream, handler, name="orders-worker")  # doctest: +SKIP
+        >>> pipeline.run()  # doctest: +SKIP
     """
 
     remote: Final = True  # the emulator keys checkpoints by stream ARN for remote streams
@@ -184,7 +186,7 @@ class RemoteStream:
 
     @property
     def name(self) -> str:
-        """The table's name, read from the stream ARN (``arn:aws:dynamodb:<region>:<account>:table/<name>/...``)."""
+        """The table's name, read from the stream ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>/...`)."""
         parts = self._arn.split(":", 5)
         resource = parts[5].split("/") if len(parts) == 6 else []
         if len(resource) >= 2 and resource[0] == "table" and resource[1]:
@@ -194,16 +196,18 @@ class RemoteStream:
 
     @property
     def stream_arn(self) -> str:
+        """The stream's ARN, as given or as the table's `LatestStreamArn` when a table name was given."""
         return self._arn
 
     @property
     def key_schema(self) -> dict[str, str]:
-        """The table's key attributes and their roles, ``{"pk": "HASH", "sk": "RANGE"}`` (DescribeStream tells
+        """The table's key attributes and their roles, `{"pk": "HASH", "sk": "RANGE"}` (DescribeStream tells
         no attribute types)."""
         return {entry["AttributeName"]: entry["KeyType"] for entry in self.describe_stream()["KeySchema"]}
 
     @property
     def stream(self) -> RemoteStream:
+        """The stream itself: a mapping reads `table.stream`, so a remote stream stands in for its table."""
         return self
 
     @property
@@ -214,18 +218,18 @@ class RemoteStream:
         return self._clock
 
     def attach_clock(self, clock: Clock) -> None:
-        """Pace reads by ``clock`` unless a clock was given: a pipeline calls this when the stream is mapped."""
+        """Pace reads by `clock` unless a clock was given: a pipeline calls this when the stream is mapped."""
         if self._clock is None:
             self._clock = clock
 
     @property
     def health(self) -> dict[str, Any]:
         """Counts of calls made and of retries by cause, the last error's text, and per shard the time a
-        read is retried at (``{"retrying": {shard_id: epoch_ms}}``)."""
+        read is retried at (`{"retrying": {shard_id: epoch_ms}}`)."""
         return {**self._health, "retrying": dict(sorted(self._retry_at_ms.items()))}
 
     def next_read_ms(self, shard_id: str) -> tuple[int, bool]:
-        """When ``shard_id`` may be read next, and whether the reader should wake up for it: a shard whose last
+        """When `shard_id` may be read next, and whether the reader should wake up for it: a shard whose last
         read returned records or failed is read again as soon as allowed; one that was caught up waits for the
         reader's next poll."""
         last = self._last_read_ms.get(shard_id)
@@ -258,7 +262,7 @@ class RemoteStream:
         return description
 
     def get_shard_iterator(self, shard_id: str, iterator_type: str, sequence_number: str | None = None) -> str:
-        """An iterator at a position of ``shard_id`` (GetShardIterator); the one the last read left off with
+        """An iterator at a position of `shard_id` (GetShardIterator); the one the last read left off with
         when it points there, which saves a call per read."""
         position = _Position(iterator_type, sequence_number)
         live = self._live.get(shard_id)
@@ -267,8 +271,8 @@ class RemoteStream:
         return self._new_iterator(shard_id, position)
 
     def get_records(self, iterator: str, limit: int = _FETCH_LIMIT) -> dict[str, Any]:
-        """The records after ``iterator`` in Lambda's shape, and the next iterator (None at a closed shard's
-        end). Raises :class:`RemoteRetryError` when the read is to be tried again later."""
+        """The records after `iterator` in Lambda's shape, and the next iterator (None at a closed shard's
+        end). Raises [`RemoteRetryError`][shardline.aws.RemoteRetryError] when the read is to be tried again later."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _FETCH_LIMIT:
             raise RemoteStreamError(f"limit must be 1..{_FETCH_LIMIT}, got {limit!r}")
         if not isinstance(iterator, str):
@@ -448,8 +452,9 @@ class RemoteStream:
         )
 
     def _call(self, call: Callable[[], Any], operation: str, shard_id: str) -> Mapping[str, Any]:
-        """Make one call; translate boto3's errors: retriable ones into :class:`RemoteRetryError` with a backoff,
-        expired and trimmed positions into private markers, the rest into :class:`RemoteStreamError`."""
+        """Make one call; translate boto3's errors: retriable ones into
+        [`RemoteRetryError`][shardline.aws.RemoteRetryError] with a backoff, expired and trimmed positions into private
+        markers, the rest into [`RemoteStreamError`][shardline.aws.RemoteStreamError]."""
         self._health["calls"] += 1
         try:
             answer = call()
@@ -508,7 +513,7 @@ class _Trimmed(Exception):
 
 
 def _error_code(exc: BaseException) -> tuple[str | None, int | None]:
-    """A botocore ClientError's error code and HTTP status (read by shape: ``exc.response``)."""
+    """A botocore ClientError's error code and HTTP status (read by shape: `exc.response`)."""
     response = getattr(exc, "response", None)
     if not isinstance(response, Mapping):
         return None, None
@@ -523,14 +528,14 @@ def _error_code(exc: BaseException) -> tuple[str | None, int | None]:
 
 
 def _refuse_cut_answers(client: Any) -> None:
-    """Make a botocore ``client`` raise a network error for an answer shorter than its Content-Length.
+    """Make a botocore `client` raise a network error for an answer shorter than its Content-Length.
 
-    botocore reads answers with urllib3's length check off (``enforce_content_length=False``), so a connection
+    botocore reads answers with urllib3's length check off (`enforce_content_length=False`), so a connection
     closed mid-answer leaves a short body; JSON cut short does not parse, and botocore then makes of it an answer
-    with none of its fields (no ``Records``), which would stop the run as a malformed answer. Raised as a
+    with none of its fields (no `Records`), which would stop the run as a malformed answer. Raised as a
     ConnectionResetError before the body is parsed, the call is retried with backoff like any dropped
     connection. A chunked answer cut short is already an error (urllib3 checks the chunks); a client that is not
-    botocore's (no ``meta.events``) is left alone.
+    botocore's (no `meta.events`) is left alone.
     """
     register = getattr(getattr(getattr(client, "meta", None), "events", None), "register", None)
     if callable(register):
@@ -538,7 +543,7 @@ def _refuse_cut_answers(client: Any) -> None:
 
 
 def _refuse_cut_answer(response_dict: Any = None, **_: Any) -> None:
-    """botocore's ``before-parse`` event: a body shorter than its Content-Length is a connection cut mid-answer."""
+    """botocore's `before-parse` event: a body shorter than its Content-Length is a connection cut mid-answer."""
     try:
         expected = int(response_dict["headers"]["content-length"])
         received = len(response_dict["body"])
@@ -613,8 +618,8 @@ def _parents_first(shards: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _lambda_record(raw: object, stream_arn: str) -> dict[str, Any]:
     """A GetRecords record as Lambda's event carries it: AWS's field order, binaries as base64 text,
-    ``ApproximateCreationDateTime`` in whole epoch seconds, ``eventSourceARN`` added and ``userIdentity`` in
-    Lambda's spelling (``type``, ``principalId``)."""
+    `ApproximateCreationDateTime` in whole epoch seconds, `eventSourceARN` added and `userIdentity` in
+    Lambda's spelling (`type`, `principalId`)."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("dynamodb"), Mapping):
         raise RemoteStreamError("GetRecords returned a record without a dynamodb object")
     name = raw.get("eventName")
@@ -695,7 +700,7 @@ def _name(name: object, where: str) -> str:
 
 
 def _attribute(value: object, where: str, depth: int) -> dict[str, Any]:
-    """One AttributeValue with boto3's ``bytes`` turned back into the wire's base64 text."""
+    """One AttributeValue with boto3's `bytes` turned back into the wire's base64 text."""
     if depth > _MAX_DEPTH:
         raise RemoteStreamError(f"{where} nests deeper than {_MAX_DEPTH} levels")
     if not isinstance(value, Mapping) or len(value) != 1:

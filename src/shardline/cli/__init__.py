@@ -1,6 +1,6 @@
-"""The ``shardline`` command line: sample events, validation, conversion and local invoke.
+"""The `shardline` command line: sample events, validation, conversion and local invoke.
 
-Needs the ``cli`` extra (``pip install "shardline[cli]"``). Every command writes its data to stdout and
+Needs the `cli` extra (`pip install "shardline[cli]"`). Every command writes its data to stdout and
 its messages to stderr. One rule for the exit status, whatever the command:
 
 * 0: success;
@@ -10,7 +10,7 @@ its messages to stderr. One rule for the exit status, whatever the command:
   range or of the wrong form, options that cannot go together;
 * 130: interrupted (Ctrl-C).
 
-Errors are one ``Error: ...`` line on stderr; tracebacks only with ``--debug`` or ``SHARDLINE_DEBUG=1``.
+Errors are one `Error: ...` line on stderr; tracebacks only with `--debug` or `SHARDLINE_DEBUG=1`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the command line (the ``shardline`` entry point) and exit with its status."""
+    """Run the command line (the `shardline` entry point) and exit with its status."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("SHARDLINE_DEBUG", "") not in ("", "0") or "--debug" in args
     try:

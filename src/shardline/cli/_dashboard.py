@@ -5,9 +5,9 @@ iterator age, batches, retries made, bisects, last error), the number of destina
 error in full under it. Elsewhere (a pipe, CI, a log file): one plain line per invoke and per destination
 record, so nothing is lost to redraws.
 
-A mapping on a remote stream (``shardline run --remote``) also gets a line, above the live table or among the
+A mapping on a remote stream (`shardline run --remote`) also gets a line, above the live table or among the
 plain lines, when its reads start waiting for a retry (throttled, server or network errors), when the cause
-changes and when they go on again: see :mod:`shardline.cli._health`.
+changes and when they go on again: see `shardline.cli._health`.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ _WIDE = 100  # terminal columns from which the table has a "last error" column
 
 
 class Dashboard:
-    """Call :meth:`refresh` often; it redraws at most every ``interval`` seconds on a terminal and prints
+    """Call `refresh` often; it redraws at most every `interval` seconds on a terminal and prints
     new events as lines otherwise.
 
-    ``critical`` is a context manager factory wrapped around each redraw: ``shardline run`` holds Ctrl-C
+    `critical` is a context manager factory wrapped around each redraw: `shardline run` holds Ctrl-C
     and SIGTERM back during one, so that a stop never leaves half a table on the screen.
     """
 
@@ -215,7 +215,7 @@ class Dashboard:
 
 
 def _hide_control_echo() -> Callable[[], None]:
-    """Stop the terminal from echoing ``^C`` while the live table is shown (and return how to undo it).
+    """Stop the terminal from echoing `^C` while the live table is shown (and return how to undo it).
 
     The echo lands after the table and moves the cursor, and the last redraw, which starts from where it
     believes the table begins, would then leave a stray copy of the title above it.

@@ -1,12 +1,12 @@
-"""Why a remote stream is waiting, in a few lines: shared by ``shardline run --remote`` and ``shardline stream tail``.
+"""Why a remote stream is waiting, in a few lines: shared by `shardline run --remote` and `shardline stream tail`.
 
-:attr:`shardline.aws.RemoteStream.health` counts every call, every retry by cause (throttled, server errors,
-network errors), expired iterators and trimmed positions, and holds the time each waiting shard is read again.
-A throttled reader is retried with backoff for as long as the throttling lasts ("Error handling with DynamoDB",
-DynamoDB developer guide), and a reader beside two others on a shard is throttled for as long as they read
-("Reading and processing a stream": no more than two readers per shard), so a line per retry would bury
-everything else. :class:`RetryNotes` compares each look at the counters with the last one and says something only
-when the state changes: the reads start waiting, the cause of the waiting changes, or the reads go on again.
+[`shardline.aws.RemoteStream.health`][shardline.aws.RemoteStream.health] counts every call, every retry by cause
+(throttled, server errors, network errors), expired iterators and trimmed positions, and holds the time each waiting
+shard is read again. A throttled reader is retried with backoff for as long as the throttling lasts ("Error handling
+with DynamoDB", DynamoDB developer guide), and a reader beside two others on a shard is throttled for as long as they
+read ("Reading and processing a stream": no more than two readers per shard), so a line per retry would bury everything
+else. `RetryNotes` compares each look at the counters with the last one and says something only when the state changes:
+the reads start waiting, the cause of the waiting changes, or the reads go on again.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Final, final
 
 __all__ = ["RetryNotes", "remote_summary", "troubled"]
 
-#: ``health`` counters of retried calls, and how a line names them (a count of one, of several).
+#: `health` counters of retried calls, and how a line names them (a count of one, of several).
 _RETRIES: Final = (
     ("throttled", "throttled", "throttled"),
     ("server_errors", "server error", "server errors"),
@@ -27,29 +27,30 @@ _RETRIES: Final = (
 
 @final
 class RetryNotes:
-    """Turns successive looks at a remote stream's ``health`` into a line when its reads start waiting, when
-    the cause changes, and when they go on again; ``None`` otherwise.
+    """Turns successive looks at a remote stream's `health` into a line when its reads start waiting, when
+    the cause changes, and when they go on again; `None` otherwise.
 
-    The time of the next try is said as a wait (``next try in 262 ms``), or with ``time_of_day`` as the time
-    (UTC) it comes (``next try at 10:42:07.262``): ``shardline run``'s lines start with the time of day, and
+    The time of the next try is said as a wait (`next try in 262 ms`), or with `time_of_day` as the time
+    (UTC) it comes (`next try at 10:42:07.262`): `shardline run`'s lines start with the time of day, and
     its pipeline may look a little after the failure.
 
-    A stream waits while one of its shards has a time to be read again (``health["retrying"]``), or while the
-    caller says so with ``waiting_until`` (a tail whose DescribeStream failed before any shard was known). A
+    A stream waits while one of its shards has a time to be read again (`health["retrying"]`), or while the
+    caller says so with `waiting_until` (a tail whose DescribeStream failed before any shard was known). A
     failed refresh of the shard list alone does not make the reads wait (the last list stands): it is counted in
     the retries of the next line and of the summary.
 
-    >>> notes = RetryNotes("mapping Orders")
-    >>> calm = {"calls": 1, "throttled": 0, "server_errors": 0, "network_errors": 0, "retrying": {}}
-    >>> notes.update(calm, 1_000) is None
-    True
-    >>> throttled = {**calm, "calls": 2, "throttled": 1, "retrying": {"shardId-1": 1_262}, "last_error": "Rate"}
-    >>> notes.update(throttled, 1_000)
-    'mapping Orders: waiting: throttled; next try in 262 ms (last error: Rate)'
-    >>> notes.update({**throttled, "calls": 3, "throttled": 2, "retrying": {"shardId-1": 1_800}}, 1_300) is None
-    True
-    >>> notes.update({**throttled, "calls": 4, "throttled": 2, "retrying": {}}, 1_800)
-    'mapping Orders: reading again after 2 retries (2 throttled)'
+    Examples:
+        >>> notes = RetryNotes("mapping Orders")
+        >>> calm = {"calls": 1, "throttled": 0, "server_errors": 0, "network_errors": 0, "retrying": {}}
+        >>> notes.update(calm, 1_000) is None
+        True
+        >>> throttled = {**calm, "calls": 2, "throttled": 1, "retrying": {"shardId-1": 1_262}, "last_error": "Rate"}
+        >>> notes.update(throttled, 1_000)
+        'mapping Orders: waiting: throttled; next try in 262 ms (last error: Rate)'
+        >>> notes.update({**throttled, "calls": 3, "throttled": 2, "retrying": {"shardId-1": 1_800}}, 1_300) is None
+        True
+        >>> notes.update({**throttled, "calls": 4, "throttled": 2, "retrying": {}}, 1_800)
+        'mapping Orders: reading again after 2 retries (2 throttled)'
     """
 
     def __init__(self, label: str = "", *, time_of_day: bool = False) -> None:
@@ -65,8 +66,8 @@ class RetryNotes:
         return self._since is not None
 
     def update(self, health: Mapping[str, Any], now_ms: int, *, waiting_until: int | None = None) -> str | None:
-        """Look at ``health`` (a :attr:`RemoteStream.health`) at ``now_ms`` (epoch ms on the stream's clock):
-        the line to show when the state changed since the last look, else ``None``."""
+        """Look at `health` (a [`RemoteStream.health`][shardline.aws.RemoteStream.health]) at `now_ms` (epoch ms on the
+        stream's clock): the line to show when the state changed since the last look, else `None`."""
         counts = {counter: _count(health, counter) for counter, _, _ in _RETRIES}
         new = [counter for counter, _, _ in _RETRIES if counts[counter] > self._seen[counter]]
         retrying = health.get("retrying")
@@ -92,7 +93,7 @@ class RetryNotes:
         return f"{self._prefix}still waiting: now {_causes(fresh)}; {self._next_try(min(times), now_ms, health)}"
 
     def _next_try(self, at_ms: int, now_ms: int, health: Mapping[str, Any]) -> str:
-        """``next try in 262 ms (last error: ...)``, or ``next try at 10:42:07.262 (...)`` (UTC)."""
+        """`next try in 262 ms (last error: ...)`, or `next try at 10:42:07.262 (...)` (UTC)."""
         if self._time_of_day:
             stamp = datetime.fromtimestamp(at_ms // 1000, tz=timezone.utc).strftime("%H:%M:%S")
             when = f"at {stamp}.{at_ms % 1000:03d}"
@@ -107,9 +108,10 @@ def remote_summary(label: str, health: Mapping[str, Any]) -> str:
     """One line on a remote stream's reading, for the end of a run: the calls made, the retries by cause, the
     expired iterators renewed and the trimmed positions moved past (those only when there were some).
 
-    >>> remote_summary("mapping Orders", {"calls": 40, "throttled": 3, "server_errors": 1, "network_errors": 0,
-    ...                                   "expired_iterators": 0, "trimmed": 0})
-    'mapping Orders: 40 calls to DynamoDB Streams, 4 retries (3 throttled, 1 server error)'
+    Examples:
+        >>> remote_summary("mapping Orders", {"calls": 40, "throttled": 3, "server_errors": 1, "network_errors": 0,
+        ...                                   "expired_iterators": 0, "trimmed": 0})
+        'mapping Orders: 40 calls to DynamoDB Streams, 4 retries (3 throttled, 1 server error)'
     """
     calls = _count(health, "calls")
     retries = {counter: _count(health, counter) for counter, _, _ in _RETRIES}
@@ -130,8 +132,9 @@ def remote_summary(label: str, health: Mapping[str, Any]) -> str:
 def troubled(health: Mapping[str, Any]) -> bool:
     """Whether a call was retried, an iterator expired or a position was trimmed: what a tail sums up at its end.
 
-    >>> troubled({"calls": 9, "throttled": 0, "expired_iterators": 1})
-    True
+    Examples:
+        >>> troubled({"calls": 9, "throttled": 0, "expired_iterators": 1})
+        True
     """
     counters = [counter for counter, _, _ in _RETRIES] + ["expired_iterators", "trimmed"]
     return any(_count(health, counter) for counter in counters)
@@ -148,7 +151,7 @@ def _causes(counters: list[str]) -> str:
 
 
 def _retries(retries: Mapping[str, int]) -> str:
-    """``5 retries (3 throttled, 2 server errors)``."""
+    """`5 retries (3 throttled, 2 server errors)`."""
     total = sum(retries.values())
     parts = [
         f"{retries[counter]} {one if retries[counter] == 1 else many}"

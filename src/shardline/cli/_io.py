@@ -1,9 +1,9 @@
 """Input and output for the commands: data to stdout, messages to stderr, one-line errors.
 
-Every command reads its input through :func:`read_bytes` (or :func:`read_text` / :func:`read_json` on top of
-it), which reads at most ``limit`` bytes plus one: a file or a stream larger than the limit (``/dev/zero``, a
-10 GB log given by mistake) is refused after ``limit + 1`` bytes instead of being read to its end. Standard
-input is read as bytes and decoded exactly as files are, so ``-`` and a file name give the same messages.
+Every command reads its input through `read_bytes` (or `read_text` / `read_json` on top of
+it), which reads at most `limit` bytes plus one: a file or a stream larger than the limit (`/dev/zero`, a
+10 GB log given by mistake) is refused after `limit + 1` bytes instead of being read to its end. Standard
+input is read as bytes and decoded exactly as files are, so `-` and a file name give the same messages.
 """
 
 from __future__ import annotations
@@ -42,26 +42,26 @@ INPUT_LIMIT: Final = EVENT_LIMIT
 
 
 class CLIError(ShardlineError):
-    """A problem the user can fix, shown as one ``Error: ...`` line (exit status 1)."""
+    """A problem the user can fix, shown as one `Error: ...` line (exit status 1)."""
 
 
 def source_name(source: str) -> str:
-    """How messages name an input: the file name as given, or "standard input" for ``-``."""
+    """How messages name an input: the file name as given, or "standard input" for `-`."""
     return "standard input" if source == "-" else source
 
 
 def describe_size(size: int) -> str:
-    """A byte count for people: ``512 bytes``, ``6.0 MB`` (MB being 1024 * 1024 bytes, as Lambda counts)."""
+    """A byte count for people: `512 bytes`, `6.0 MB` (MB being 1024 * 1024 bytes, as Lambda counts)."""
     if size < 1024 * 1024:
         return f"{size:,} bytes"
     return f"{size / (1024 * 1024):.1f} MB"
 
 
 def read_bytes(source: str, *, limit: int | None = INPUT_LIMIT) -> bytes:
-    """The bytes of a file, or of standard input for ``-``; at most ``limit`` of them.
+    """The bytes of a file, or of standard input for `-`; at most `limit` of them.
 
-    More than ``limit`` bytes is a :class:`CLIError` that says the limit and why; only ``limit + 1`` bytes are
-    read to find out, so an endless stream stops early. ``limit=None`` reads everything.
+    More than `limit` bytes is a `CLIError` that says the limit and why; only `limit + 1` bytes are
+    read to find out, so an endless stream stops early. `limit=None` reads everything.
     """
     if source == "-":
         if sys.stdin is None:  # started without a standard input (a detached process)
@@ -102,16 +102,21 @@ def _read_from(stream: IO[bytes], limit: int | None, source: str) -> bytes:
 
 
 def printable(text: str) -> str:
-    """``text`` with what no terminal can show (lone surrogates) written as escapes, so printing never fails."""
+    """`text` with what no terminal can show (lone surrogates) written as escapes, so printing never fails."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def read_text(source: str, *, limit: int | None = INPUT_LIMIT) -> str:
-    """The UTF-8 text of a file, or of standard input for ``-`` (at most ``limit`` bytes, see :func:`read_bytes`).
+    """The UTF-8 text of a file, or of standard input for `-` (at most `limit` bytes, see `read_bytes`).
 
-    Text that is not UTF-8 is a :class:`CLIError` naming the byte, the same for standard input as for files.
+    Text that is not UTF-8 is a `CLIError` naming the byte, the same for standard input as for files.
     """
     return _decode(read_bytes(source, limit=limit), source)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 text of an input's bytes; anything else is a `CLIError` naming the input."""
+    return _decode(data, source)
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -124,9 +129,9 @@ def _decode(data: bytes, source: str) -> str:
 def parse_json(text: str | bytes, source: str) -> Any:
     """JSON with exact numbers: non-integral numbers become Decimal, as DynamoDB would keep them.
 
-    ``source`` names the input in messages (a file name, ``-`` for standard input, or a label such as
-    ``changes.jsonl, line 3``). Text that is not JSON, or that cannot be read within bounds (nested deeper than
-    the interpreter can follow, an integer longer than Python converts), is a :class:`CLIError`.
+    `source` names the input in messages (a file name, `-` for standard input, or a label such as
+    `changes.jsonl, line 3`). Text that is not JSON, or that cannot be read within bounds (nested deeper than
+    the interpreter can follow, an integer longer than Python converts), is a `CLIError`.
     """
     try:
         return json_loads(text, parse_float=Decimal)
@@ -137,7 +142,7 @@ def parse_json(text: str | bytes, source: str) -> Any:
 
 
 def read_json(source: str, *, limit: int | None = INPUT_LIMIT) -> tuple[Any, int]:
-    """The parsed JSON of a file or ``-``, and its size in bytes (at most ``limit``, see :func:`read_bytes`)."""
+    """The parsed JSON of a file or `-`, and its size in bytes (at most `limit`, see `read_bytes`)."""
     data = read_bytes(source, limit=limit)
     return parse_json(_decode(data, source), source), len(data)
 

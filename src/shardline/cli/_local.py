@@ -1,4 +1,4 @@
-"""What the ``table`` and ``stream`` commands share: the state database option, opening it, reading items."""
+"""What the `table` and `stream` commands share: the state database option, opening it, reading items."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def state_option(function: F) -> F:
-    """The ``--state PATH`` option every command of the local store takes."""
+    """The `--state PATH` option every command of the local store takes."""
     option = click.option(
         "--state",
         "state",
@@ -44,10 +44,10 @@ def state_option(function: F) -> F:
 
 @contextmanager
 def open_store(path: str, *, create: bool = True) -> Iterator[Store]:
-    """The store at ``path``; store errors become one-line CLI errors.
+    """The store at `path`; store errors become one-line CLI errors.
 
-    ``create=True`` (commands that make tables) creates a missing state file, and its directory when that is
-    the default ``.shardline/``; a missing directory of an explicit path is an error. ``create=False``
+    `create=True` (commands that make tables) creates a missing state file, and its directory when that is
+    the default `.shardline/`; a missing directory of an explicit path is an error. `create=False`
     (commands that read, or write to a table that must exist) refuses a missing state file and creates
     nothing at all.
     """
@@ -96,7 +96,7 @@ def _is_default(path: str) -> bool:
 
 
 def table_of(store: Store, name: str) -> Table:
-    """The table called ``name``, or an error naming the tables there are and how to create one."""
+    """The table called `name`, or an error naming the tables there are and how to create one."""
     from shardline.local import ResourceNotFoundError
 
     try:
@@ -112,7 +112,7 @@ def table_of(store: Store, name: str) -> Table:
 def parse_object(text: str, what: str, *, where: str | None = None) -> dict[str, Any]:
     """A JSON object from the command line or a file line: plain JSON, numbers exact.
 
-    ``text`` of ``-`` reads standard input. DynamoDB's typed JSON given by mistake is refused with a hint.
+    `text` of `-` reads standard input. DynamoDB's typed JSON given by mistake is refused with a hint.
     """
     label = where or what
     value = parse_json(read_text("-") if text == "-" else text, "-" if text == "-" else label)

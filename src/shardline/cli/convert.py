@@ -1,4 +1,4 @@
-"""``shardline convert``: DynamoDB typed JSON <-> plain JSON, for items, images and whole events."""
+"""`shardline convert`: DynamoDB typed JSON <-> plain JSON, for items, images and whole events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``shardline demo``: the whole pipeline in under a minute, with a poison record."""
+"""`shardline demo`: the whole pipeline in under a minute, with a poison record."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``shardline destination list/show``: the on-failure records the local mappings kept in the state database."""
+"""`shardline destination list/show`: the on-failure records the local mappings kept in the state database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``shardline filter``: test FilterCriteria patterns against events, record by record."""
+"""`shardline filter`: test FilterCriteria patterns against events, record by record."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from shardline._exceptions import EventShapeError
 from shardline._filters import FilterCriteria, FilterPatternError
 from shardline._json import json_dumps
 
-from ._io import CLIError, parse_json, read_json, read_text, source_name
+from ._io import CLIError, decode_text, parse_json, read_bytes, read_text, source_name
 
 EPILOG = """\b
 Examples:
@@ -20,6 +20,11 @@ Examples:
   shardline filter --pattern '{"dynamodb": {"NewImage": {"status": {"S": ["PAID"]}}}}' event.json
   shardline filter --filters criteria.json event.json --output filtered.json
   shardline generate --count 50 | shardline filter --pattern '{"eventName": ["MODIFY"]}' -
+  shardline stream tail Orders | shardline filter --pattern '{"eventName": ["REMOVE"]}' - --output -
+
+\b
+EVENT is a Lambda event ({"Records": [...]}), or JSON Lines of stream records, one record a line, as
+`shardline stream tail` prints them; --output then writes JSON Lines too.
 
 \b
 Patterns use DynamoDB's typed JSON (status: {"S": [...]}) and Lambda's operators: exact values, null,
@@ -37,7 +42,9 @@ or when a record holds a value JSON cannot (it is named, with its place).
 @click.option("--pattern", "patterns", multiple=True, metavar="JSON", help="A filter pattern (repeatable).")
 @click.option("--filters", "filters_file", metavar="FILE", help='FilterCriteria JSON: {"Filters": [...]}.')
 @click.option("--max-filters", type=click.IntRange(1, 10), default=5, show_default=True, help="AWS's quota.")
-@click.option("--output", metavar="FILE", help="Write the event with only the records that pass ('-' for stdout).")
+@click.option(
+    "--output", metavar="FILE", help="Write the event (or JSON Lines) with only the records that pass ('-' for stdout)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 def filter_command(
     event_source: str,
@@ -62,10 +69,7 @@ def filter_command(
             _printable(f"warning: filter {index + 1} repeats the key {name!r}; as on AWS, the last one wins"), err=True
         )
 
-    event, _ = read_json(event_source)
-    records = event.get("Records") if isinstance(event, Mapping) else None
-    if not isinstance(records, list):
-        raise CLIError(f'{source_name(event_source)}: expected a Lambda event with a "Records" array')
+    event, records, lines = _read_records(event_source)
     kept = []
     unreadable = 0
     report = []
@@ -91,7 +95,10 @@ def filter_command(
     if unreadable:
         raise CLIError(f"{unreadable} record(s) could not be matched; nothing was written")
     if output is not None:
-        text = json_dumps({**event, "Records": kept}, indent=2) + "\n"
+        if lines:
+            text = "".join(json_dumps(record, separators=(",", ":")) + "\n" for record in kept)
+        else:
+            text = json_dumps({**event, "Records": kept}, indent=2) + "\n"
         if to_stdout:
             click.echo(text, nl=False)
         else:
@@ -100,6 +107,40 @@ def filter_command(
             except OSError as exc:
                 raise CLIError(f"{output}: cannot write it ({exc.strerror or exc})") from None
     return 0
+
+
+def _read_records(source: str) -> tuple[Mapping[str, Any], list[Any], bool]:
+    """The event, its records, and whether they came as JSON Lines (one stream record a line)."""
+    text = decode_text(read_bytes(source), source)
+    try:
+        event = parse_json(text, source)
+    except CLIError as whole:
+        # Not one JSON document: JSON Lines of records, if its first line is a record; else the first error.
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        try:
+            looks_like_lines = _is_record(parse_json(first, source))
+        except CLIError:
+            looks_like_lines = False
+        if not looks_like_lines:
+            raise whole from None
+        records = [
+            parse_json(line, f"{source_name(source)}, line {number}")
+            for number, line in enumerate(text.splitlines(), start=1)
+            if line.strip()
+        ]
+        return {}, records, True
+    if _is_record(event):  # one line of JSON Lines
+        return {}, [event], True
+    found = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(found, list):
+        raise CLIError(
+            f'{source_name(source)}: expected a Lambda event with a "Records" array, or JSON Lines of stream records'
+        )
+    return event, found, False
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, Mapping) and "Records" not in value and isinstance(value.get("dynamodb"), Mapping)
 
 
 def _criteria_patterns(source: str) -> list[str | Mapping[str, Any]]:

@@ -1,7 +1,7 @@
-"""``shardline generate``: SAM's sample event, or the events a list of writes would produce.
+"""`shardline generate`: SAM's sample event, or the events a list of writes would produce.
 
 Events are written as they are built: one record (or one batch, or one window) at a time, so memory stays
-bounded however large ``--count`` is, and a reader such as ``head`` gets the first batches at once.
+bounded however large `--count` is, and a reader such as `head` gets the first batches at once.
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def _key_options(keys: tuple[str, ...]) -> list[tuple[str, str | None]]:
 
 
 def _key_schema(keys: tuple[str, ...]) -> dict[str, str] | None:
-    """--key options that must all give their type (``table create``): the schema, None when there are none."""
+    """--key options that must all give their type (`table create`): the schema, None when there are none."""
     schema: dict[str, str] = {}
     for name, kind in _key_options(keys):
         if kind is None:
@@ -263,7 +263,7 @@ class _Changes:
         self.text = read_text(source, limit=INPUT_LIMIT)
 
     def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Each change with where it is (``changes.jsonl, line 3``), its shape checked."""
+        """Each change with where it is (`changes.jsonl, line 3`), its shape checked."""
         empty = True
         for number, line in _lines(self.text):
             if not line.strip():
@@ -275,7 +275,7 @@ class _Changes:
             raise CLIError(f'{self.name} holds no changes (expected JSON Lines like {{"put": {{"Id": 1}}}})')
 
     def key_type(self, name: str) -> tuple[str, str] | None:
-        """The type of key attribute ``name`` in the first write holding it, and where that is."""
+        """The type of key attribute `name` in the first write holding it, and where that is."""
         for where, change in self:
             value = _key_value(change, name)
             if value is _ABSENT:
@@ -304,7 +304,7 @@ _ABSENT: Final[Any] = object()
 
 
 def _key_value(change: dict[str, Any], name: str) -> Any:
-    """The value of key attribute ``name`` in the item or key a change writes (``_ABSENT`` when it has none)."""
+    """The value of key attribute `name` in the item or key a change writes (`_ABSENT` when it has none)."""
     if len(change) != 1:
         return _ABSENT
     ((kind, body),) = change.items()
@@ -327,7 +327,7 @@ def _describe(value: Any) -> str:
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
     """The lines of JSON Lines text and their numbers. Only "\\n" ends a line (with an optional "\\r"): JSON
-    text may hold U+2028 and other characters that ``str.splitlines`` would split at."""
+    text may hold U+2028 and other characters that `str.splitlines` would split at."""
     start = 0
     number = 0
     while start < len(text):
@@ -447,7 +447,7 @@ def _write_one_event(
 
 
 def _write_batches(builder: EventBuilder, steps: Iterator[dict[str, Any] | None], size: int, *, kinesis: bool) -> None:
-    """Events of ``size`` records as JSON Lines, each written as soon as it is full."""
+    """Events of `size` records as JSON Lines, each written as soon as it is full."""
     limits = _Limits("use a smaller --batch-size")
     number = 0
     for _ in steps:

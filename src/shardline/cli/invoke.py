@@ -1,4 +1,4 @@
-"""``shardline invoke``: run a Lambda handler on an event, locally, and explain what Lambda would do."""
+"""`shardline invoke`: run a Lambda handler on an event, locally, and explain what Lambda would do."""
 
 from __future__ import annotations
 
@@ -282,8 +282,8 @@ def _run(handler: Callable[..., Any], event: Any, context: LambdaContext, timeou
     """Call the handler with Lambda's timeout; its prints go to stderr, keeping stdout for the response.
 
     Whatever it raises is a function error, as on Lambda: an exception is reported with its type and message
-    (even one whose ``str()`` fails), ``sys.exit()`` and other ``BaseException``\\s that are not exceptions end
-    the runtime process (``Runtime.ExitError``).
+    (even one whose `str()` fails), `sys.exit()` and other `BaseException`\\s that are not exceptions end
+    the runtime process (`Runtime.ExitError`).
     """
     outcome = _Outcome()
 
@@ -337,7 +337,7 @@ def _function_error(exc: BaseException, context: LambdaContext) -> tuple[str, di
 
 
 def _exit_status(code: object) -> int:
-    """The status a process exits with for ``sys.exit(code)``: 0 for None, the number, 1 for anything else."""
+    """The status a process exits with for `sys.exit(code)`: 0 for None, the number, 1 for anything else."""
     if code is None:
         return 0
     if isinstance(code, int) and not isinstance(code, bool):

@@ -1,4 +1,4 @@
-"""``shardline redrive``: fetch the batches of on-failure records back from the stream and invoke the function
+"""`shardline redrive`: fetch the batches of on-failure records back from the stream and invoke the function
 again, once its bug is fixed."""
 
 from __future__ import annotations
@@ -616,7 +616,7 @@ def _show(report: BatchReport, *, as_json: bool, dry_run: bool) -> None:
 
 
 def _plain_keys(keys: Mapping[str, Any]) -> Any:
-    """The record's key for people: ``{"pk": "order#1"}`` rather than DynamoDB's typed ``{"pk": {"S": ...}}``."""
+    """The record's key for people: `{"pk": "order#1"}` rather than DynamoDB's typed `{"pk": {"S": ...}}`."""
     plain = {}
     for name, value in keys.items():
         if isinstance(value, Mapping) and len(value) == 1:

@@ -1,4 +1,4 @@
-"""``shardline run``: the whole pipeline from your SAM template, functions under AWS's runtime client."""
+"""`shardline run`: the whole pipeline from your SAM template, functions under AWS's runtime client."""
 
 from __future__ import annotations
 
@@ -289,7 +289,7 @@ _HISTORY = 1000
 
 
 def parse_overrides(parameter_overrides: tuple[str, ...]) -> dict[str, str]:
-    """``--parameter-overrides KEY=VALUE ...`` as a dict; anything else is a usage error."""
+    """`--parameter-overrides KEY=VALUE ...` as a dict; anything else is a usage error."""
     overrides = {}
     for text in parameter_overrides:
         name, sep, value = text.partition("=")
@@ -302,7 +302,7 @@ def parse_overrides(parameter_overrides: tuple[str, ...]) -> dict[str, str]:
 @contextlib.contextmanager
 def _endpoint(store: Any, *, host: str, port: int, enabled: bool, log: TextIO | None) -> Iterator[str | None]:
     """The DynamoDB endpoint over the store the mappings read, for the whole run; its URL (None when off).
-    The endpoint's own failures are logged to ``log`` (functions.log under the live table) or stderr."""
+    The endpoint's own failures are logged to `log` (functions.log under the live table) or stderr."""
     if not enabled:
         yield None
         return
@@ -382,9 +382,9 @@ def _describe_mapping(mapping: Any, width: int) -> str:
 
 
 class StopSignals:
-    """Ctrl-C (SIGINT), SIGTERM and SIGHUP stop ``run`` at once, wherever it is: waiting out a backoff,
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP stop `run` at once, wherever it is: waiting out a backoff,
     waiting for the runtime's answer, inside an in-process handler. The handler raises KeyboardInterrupt
-    (and ``requested()`` turns true, for a handler that swallowed it); ``run`` then keeps its checkpoints
+    (and `requested()` turns true, for a handler that swallowed it); `run` then keeps its checkpoints
     (committed after every batch), stops the runtime processes, prints its summary and exits with the
     conventional status, 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
     """
@@ -430,7 +430,7 @@ class StopSignals:
             raise KeyboardInterrupt
 
     def ignore(self) -> None:
-        """From now on (the clean-up) the stop signals do nothing; ``__exit__`` restores them."""
+        """From now on (the clean-up) the stop signals do nothing; `__exit__` restores them."""
         for number in self._previous:
             signal.signal(number, signal.SIG_IGN)
 

@@ -1,6 +1,6 @@
-"""``shardline serve``: the local tables as a DynamoDB endpoint, for apps, the AWS CLI and tests.
+"""`shardline serve`: the local tables as a DynamoDB endpoint, for apps, the AWS CLI and tests.
 
-Also what ``shardline run`` uses to serve the endpoint beside its mappings: the ``--host``/``--port`` options,
+Also what `shardline run` uses to serve the endpoint beside its mappings: the `--host`/`--port` options,
 starting the server with one-line errors, and the lines that say how to reach it.
 """
 
@@ -68,7 +68,7 @@ SIGTERM (every acknowledged write is in the state file).
 
 
 def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """``--host``: an address or name; an IPv6 address may come in brackets, as in a URL."""
+    """`--host`: an address or name; an IPv6 address may come in brackets, as in a URL."""
     host = value.strip()
     if len(host) > 2 and host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -78,7 +78,7 @@ def _host(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def endpoint_options(function: F) -> F:
-    """``--host`` and ``--port``, shared by ``serve`` and ``run``."""
+    """`--host` and `--port`, shared by `serve` and `run`."""
     port = click.option(
         "--port",
         type=click.IntRange(0, 65535),
@@ -138,9 +138,9 @@ def serve(state: str, host: str, port: int, template_path: str | None, parameter
 
 
 def how_to_reach(url: str, *, region: str = "us-east-1", environ: Mapping[str, str] | None = None) -> list[str]:
-    """What to tell a developer about the endpoint at ``url``: lines that work as printed from a shell with
-    ``environ`` (this process's by default), so the Region and credentials boto3 and the AWS CLI need to sign a
-    request are in them when that environment has none (see :func:`missing_configuration`)."""
+    """What to tell a developer about the endpoint at `url`: lines that work as printed from a shell with
+    `environ` (this process's by default), so the Region and credentials boto3 and the AWS CLI need to sign a
+    request are in them when that environment has none (see `missing_configuration`)."""
     missing = missing_configuration(os.environ if environ is None else environ, region=region)
     prefix = "".join(f"{name}={value} " for name, value in missing.items())
     lines = [
@@ -162,8 +162,8 @@ def how_to_reach(url: str, *, region: str = "us-east-1", environ: Mapping[str, s
 
 
 def missing_configuration(environ: Mapping[str, str], *, region: str = "us-east-1") -> dict[str, str]:
-    """The variables a boto3 client or AWS CLI command started with ``environ`` needs to reach the endpoint:
-    ``AWS_DEFAULT_REGION`` when it has no Region, dummy credentials when it finds none (boto3 signs every request,
+    """The variables a boto3 client or AWS CLI command started with `environ` needs to reach the endpoint:
+    `AWS_DEFAULT_REGION` when it has no Region, dummy credentials when it finds none (boto3 signs every request,
     and fails without credentials even though the endpoint checks no signature). Empty when it has both."""
     from shardline.local._runner import DUMMY_CREDENTIALS, aws_credentials_configured, aws_region_configured
 
@@ -179,13 +179,13 @@ def missing_configuration(environ: Mapping[str, str], *, region: str = "us-east-
 def serving(
     store: Store, *, host: str, port: int, log: TextIO | None = None, off_switch: str | None = "--no-endpoint"
 ) -> Iterator[Endpoint]:
-    """The endpoint over ``store`` on ``host:port`` for the block; a port in use or an address that cannot be
-    used is a one-line error that says what to do (``off_switch``: the option that turns the endpoint off, if
+    """The endpoint over `store` on `host:port` for the block; a port in use or an address that cannot be
+    used is a one-line error that says what to do (`off_switch`: the option that turns the endpoint off, if
     the command has one). A host other than loopback gets a warning first.
 
     A port in use is an error even on the default port: an app told to use port 8000 would otherwise write to
     whatever holds it (DynamoDB Local, say) while the pipeline watches other tables. The endpoint's own failures
-    (an InternalServerError answered to a client) are logged with their traceback to ``log``, or stderr.
+    (an InternalServerError answered to a client) are logged with their traceback to `log`, or stderr.
     """
     if not _is_loopback(host):
         click.echo(

@@ -1,4 +1,4 @@
-"""``shardline stream tail``: print a table's stream records as JSON Lines, and follow new ones."""
+"""`shardline stream tail`: print a table's stream records as JSON Lines, and follow new ones."""
 
 from __future__ import annotations
 
@@ -238,11 +238,11 @@ class _Tail:
 
 
 class _RemoteTail:
-    """Follows a stream on DynamoDB Streams through :class:`shardline.aws.RemoteStream`, which paces the reads
-    (five a second per shard at most, "Reading and processing a stream", DynamoDB developer guide) and turns
-    throttling, server and network errors into a time to try again; this loop waits for it and reads the same
-    position again, so no record is skipped. Why it waits is said on stderr when that changes
-    (:class:`~shardline.cli._health.RetryNotes`), not at every retry: a throttled tail retries for minutes."""
+    """Follows a stream on DynamoDB Streams through [`shardline.aws.RemoteStream`][shardline.aws.RemoteStream], which
+    paces the reads (five a second per shard at most, "Reading and processing a stream", DynamoDB developer guide) and
+    turns throttling, server and network errors into a time to try again; this loop waits for it and reads the same
+    position again, so no record is skipped. Why it waits is said on stderr when that changes (`RetryNotes`), not at
+    every retry: a throttled tail retries for minutes."""
 
     def __init__(
         self,
@@ -377,7 +377,7 @@ class _RemoteTail:
 
 
 def _readable(record: dict[str, Any]) -> str:
-    """One line for people: the event, the item's key (``pk=a sk=12``) and the record's sequence number."""
+    """One line for people: the event, the item's key (`pk=a sk=12`) and the record's sequence number."""
     dynamodb = record["dynamodb"]
     keys = " ".join(f"{name}={_plain(value)}" for name, value in dynamodb["Keys"].items())
     return printable(f"{record['eventName']:<6} {keys}  seq {dynamodb['SequenceNumber']}")

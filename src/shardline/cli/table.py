@@ -1,4 +1,4 @@
-"""``shardline table``: the embedded store's tables from the command line; every write lands on the stream."""
+"""`shardline table`: the embedded store's tables from the command line; every write lands on the stream."""
 
 from __future__ import annotations
 

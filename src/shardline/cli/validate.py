@@ -1,4 +1,4 @@
-"""``shardline validate``: check events against what AWS really sends."""
+"""`shardline validate`: check events against what AWS really sends."""
 
 from __future__ import annotations
 

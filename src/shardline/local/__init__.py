@@ -1,16 +1,17 @@
 """The pipeline on your machine: an embedded, durable table whose writes produce a faithful DynamoDB stream
-(:class:`Store`, :class:`Table`, :class:`Stream`), and the event source mapping emulator that reads it
-(:class:`Pipeline`).
+([`Store`][shardline.local.Store], [`Table`][shardline.local.Table], [`Stream`][shardline.local.Stream]), and the event
+source mapping emulator that reads it ([`Pipeline`][shardline.local.Pipeline]).
 
-Not imported by ``import shardline`` (it needs ``sqlite3``, which a Lambda function never should load).
+Not imported by `import shardline` (it needs `sqlite3`, which a Lambda function never should load).
 
->>> from shardline.local import Store
->>> from shardline.testing import VirtualClock
->>> with Store(":memory:", clock=VirtualClock()) as store:
-...     table = store.create_table("Orders", key_schema={"pk": "S"}, ttl_attribute="expires")
-...     _ = table.put_item({"pk": "order#1", "expires": 1767225500})
-...     [record["userIdentity"]["type"] for record in table.expire_ttl()]
-['Service']
+Examples:
+    >>> from shardline.local import Store
+    >>> from shardline.testing import VirtualClock
+    >>> with Store(":memory:", clock=VirtualClock()) as store:
+    ...     table = store.create_table("Orders", key_schema={"pk": "S"}, ttl_attribute="expires")
+    ...     _ = table.put_item({"pk": "order#1", "expires": 1767225500})
+    ...     [record["userIdentity"]["type"] for record in table.expire_ttl()]
+    ['Service']
 """
 
 from __future__ import annotations

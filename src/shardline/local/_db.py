@@ -1,32 +1,34 @@
 """The state database: one SQLite file in WAL mode, its schema, and transactions that nest.
 
-Why SQLite's guarantees are enough (README, "Durability"): a write and its stream record are rows of one
+Why SQLite's guarantees are enough (docs/local/store.md, "Durability"): a write and its stream record are rows of one
 transaction; a commit appends the transaction's pages to the write-ahead log and a commit frame last, so
 a process killed mid-commit leaves frames without a commit frame, which the next open ignores. Once
-``COMMIT`` returns, the frames are in the operating system's file cache and survive the process. With
-``fsync=True`` (``PRAGMA synchronous=FULL``) the log is also flushed to the disk at every commit, which
+`COMMIT` returns, the frames are in the operating system's file cache and survive the process. With
+`fsync=True` (`PRAGMA synchronous=FULL`) the log is also flushed to the disk at every commit, which
 makes a commit survive a power cut too.
 
-Schema, version 2 (every time an integer of epoch milliseconds, every sequence number an integer offset)::
+Schema, version 2 (every time an integer of epoch milliseconds, every sequence number an integer offset):
 
-    counters  one row: the last sequence number handed out, the latest time written
-    tables    name, key schema, view type, TTL attribute, shard count, rollover and retention periods,
-              the latest stream (number and ARN) and whether it is enabled, the secondary indexes, the
-              endpoint's metadata (``extra``), region and account, a version counted up by every change
-              of these settings, and how far records were last trimmed
-    streams   per table: every stream it had (ARN, view type, creation, when it was disabled)
-    items     (table_no, partition key hash, partition key text, sort key order bytes) -> typed image
-              (JSON), its size, its TTL expiry in ms
-    index_entries  (table_no, index, index partition hash and text, index sort key order bytes, the
-              table key's order bytes) -> the item's row key: one row per item in each index
-    shards    per stream: slot (hash bucket), shard ID, parent, creation, sequence range, trimmed point
-    records   seq (global, the rowid) -> shard, creation time, the record's JSON
-    state     (namespace, key) -> text, for other components (the event source mapping's checkpoints)
+```text
+counters  one row: the last sequence number handed out, the latest time written
+tables    name, key schema, view type, TTL attribute, shard count, rollover and retention periods,
+          the latest stream (number and ARN) and whether it is enabled, the secondary indexes, the
+          endpoint's metadata (`extra`), region and account, a version counted up by every change
+          of these settings, and how far records were last trimmed
+streams   per table: every stream it had (ARN, view type, creation, when it was disabled)
+items     (table_no, partition key hash, partition key text, sort key order bytes) -> typed image
+          (JSON), its size, its TTL expiry in ms
+index_entries  (table_no, index, index partition hash and text, index sort key order bytes, the
+          table key's order bytes) -> the item's row key: one row per item in each index
+shards    per stream: slot (hash bucket), shard ID, parent, creation, sequence range, trimmed point
+records   seq (global, the rowid) -> shard, creation time, the record's JSON
+state     (namespace, key) -> text, for other components (the event source mapping's checkpoints)
+```
 
-Every SQLite error is translated here, at the boundary, into a :class:`StoreError` that says what is wrong
-with the file and what to do (a damaged file, a read-only one, a full disk, a lock held too long); values
-read back from the file are checked before use (``check_row``, ``decode_json``), so a file damaged by
-something other than SQLite is reported the same way instead of surfacing as a ``TypeError`` later.
+Every SQLite error is translated here, at the boundary, into a [`StoreError`][shardline.local.StoreError] that says what
+is wrong with the file and what to do (a damaged file, a read-only one, a full disk, a lock held too long); values read
+back from the file are checked before use (`check_row`, `decode_json`), so a file damaged by something other than SQLite
+is reported the same way instead of surfacing as a `TypeError` later.
 """
 
 from __future__ import annotations
@@ -183,16 +185,16 @@ CREATE TABLE index_entries (
 class Database:
     """One connection to the state database, shared by a store's threads under a lock.
 
-    ``write()`` runs a block in a write transaction (``BEGIN IMMEDIATE``, so another process's writer
-    waits for the lock instead of failing later); a ``write()`` inside another one becomes a savepoint of
-    the outer transaction. ``read()`` gives a consistent snapshot across several statements. Each of them
-    turns an SQLite error raised inside its block into a :class:`StoreError`.
+    `write()` runs a block in a write transaction (`BEGIN IMMEDIATE`, so another process's writer
+    waits for the lock instead of failing later); a `write()` inside another one becomes a savepoint of
+    the outer transaction. `read()` gives a consistent snapshot across several statements. Each of them
+    turns an SQLite error raised inside its block into a [`StoreError`][shardline.local.StoreError].
 
-    ``create=False`` opens an existing file only: a missing one is a :class:`StoreError` and nothing is
-    created (read-only commands must leave no file behind).
+    `create=False` opens an existing file only: a missing one is a [`StoreError`][shardline.local.StoreError] and
+    nothing is created (read-only commands must leave no file behind).
 
-    ``cache()`` keeps what the store derived from the file (a table's settings, the counters, the open shards)
-    for as long as the file is known to be unchanged by anything else: SQLite's ``PRAGMA data_version`` (the
+    `cache()` keeps what the store derived from the file (a table's settings, the counters, the open shards)
+    for as long as the file is known to be unchanged by anything else: SQLite's `PRAGMA data_version` (the
     "PRAGMA data_version" page of its documentation) changes when another connection commits, and a
     transaction rolled back after it wrote something may have undone what the cache learnt inside it.
     """
@@ -451,8 +453,8 @@ class Database:
         return StoreError(f"the state file {self.name} is damaged ({detail}); move it away to start afresh")
 
     def check_row(self, row: Sequence[Any] | None, kinds: str, what: str) -> tuple[Any, ...]:
-        """``row`` as a tuple, after checking each column's type: ``i`` an integer, ``s`` text, ``I`` and
-        ``S`` the same or NULL, ``b`` a BLOB, ``.`` anything. A damaged file can hold a value of any type in any column
+        """`row` as a tuple, after checking each column's type: `i` an integer, `s` text, `I` and
+        `S` the same or NULL, `b` a BLOB, `.` anything. A damaged file can hold a value of any type in any column
         (SQLite's columns are typed by affinity, not enforced), which would otherwise fail far away."""
         if row is None or len(row) != len(kinds):
             raise self.damaged(f"{what} is missing")
@@ -465,7 +467,7 @@ class Database:
         return tuple(row)
 
     def decode_json(self, text: object, what: str) -> Any:
-        """The JSON ``text`` read from ``what``, or the damaged-file error."""
+        """The JSON `text` read from `what`, or the damaged-file error."""
         if type(text) is not str:
             raise self.damaged(f"{what} is not text")
         try:
@@ -555,7 +557,7 @@ def _path_text(path: object) -> str:
 
 
 def check_text(value: object, what: str) -> str:
-    """``value``, a ``str`` SQLite can store: the type is checked, and text with a lone surrogate (which has
+    """`value`, a `str` SQLite can store: the type is checked, and text with a lone surrogate (which has
     no UTF-8 form, and so is not text DynamoDB or SQLite can hold) is refused."""
     if not isinstance(value, str):
         raise ArgumentTypeError(f"{what} must be text (str), got {type(value).__name__}")
@@ -597,7 +599,7 @@ _DECODER: Final = json.JSONDecoder(parse_constant=_not_json)
 
 
 def sequence_text(seq: int) -> str:
-    """The ``SequenceNumber`` of counter value ``seq``."""
+    """The `SequenceNumber` of counter value `seq`."""
     return str(SEQUENCE_BASE + seq)
 
 

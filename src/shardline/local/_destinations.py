@@ -1,12 +1,12 @@
 """On-failure destinations: where the emulator sends records it gives up on (the invocation record shape of
 "Capturing discarded batches for a DynamoDB event source" in the Lambda developer guide).
 
-By default the records are kept in the state database (``StoreDestination``); a path ending in ``.jsonl``
+By default the records are kept in the state database (`StoreDestination`); a path ending in `.jsonl`
 appends them to a JSON Lines file; an SQS queue, SNS topic or S3 bucket ARN sends them through boto3 (the
-``aws`` extra) to the endpoint you configure, LocalStack or AWS itself.
+`aws` extra) to the endpoint you configure, LocalStack or AWS itself.
 
-A destination that cannot take a record raises :class:`DestinationError`; the emulator then leaves the batch
-where it was (not checkpointed), so running again sends the record again and nothing is lost.
+A destination that cannot take a record raises [`DestinationError`][shardline.local.DestinationError]; the emulator then
+leaves the batch where it was (not checkpointed), so running again sends the record again and nothing is lost.
 """
 
 from __future__ import annotations
@@ -40,9 +40,16 @@ class DestinationError(ShardlineError):
 
 
 class Destination(Protocol):
-    """Receives on-failure records (dicts); raising fails the run, so senders should be reliable."""
+    """Receives on-failure records (dicts); raising fails the run, so senders should be reliable.
 
-    def send(self, record: Mapping[str, Any]) -> None: ...
+    An on-failure record describes a batch Lambda gave up on: the shard, the first and last sequence
+    numbers, the reason, never the records themselves
+    ([on-failure destinations for DynamoDB](https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html)).
+    """
+
+    def send(self, record: Mapping[str, Any]) -> None:
+        """Deliver one on-failure record. Raise when it cannot be delivered: the run stops rather than lose it."""
+        ...
 
 
 class _StateStore(Protocol):
@@ -59,6 +66,7 @@ class StoreDestination:
         self._namespace = f"destination:{mapping}"
 
     def send(self, record: Mapping[str, Any]) -> None:
+        """Keep `record` in the store's state, after the records sent before it."""
         count = int(self._store.get_state(self._namespace, "count") or 0)
         self._store.set_state(self._namespace, f"{count:012d}", json_dumps(record))
         self._store.set_state(self._namespace, "count", str(count + 1))
@@ -85,6 +93,11 @@ class JsonLinesDestination:
         self.path = Path(path)
 
     def send(self, record: Mapping[str, Any]) -> None:
+        """Append `record` as one line of JSON and flush it to disk.
+
+        Raises:
+            DestinationError: The file or its folder cannot be written.
+        """
         line = json_dumps(record, separators=(",", ":")) + "\n"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,10 +117,11 @@ class JsonLinesDestination:
 
 @final
 class Boto3Destination:
-    """Sends records to an SQS queue, SNS topic or S3 bucket ARN with boto3, as Lambda does.
+    """Sends records to an SQS queue, SNS topic or S3 bucket ARN with boto3, as Lambda does
+    ([on-failure destinations for DynamoDB](https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html)).
 
-    S3 objects get the invocation ``payload`` too and Lambda's key layout
-    (``aws/lambda/<mapping>/<shardId>/YYYY/MM/DD/<timestamp>-<n>``).
+    S3 objects get the invocation `payload` too and Lambda's key layout
+    (`aws/lambda/<mapping>/<shardId>/YYYY/MM/DD/<timestamp>-<n>`).
     """
 
     def __init__(
@@ -139,6 +153,11 @@ class Boto3Destination:
         self._sent = 0
 
     def send(self, record: Mapping[str, Any]) -> None:
+        """Send `record` as JSON: an SQS message, an SNS notification or an S3 object.
+
+        Raises:
+            DestinationError: The service refused the record or could not be reached.
+        """
         try:
             self._send(record)
         except Exception as exc:  # botocore's errors: the queue is missing, the endpoint does not answer...
@@ -171,8 +190,8 @@ class Boto3Destination:
 def destination_from(
     config: object, *, store: _StateStore, mapping: str, endpoint_url: str | None = None
 ) -> Destination:
-    """A destination from an ``on_failure`` setting: None (the store), a path, an ARN, a DestinationConfig
-    (``{"OnFailure": {"Destination": arn}}`` or ``{"Destination": arn}``) or a Destination object."""
+    """A destination from an `on_failure` setting: None (the store), a path, an ARN, a DestinationConfig
+    (`{"OnFailure": {"Destination": arn}}` or `{"Destination": arn}`) or a Destination object."""
     if config is None:
         return StoreDestination(store, mapping)
     if isinstance(config, Mapping):

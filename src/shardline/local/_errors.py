@@ -1,20 +1,20 @@
 """Errors of the embedded store and its stream: the exceptions DynamoDB and DynamoDB Streams would raise.
 
-::
+```text
+ShardlineError
+├── StoreError                 the state database cannot be used: missing, damaged, read-only, locked,
+│                              another program's, newer, closed
+├── ResourceNotFoundError      (also LookupError) no such table or shard      ResourceNotFoundException
+├── TableExistsError           the table name is taken                         ResourceInUseException
+├── ExpiredIteratorError       a shard iterator older than 15 minutes          ExpiredIteratorException
+├── TrimmedDataAccessError     records past the 24-hour retention              TrimmedDataAccessException
+├── ValidationError            (also ValueError) a request DynamoDB refuses   ValidationException
+└── ArgumentTypeError          (also TypeError) an argument of the wrong Python type
+```
 
-    ShardlineError
-    ├── StoreError                 the state database cannot be used: missing, damaged, read-only, locked,
-    │                              another program's, newer, closed
-    ├── ResourceNotFoundError      (also LookupError) no such table or shard      ResourceNotFoundException
-    ├── TableExistsError           the table name is taken                         ResourceInUseException
-    ├── ExpiredIteratorError       a shard iterator older than 15 minutes          ExpiredIteratorException
-    ├── TrimmedDataAccessError     records past the 24-hour retention              TrimmedDataAccessException
-    ├── ValidationError            (also ValueError) a request DynamoDB refuses   ValidationException
-    └── ArgumentTypeError          (also TypeError) an argument of the wrong Python type
-
-Bad items and keys raise the codec's :class:`~shardline.AttributeValueError` (a ValueError) with the path of
-the offending value. No other exception leaves the store on bad input or a bad database: SQLite's errors
-become :class:`StoreError` saying what to do.
+Bad items and keys raise the codec's [`AttributeValueError`][shardline.AttributeValueError] (a ValueError) with the path
+of the offending value. No other exception leaves the store on bad input or a bad database: SQLite's errors become
+[`StoreError`][shardline.local.StoreError] saying what to do.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = [
 
 @final
 class StoreError(ShardlineError):
-    """The state database cannot be used: missing (opened with ``create=False``), damaged, read-only, not a
+    """The state database cannot be used: missing (opened with `create=False`), damaged, read-only, not a
     shardline database, made by a newer shardline, locked by another process for longer than the store's
     timeout, or closed. The message says which, and what to do about it."""
 
@@ -61,7 +61,7 @@ class TableExistsError(ShardlineError):
 class ExpiredIteratorError(ShardlineError):
     """A shard iterator used more than 15 minutes after it was issued (ExpiredIteratorException).
 
-    Get a new one with ``get_shard_iterator``: ``AFTER_SEQUENCE_NUMBER`` and the last record processed.
+    Get a new one with `get_shard_iterator`: `AFTER_SEQUENCE_NUMBER` and the last record processed.
     """
 
     __module__ = "shardline.local"
@@ -71,7 +71,7 @@ class ExpiredIteratorError(ShardlineError):
 class TrimmedDataAccessError(ShardlineError):
     """A read of records the stream no longer has: older than its retention (TrimmedDataAccessException).
 
-    As on DynamoDB Streams, the records are gone; ``TRIM_HORIZON`` starts at the oldest one kept.
+    As on DynamoDB Streams, the records are gone; `TRIM_HORIZON` starts at the oldest one kept.
     """
 
     __module__ = "shardline.local"

@@ -1,11 +1,11 @@
 """The event source mapping emulator: Lambda's polling of a DynamoDB stream, exact and durable.
 
-One :class:`Pipeline` runs any number of mappings over the tables of a :class:`~shardline.local.Store`. Each
-mapping reads every shard of its table's stream in order (parents before children), filters records
-(FilterCriteria), groups them into batches (BatchSize, the 6 MB payload limit, MaximumBatchingWindow,
-tumbling windows), invokes the function and acts on the answer exactly as AWS does ("Using AWS Lambda
-with Amazon DynamoDB" and "Configuring partial batch response" in the Lambda developer guide, and
-behaviour recorded on AWS):
+One [`Pipeline`][shardline.local.Pipeline] runs any number of mappings over the tables of a
+[`Store`][shardline.local.Store]. Each mapping reads every shard of its table's stream in order (parents before
+children), filters records (FilterCriteria), groups them into batches (BatchSize, the 6 MB payload limit,
+MaximumBatchingWindow, tumbling windows), invokes the function and acts on the answer exactly as AWS does ("Using AWS
+Lambda with Amazon DynamoDB" and "Configuring partial batch response" in the Lambda developer guide, and behaviour
+recorded on AWS):
 
 * success moves the checkpoint past the batch;
 * a partial batch response (with ReportBatchItemFailures) moves it to the lowest reported record, which is
@@ -18,8 +18,8 @@ behaviour recorded on AWS):
   independently; each lane's checkpoint is committed to the state database after every batch, so a new
   Pipeline on the same store resumes where the last one stopped.
 
-Time comes from a clock: on a ``VirtualClock`` :meth:`Pipeline.run_until_idle` jumps straight to the next
-deadline (a retry's backoff, a batching window, a tumbling window's end), so hours of retries take
+Time comes from a clock: on a `VirtualClock` [`Pipeline.run_until_idle`][shardline.local.Pipeline.run_until_idle] jumps
+straight to the next deadline (a retry's backoff, a batching window, a tumbling window's end), so hours of retries take
 milliseconds and every run is the same.
 """
 
@@ -58,7 +58,7 @@ _BACKLOG_LIMIT: Final = 200_000  # records held in memory for one lane of a shar
 _BACKOFF_BASE_MS: Final = 1000
 _BACKOFF_CAP_MS: Final = 60_000
 _DESCRIBE_EVERY_MS: Final = 250  # how often shard lists are refreshed on the system clock
-_WAIT_SLICE_S: Final = 0.1  # on the system clock, how often a wait for a deadline checks ``stop``
+_WAIT_SLICE_S: Final = 0.1  # on the system clock, how often a wait for a deadline checks `stop`
 _METRICS: Final = (
     "records_in",
     "delivered",
@@ -74,8 +74,9 @@ _METRICS: Final = (
 
 @final
 class DeliveryTimeoutError(ShardlineError, TimeoutError):
-    """:meth:`Pipeline.wait_until_delivered` gave up: the pipeline went idle without delivering the record
-    (filtered out, sent to the on-failure destination, or never written), or the invocation budget ran out."""
+    """[`Pipeline.wait_until_delivered`][shardline.local.Pipeline.wait_until_delivered] gave up: the pipeline went idle
+    without delivering the record (filtered out, sent to the on-failure destination, or never written), or the
+    invocation budget ran out."""
 
     __module__ = "shardline.local"
 
@@ -83,10 +84,10 @@ class DeliveryTimeoutError(ShardlineError, TimeoutError):
 class StreamTable(Protocol):
     """What the emulator needs of a table: its name, stream ARN and a DynamoDB-Streams-like reader.
 
-    A remote reader may also pace itself: ``next_read_ms(shard_id) -> (epoch ms, wake)`` says when a shard may be
-    read next, and its calls may raise an error carrying ``retry_at_ms`` (throttled, or a server or network
-    error): the emulator waits for that time and reads the same position again. ``attach_clock(clock)``, when
-    present, is given the pipeline's clock; a true ``remote`` attribute keys checkpoints by stream ARN too.
+    A remote reader may also pace itself: `next_read_ms(shard_id) -> (epoch ms, wake)` says when a shard may be
+    read next, and its calls may raise an error carrying `retry_at_ms` (throttled, or a server or network
+    error): the emulator waits for that time and reads the same position again. `attach_clock(clock)`, when
+    present, is given the pipeline's clock; a true `remote` attribute keys checkpoints by stream ARN too.
     """
 
     @property
@@ -110,7 +111,22 @@ class StateStore(Protocol):
 
 @final
 class InvocationRecord:
-    """One invoke the emulator made: which mapping and shard, the event, the outcome, the attempt."""
+    """One invoke the emulator made: which mapping and shard, the event, the outcome, the attempt.
+
+    Attributes:
+        mapping (str): The mapping's name.
+        shard_id (str): The shard the batch was read from.
+        event (dict[str, Any]): The event the function was invoked with.
+        response (Any): What the function returned (`None` after a function error).
+        error (FunctionError | None): The function error, if the invoke failed.
+        duration_ms (float): How long the invoke took.
+        attempt (int): 1 for a batch's first invoke, then 2, 3... for its retries.
+        time_ms (int): When the invoke started, in epoch milliseconds on the pipeline's clock.
+        verdict (str): How Lambda reads the outcome: `"success"` (the whole batch is done), `"partial"` (a
+            partial batch response: the reported records are delivered again) or `"failure"` (the whole
+            batch is retried).
+        reason (str): Why the verdict is what it is, when that needs saying (a malformed response, for one).
+    """
 
     __slots__ = (
         "attempt",
@@ -150,6 +166,7 @@ class InvocationRecord:
 
     @property
     def sequence_numbers(self) -> list[str]:
+        """The sequence numbers of the records in the event, in the order they were delivered."""
         return [record["dynamodb"]["SequenceNumber"] for record in self.event.get("Records", [])]
 
     def __repr__(self) -> str:
@@ -230,6 +247,7 @@ class EventSourceMapping:
 
     @property
     def enabled(self) -> bool:
+        """Whether the mapping reads its stream; a disabled mapping keeps its place and reads nothing."""
         return self.settings.enabled
 
     def metrics(self) -> dict[str, dict[str, int]]:
@@ -254,20 +272,24 @@ class _Deadline:
 
 @final
 class Pipeline:
-    """Runs event source mappings over a :class:`~shardline.local.Store`'s tables.
+    """Runs event source mappings over a [`Store`][shardline.local.Store]'s tables, as Lambda runs them on AWS
+    ([Using AWS Lambda with Amazon DynamoDB](https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html)): it reads each
+    shard in order, invokes the function with batches, retries, bisects and checkpoints as the mapping's settings say,
+    and sends what it gives up on to the mapping's on-failure destination.
 
-    >>> from shardline.local import Store
-    >>> from shardline.testing import VirtualClock
-    >>> store = Store(":memory:", clock=VirtualClock())
-    >>> table = store.create_table("Orders", key_schema={"pk": "S"})
-    >>> seen = []
-    >>> pipeline = Pipeline(store)
-    >>> mapping = pipeline.add_mapping(table, lambda event, context: seen.extend(event["Records"]))
-    >>> _ = table.put_item({"pk": "order#1", "status": "NEW"})
-    >>> pipeline.run_until_idle()
-    1
-    >>> [record["eventName"] for record in seen]
-    ['INSERT']
+    Examples:
+        >>> from shardline.local import Store
+        >>> from shardline.testing import VirtualClock
+        >>> store = Store(":memory:", clock=VirtualClock())
+        >>> table = store.create_table("Orders", key_schema={"pk": "S"})
+        >>> seen = []
+        >>> pipeline = Pipeline(store)
+        >>> mapping = pipeline.add_mapping(table, lambda event, context: seen.extend(event["Records"]))
+        >>> _ = table.put_item({"pk": "order#1", "status": "NEW"})
+        >>> pipeline.run_until_idle()
+        1
+        >>> [record["eventName"] for record in seen]
+        ['INSERT']
     """
 
     def __init__(
@@ -279,27 +301,38 @@ class Pipeline:
         endpoint_url: str | None = None,
         history: int | None = None,
     ):
-        """``history`` bounds what :attr:`invocations` and :attr:`destination` keep (the last ``history`` of
-        each, for a pipeline that serves for days); :attr:`invocation_count` and :attr:`destination_count`
-        count them all."""
+        """`clock` is the store's clock unless given; `seed` makes the retry jitter and the request IDs
+        repeatable. `endpoint_url` is the local DynamoDB endpoint the functions' SDK clients are sent to, if
+        one is running.
+
+        `history` bounds what [`invocations`][shardline.local.Pipeline.invocations] and
+        [`destination`][shardline.local.Pipeline.destination] keep (the last `history` of each, for a pipeline
+        that serves for days); [`invocation_count`][shardline.local.Pipeline.invocation_count] and
+        [`destination_count`][shardline.local.Pipeline.destination_count] count them all."""
         if history is not None and (isinstance(history, bool) or not isinstance(history, int) or history < 1):
             raise ValueError(f"history must be a positive int or None, got {history!r}")
         self.store = store
+        """The store whose tables the mappings read; the checkpoints are kept in it too."""
         self.clock: Clock = clock or store.clock
+        """The clock the pipeline waits on: backoff, batching windows, tumbling windows."""
         self._rng = random.Random(seed)
         self._endpoint_url = endpoint_url
         self._mappings: dict[str, EventSourceMapping] = {}
         self._history = history
         self.invocations: list[InvocationRecord] = []
+        """Every invoke made, oldest first (the last `history` of them when `history` is set)."""
         self.destination: list[dict[str, Any]] = []
+        """Every on-failure record sent, oldest first (the last `history` of them when `history` is set)."""
         self.invocation_count = 0
+        """How many invokes were made."""
         self.destination_count = 0
+        """How many on-failure records were sent."""
         self._delivered: set[str] = set()
         self._listeners: list[Callable[[str, Any], None]] = []
 
     def subscribe(self, listener: Callable[[str, Any], None]) -> None:
-        """Call ``listener("invocation", InvocationRecord)`` after every invoke and
-        ``listener("destination", record)`` for every on-failure record, as they happen."""
+        """Call `listener("invocation", InvocationRecord)` after every invoke and
+        `listener("destination", record)` for every on-failure record, as they happen."""
         self._listeners.append(listener)
 
     def _notify(self, kind: str, payload: Any) -> None:
@@ -317,14 +350,20 @@ class Pipeline:
         on_failure: object = None,
         **settings: Any,
     ) -> EventSourceMapping:
-        """Add a mapping from ``table``'s stream to ``handler`` (a ``(event, context)`` callable or an
-        :class:`Invoker`). Settings are CreateEventSourceMapping's, in Python names (``batch_size=100``,
-        ``maximum_retry_attempts=-1``, ``function_response_types=("ReportBatchItemFailures",)``...).
+        """Add a mapping from `table`'s stream to `handler` (a `(event, context)` callable or an
+        [`Invoker`][shardline.local.Invoker]). Settings are CreateEventSourceMapping's, in Python names
+        (`batch_size=100`, `maximum_retry_attempts=-1`, `function_response_types=("ReportBatchItemFailures",)`...;
+        see [`MappingSettings`][shardline.local.MappingSettings]).
 
-        The mapping's checkpoints are stored under ``name`` (by default ``<table>-<function>``): a new
-        Pipeline adding a mapping of the same name resumes where the last one stopped. ``table`` may also be a
-        stream on AWS (``shardline.aws.RemoteStream``): its checkpoints are kept under the name and the stream's
-        ARN, and its reads are paced and retried on this pipeline's clock.
+        `on_failure` is where records of batches given up on go: `None` keeps them in the store
+        ([`StoreDestination`][shardline.local.StoreDestination]), a file path appends them to a JSON Lines file, an
+        SQS queue, SNS topic or S3 bucket ARN (or a DestinationConfig, `{"OnFailure": {"Destination": arn}}`)
+        sends them there, and a [`Destination`][shardline.local.Destination] object receives them itself.
+
+        The mapping's checkpoints are stored under `name` (by default `<table>-<function>`): a new
+        Pipeline adding a mapping of the same name resumes where the last one stopped. `table` may also be a
+        stream on AWS ([`shardline.aws.RemoteStream`][shardline.aws.RemoteStream]): its checkpoints are kept under
+        the name and the stream's ARN, and its reads are paced and retried on this pipeline's clock.
         """
         unknown = sorted(set(settings) - set(MappingSettings.__slots__))
         if unknown:
@@ -381,20 +420,23 @@ class Pipeline:
 
     @property
     def mappings(self) -> list[EventSourceMapping]:
+        """The pipeline's mappings, in the order they were added."""
         return list(self._mappings.values())
 
     def metrics(self) -> dict[str, dict[str, dict[str, int]]]:
-        """Per mapping, per shard counters (see :meth:`EventSourceMapping.metrics`)."""
+        """Per mapping, per shard counters (see
+        [`EventSourceMapping.metrics`][shardline.local.EventSourceMapping.metrics])."""
         return {name: mapping.metrics() for name, mapping in self._mappings.items()}
 
     # -- running --------------------------------------------------------------------------------
 
     def run_until_idle(self, *, max_invocations: int | None = None, stop: Callable[[], bool] | None = None) -> int:
         """Process until every mapping has caught up and nothing waits for a deadline the clock can reach
-        (or ``stop()`` returns true: it is asked between batches and while waiting).
+        (or `stop()` returns true: it is asked between batches and while waiting).
 
-        On a :class:`VirtualClock` the clock jumps to each deadline (backoff, batching windows, tumbling
-        windows); on the system clock the call sleeps until it. Returns the number of invocations made.
+        On a [`VirtualClock`][shardline.testing.VirtualClock] the clock jumps to each deadline (backoff, batching
+        windows, tumbling windows); on the system clock the call sleeps until it. Returns the number of invocations
+        made.
         """
         made = self.invocation_count
         while max_invocations is None or self.invocation_count - made < max_invocations:
@@ -409,7 +451,7 @@ class Pipeline:
         return self.invocation_count - made
 
     def run(self, stop: Callable[[], bool] | None = None, *, poll_interval: float = 0.001) -> None:
-        """Serve until ``stop()`` returns true (or forever), polling for new records every ``poll_interval``
+        """Serve until `stop()` returns true (or forever), polling for new records every `poll_interval`
         seconds when idle: far more often than Lambda's four polls a second."""
         while stop is None or not stop():
             deadline = _Deadline()
@@ -425,10 +467,10 @@ class Pipeline:
                 time.sleep(pause)
 
     def wait_until_delivered(self, sequence_number: str, *, max_invocations: int = 100_000) -> InvocationRecord:
-        """Run until a successful invoke has delivered the record with ``sequence_number``; return that invoke.
+        """Run until a successful invoke has delivered the record with `sequence_number`; return that invoke.
 
-        Raises :class:`DeliveryTimeoutError` (a TimeoutError) when the pipeline goes idle without delivering
-        it (dropped by a filter, sent to the destination, or never written).
+        Raises [`DeliveryTimeoutError`][shardline.local.DeliveryTimeoutError] (a TimeoutError) when the pipeline goes
+        idle without delivering it (dropped by a filter, sent to the destination, or never written).
         """
         made = 0
         while sequence_number not in self._delivered:
@@ -449,8 +491,8 @@ class Pipeline:
         raise AssertionError("unreachable: a delivered record has an invocation")  # pragma: no cover
 
     def _patiently(self, call: Callable[[], _T]) -> _T:
-        """``call()``, waiting out the errors that say when to try again (a remote stream's throttles, server
-        and network errors carry ``retry_at_ms``): setting a mapping up must not fail on a passing throttle."""
+        """`call()`, waiting out the errors that say when to try again (a remote stream's throttles, server
+        and network errors carry `retry_at_ms`): setting a mapping up must not fail on a passing throttle."""
         for _ in range(_SETUP_ATTEMPTS - 1):
             try:
                 return call()
@@ -465,7 +507,7 @@ class Pipeline:
         if isinstance(self.clock, VirtualClock):
             self.clock.advance_to(max(when, self.clock.now_ms()))
             return
-        # A backoff can be a minute long: the wait is sliced so that ``stop`` is heard within a tenth of a second.
+        # A backoff can be a minute long: the wait is sliced so that `stop` is heard within a tenth of a second.
         while (pause := (when - self.clock.now_ms()) / 1000) > 0:
             if stop is not None and stop():
                 return
@@ -1018,7 +1060,7 @@ class Pipeline:
 def _keep(kept: list[Any], item: Any, history: int | None) -> None:
     kept.append(item)
     if history is not None and len(kept) >= 2 * history:
-        del kept[:-history]  # in chunks, so that keeping the last ``history`` costs O(1) per item
+        del kept[:-history]  # in chunks, so that keeping the last `history` costs O(1) per item
 
 
 def _lane_idle(lane: _Lane) -> bool:
@@ -1042,8 +1084,8 @@ def _last_sequence(
 ) -> int | None:
     """The sequence number of an open shard's newest record (where LATEST starts), or None when it has none.
 
-    A remote stream's reads are paced as the poller paces them (``next_read_ms``), each call waits out its own
-    throttles (``patiently``), and an empty page ends the read only after a few in a row: GetRecords may take
+    A remote stream's reads are paced as the poller paces them (`next_read_ms`), each call waits out its own
+    throttles (`patiently`), and an empty page ends the read only after a few in a row: GetRecords may take
     several calls to reach the part of a shard that holds records ("GetRecords", DynamoDB Streams API reference).
     """
     pace = getattr(stream, "next_read_ms", None)

@@ -4,10 +4,10 @@ that make SQLite sort keys as DynamoDB does.
 Key order (DynamoDB API reference, Query: "If the data type of the sort key is Number, the results are
 returned in numeric order; otherwise, the results are returned in order of UTF-8 bytes"): every key value
 is stored beside its text as a byte string whose unsigned byte order (SQLite compares BLOBs with
-``memcmp``) is DynamoDB's order of the values — strings as their UTF-8 bytes, binaries as their bytes, and
-numbers in an encoding ordered by value (:func:`order_bytes`).
+`memcmp`) is DynamoDB's order of the values — strings as their UTF-8 bytes, binaries as their bytes, and
+numbers in an encoding ordered by value (`order_bytes`).
 
-Partitions are spread by a 32-bit hash of the partition key (:func:`partition_hash`); a parallel Scan's
+Partitions are spread by a 32-bit hash of the partition key (`partition_hash`); a parallel Scan's
 segment is a range of that hash, so the segments of a scan partition the items, as the DynamoDB developer
 guide's "Parallel scan" describes.
 """
@@ -51,12 +51,13 @@ _INVALID: Final = "One or more parameter values were invalid: "
 @final
 class IndexSpec(NamedTuple):
     """A global or local secondary index: its name, key schema (partition key first, sort key optional:
-    ``{"gpk": "S", "gsk": "N"}``), and which attributes it projects (DynamoDB API reference, Projection):
-    ``"ALL"``, ``"KEYS_ONLY"`` (the table's and the index's keys) or ``"INCLUDE"`` (the keys and
-    ``non_key_attributes``).
+    `{"gpk": "S", "gsk": "N"}`), and which attributes it projects ([Projection](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Projection.html)):
+    `"ALL"`, `"KEYS_ONLY"` (the table's and the index's keys) or `"INCLUDE"` (the keys and
+    `non_key_attributes`).
 
-    >>> IndexSpec("byStatus", {"status": "S", "created": "N"}, "INCLUDE", ("total",)).projection
-    'INCLUDE'
+    Examples:
+        >>> IndexSpec("byStatus", {"status": "S", "created": "N"}, "INCLUDE", ("total",)).projection
+        'INCLUDE'
     """
 
     name: str
@@ -68,7 +69,7 @@ class IndexSpec(NamedTuple):
 @final
 class CompiledIndex(NamedTuple):
     """An index as the store uses it: its spec, its key attributes, and the names a projection keeps
-    (``None``: every attribute)."""
+    (`None`: every attribute)."""
 
     spec: IndexSpec
     local: bool
@@ -91,7 +92,7 @@ class CompiledIndex(NamedTuple):
 
 
 def compile_index(spec: IndexSpec, table_schema: Mapping[str, str], *, local: bool) -> CompiledIndex:
-    """The :class:`CompiledIndex` of a checked spec."""
+    """The `CompiledIndex` of a checked spec."""
     (partition_name, partition_type), *rest = spec.key_schema.items()
     sort_name, sort_type = rest[0] if rest else (None, None)
     kept: frozenset[str] | None = None
@@ -112,16 +113,17 @@ _INVERT: Final = str.maketrans("0123456789", "9876543210")
 
 
 def order_bytes(tag: str, text: str) -> bytes:
-    """A byte string whose unsigned byte order is DynamoDB's order of key values of type ``tag``: UTF-8 bytes
-    for S, the bytes for B (``text`` is base64), the value for N (``text`` a valid number).
+    """A byte string whose unsigned byte order is DynamoDB's order of key values of type `tag`: UTF-8 bytes
+    for S, the bytes for B (`text` is base64), the value for N (`text` a valid number).
 
     A number is a sign byte (negative, zero, positive), then for non-zero numbers the decimal exponent
     (DynamoDB's range, -130 to 125, fits a byte once offset by 130) and the significant digits; a negative
     number inverts both, and ends its digits with a byte above every inverted digit, so that -1.2 sorts after
     -1.23.
 
-    >>> order_bytes("N", "-10") < order_bytes("N", "-9.5") < order_bytes("N", "0") < order_bytes("N", "0.5")
-    True
+    Examples:
+        >>> order_bytes("N", "-10") < order_bytes("N", "-9.5") < order_bytes("N", "0") < order_bytes("N", "0.5")
+        True
     """
     if tag == "S":
         return text.encode("utf-8", "surrogatepass")
@@ -141,7 +143,7 @@ def order_bytes(tag: str, text: str) -> bytes:
 
 
 def prefix_end(prefix: bytes) -> bytes | None:
-    """The least byte string above every string starting with ``prefix`` (None: there is none)."""
+    """The least byte string above every string starting with `prefix` (None: there is none)."""
     trimmed = prefix.rstrip(b"\xff")
     if not trimmed:
         return None
@@ -235,7 +237,7 @@ def check_indexes(
 ) -> tuple[tuple[IndexSpec, ...], tuple[IndexSpec, ...]]:
     """The new global and local indexes, checked as CreateTable and UpdateTable check them (DynamoDB API
     reference, CreateTable, LocalSecondaryIndex and Projection), against the table's key schema and the
-    indexes it has (``existing_global``, ``existing_local``)."""
+    indexes it has (`existing_global`, `existing_local`)."""
     globals_ = [
         _check_spec(spec, where, position, argument)
         for position, spec in enumerate(_specs(global_indexes, argument), 1)
@@ -294,7 +296,7 @@ def check_indexes(
 
 
 def index_key_problem(index: CompiledIndex, image: Mapping[str, Any]) -> str | None:
-    """Why DynamoDB refuses to write ``image`` to a table with ``index``, or None: an index key attribute of
+    """Why DynamoDB refuses to write `image` to a table with `index`, or None: an index key attribute of
     another type than the index declares, or an empty S or B one. An item without the attribute is fine: it
     is simply not in the index (a sparse index)."""
     for name, kind in ((index.partition_name, index.partition_type), (index.sort_name, index.sort_type)):

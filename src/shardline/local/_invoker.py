@@ -1,16 +1,16 @@
 """Invokers: how the event source mapping emulator calls a function.
 
-An :class:`Invoker` takes an event and a deadline and answers with an :class:`Invocation`: the response,
-or the function error Lambda would report instead (an unhandled exception, a timeout, an init error, a
-response the runtime cannot write). Function errors are data for the poller: a run never crashes because
-the function failed. The in-process invoker calls a Python ``(event, context)`` callable; the Lambda
-runtime invoker (``shardline run``) plugs in through the same protocol.
+An [`Invoker`][shardline.local.Invoker] takes an event and a deadline and answers with an
+[`Invocation`][shardline.local.Invocation]: the response, or the function error Lambda would report instead (an
+unhandled exception, a timeout, an init error, a response the runtime cannot write). Function errors are data for the
+poller: a run never crashes because the function failed. The in-process invoker calls a Python `(event, context)`
+callable; the Lambda runtime invoker (`shardline run`) plugs in through the same protocol.
 
-Both invokers read a function's answer the same way (:func:`marshal_response_body`, :func:`read_response`):
+Both invokers read a function's answer the same way (`marshal_response_body`, `read_response`):
 what the function returns is turned into the body AWS's runtime client would post, and that body is read
 back as Lambda reads it. So a response behaves the same in-process and under the runtime: a set is a
-``Runtime.MarshalError``, bytes stay bytes, a NaN makes a body no JSON reader takes, more than 6 MB is
-``Function.ResponseSizeTooLarge``.
+`Runtime.MarshalError`, bytes stay bytes, a NaN makes a body no JSON reader takes, more than 6 MB is
+`Function.ResponseSizeTooLarge`.
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ _MARSHAL_ERROR: Final = "Runtime.MarshalError"
 
 @final
 class FunctionError:
-    """Why an invoke produced no response: Lambda reports ``functionError: "Unhandled"`` for all of them.
+    """Why an invoke produced no response: Lambda reports `functionError: "Unhandled"` for all of them.
 
-    ``kind`` is "exception", "timeout", "init" or "marshal"; ``error_type`` and ``message`` are what the
+    `kind` is "exception", "timeout", "init" or "marshal"; `error_type` and `message` are what the
     runtime puts in its error payload.
     """
 
@@ -81,7 +81,7 @@ class FunctionError:
 
 @final
 class Invocation:
-    """One call of the function: the response (or ``error``), the request ID and how long it took."""
+    """One call of the function: the response (or `error`), the request ID and how long it took."""
 
     __slots__ = ("duration_ms", "error", "request_id", "response")
 
@@ -103,7 +103,14 @@ class Invoker(Protocol):
     function_name: str
     function_arn: str
 
-    def invoke(self, event: Mapping[str, Any], *, deadline_ms: int) -> Invocation: ...
+    def invoke(self, event: Mapping[str, Any], *, deadline_ms: int) -> Invocation:
+        """Call the function with `event` and return its outcome, a response or a function error.
+
+        `deadline_ms` is when the function times out, in milliseconds on the pipeline's clock. What the
+        function does (raise, time out, return what JSON cannot carry) is an [`Invocation`][shardline.local.Invocation]
+        with an `error`, never an exception.
+        """
+        ...
 
 
 # -- a function's answer, as the runtime writes it and Lambda reads it ---------------------------------------
@@ -112,14 +119,15 @@ class Invoker(Protocol):
 def marshal_response_body(response: object) -> tuple[bytes, str]:
     """The body and content type AWS's runtime client posts for what a handler returned.
 
-    ``bytes`` go as they are (``application/unknown``); anything else is JSON, written as the runtime's
-    marshaller writes it: Decimals keep their digits, a NaN or an infinity is written as ``NaN`` /
-    ``Infinity`` (which no JSON reader takes back), bytes inside the value are read as UTF-8 text. Raises
-    what the runtime reports as ``Runtime.MarshalError`` (a set, an object JSON has no form for, a cycle,
-    nesting deeper than the interpreter can write): any ``Exception``.
+    `bytes` go as they are (`application/unknown`); anything else is JSON, written as the runtime's
+    marshaller writes it: Decimals keep their digits, a NaN or an infinity is written as `NaN` /
+    `Infinity` (which no JSON reader takes back), bytes inside the value are read as UTF-8 text. Raises
+    what the runtime reports as `Runtime.MarshalError` (a set, an object JSON has no form for, a cycle,
+    nesting deeper than the interpreter can write): any `Exception`.
 
-    >>> marshal_response_body({"state": {"total": Decimal("12.50")}})
-    (b'{"state": {"total": 12.5}}', 'application/json')
+    Examples:
+        >>> marshal_response_body({"state": {"total": Decimal("12.50")}})
+        (b'{"state": {"total": 12.5}}', 'application/json')
     """
     if response is None:
         return b"null", "application/json"
@@ -141,8 +149,8 @@ def marshal_response_body(response: object) -> tuple[bytes, str]:
 
 @final
 class _RuntimeRules:
-    """json's ``default`` for awslambdaric's marshaller: Decimals are numbers (NaN as NaN), bytes are read as
-    UTF-8 text, everything else json cannot write is an error. ``decimals`` says whether a finite Decimal
+    """json's `default` for awslambdaric's marshaller: Decimals are numbers (NaN as NaN), bytes are read as
+    UTF-8 text, everything else json cannot write is an error. `decimals` says whether a finite Decimal
     was met (json cannot write it exactly; json_dumps can)."""
 
     __slots__ = ("decimals",)
@@ -163,13 +171,14 @@ class _RuntimeRules:
 
 def read_response(body: bytes, content_type: str) -> Any:
     """What Lambda reads in a response body: JSON with exact numbers (a fraction or exponent gives a
-    ``Decimal``), ``None`` for an empty body, or the bytes themselves when the body is not JSON (bytes the
-    handler returned, or JSON text no reader accepts, such as ``NaN`` or nesting too deep to read).
+    `Decimal`), `None` for an empty body, or the bytes themselves when the body is not JSON (bytes the
+    handler returned, or JSON text no reader accepts, such as `NaN` or nesting too deep to read).
 
-    >>> read_response(b'{"batchItemFailures": []}', "application/json")
-    {'batchItemFailures': []}
-    >>> read_response(b'[NaN]', "application/json")
-    b'[NaN]'
+    Examples:
+        >>> read_response(b'{"batchItemFailures": []}', "application/json")
+        {'batchItemFailures': []}
+        >>> read_response(b'[NaN]', "application/json")
+        b'[NaN]'
     """
     if not body:
         return None
@@ -191,7 +200,7 @@ def response_too_large(size: int) -> FunctionError:
 
 
 def exit_error(request_id: str, status: int, detail: str = "") -> FunctionError:
-    """The function error of a runtime process that exited during an invoke (``Runtime.ExitError``)."""
+    """The function error of a runtime process that exited during an invoke (`Runtime.ExitError`)."""
     message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}"
     return FunctionError("exception", "Runtime.ExitError", f"{message} ({detail})" if detail else message)
 
@@ -199,7 +208,7 @@ def exit_error(request_id: str, status: int, detail: str = "") -> FunctionError:
 def exception_error(exc: BaseException, *, skip_frames: int = 0) -> FunctionError:
     """An unhandled exception as the runtime reports it: its type, its message, its stack trace.
 
-    Never raises: an exception whose ``__str__`` raises, returns a non-string or holds lone surrogates is
+    Never raises: an exception whose `__str__` raises, returns a non-string or holds lone surrogates is
     still described (the runtime would log it as best it can; shardline must not crash on it).
     """
     error_type, _, message = describe_exception(exc).partition(": ")
@@ -250,12 +259,12 @@ _KEPT: Final = 500  # characters of the last exception kept
 
 @final
 class FunctionOutput(io.TextIOBase):
-    """A function's own output (prints, logs, tracebacks) on its way to ``stream`` (``sys.stderr`` when
+    """A function's own output (prints, logs, tracebacks) on its way to `stream` (`sys.stderr` when
     None, looked up at each write), copied as it comes.
 
-    It also remembers the last exception the function printed (``last_exception``, the last line of a
-    traceback, e.g. ``ValueError: order#2: a negative total``): a partial batch response only names the
-    records that failed, and the function's own log is where the reason is. ``exceptions`` counts them.
+    It also remembers the last exception the function printed (`last_exception`, the last line of a
+    traceback, e.g. `ValueError: order#2: a negative total`): a partial batch response only names the
+    records that failed, and the function's own log is where the reason is. `exceptions` counts them.
     """
 
     def __init__(self, stream: TextIO | None = None) -> None:
@@ -321,23 +330,24 @@ class FunctionOutput(io.TextIOBase):
 
 @final
 class InProcessInvoker:
-    """Calls a Python ``handler(event, context)`` in this process, with a realistic Lambda context.
+    """Calls a Python `handler(event, context)` in this process, with a realistic Lambda context.
 
-    The context's remaining time counts down to ``deadline_ms`` on ``clock``. A handler still running
+    The context's remaining time counts down to `deadline_ms` on `clock`. A handler still running
     past its timeout cannot be stopped in-process; it is reported as Lambda reports a timeout
-    (``Sandbox.Timedout``) once it returns. Whatever the handler returns or raises is what the runtime
+    (`Sandbox.Timedout`) once it returns. Whatever the handler returns or raises is what the runtime
     invoker would report: the response goes through the runtime's JSON rules (a set in a response is the
-    ``Runtime.MarshalError`` it would be on AWS), an exception (even one whose ``str()`` fails) is an
-    unhandled error, ``sys.exit()`` or a ``BaseException`` that is not an ``Exception`` (``GeneratorExit``)
-    is the ``Runtime.ExitError`` of a runtime process that died. Only ``KeyboardInterrupt`` goes through:
+    `Runtime.MarshalError` it would be on AWS), an exception (even one whose `str()` fails) is an
+    unhandled error, `sys.exit()` or a `BaseException` that is not an `Exception` (`GeneratorExit`)
+    is the `Runtime.ExitError` of a runtime process that died. Only `KeyboardInterrupt` goes through:
     it is the Ctrl-C of whoever runs the pipeline.
 
-    With ``output``, the handler's prints and logs to ``sys.stdout``/``sys.stderr`` go there while it runs.
+    With `output`, the handler's prints and logs to `sys.stdout`/`sys.stderr` go there while it runs.
 
-    >>> from shardline.testing import VirtualClock
-    >>> invoker = InProcessInvoker(lambda event, context: {"batchItemFailures": []}, clock=VirtualClock())
-    >>> invoker.invoke({"Records": []}, deadline_ms=invoker.deadline_from_now()).response
-    {'batchItemFailures': []}
+    Examples:
+        >>> from shardline.testing import VirtualClock
+        >>> invoker = InProcessInvoker(lambda event, context: {"batchItemFailures": []}, clock=VirtualClock())
+        >>> invoker.invoke({"Records": []}, deadline_ms=invoker.deadline_from_now()).response
+        {'batchItemFailures': []}
     """
 
     def __init__(
@@ -373,6 +383,11 @@ class InProcessInvoker:
         return self.clock.now_ms() + round(self.timeout * 1000)
 
     def invoke(self, event: Mapping[str, Any], *, deadline_ms: int) -> Invocation:
+        """Call the handler with a copy of `event` and a context whose remaining time ends at `deadline_ms`.
+
+        Whatever the handler returns or raises comes back as an [`Invocation`][shardline.local.Invocation]; only
+        `KeyboardInterrupt` propagates.
+        """
         remaining = max(0.001, (deadline_ms - self.clock.now_ms()) / 1000)
         context = LambdaContext(
             function_name=self.function_name,
@@ -426,7 +441,7 @@ class InProcessInvoker:
 
 
 def _exit_status(code: object) -> int:
-    """The status a process exits with for ``sys.exit(code)``: 0 for None, the number, 1 for anything else."""
+    """The status a process exits with for `sys.exit(code)`: 0 for None, the number, 1 for anything else."""
     if code is None:
         return 0
     if isinstance(code, int):

@@ -1,24 +1,25 @@
 """Redrive: process again the batches an event source mapping gave up on, once the bug is fixed.
 
 An on-failure record (the invocation record of "Capturing discarded batches for a DynamoDB event source" in
-the Lambda developer guide) holds no items: only ``DDBStreamBatchInfo``, the stream ARN, the shard ID and the
+the Lambda developer guide) holds no items: only `DDBStreamBatchInfo`, the stream ARN, the shard ID and the
 first and last sequence numbers of the batch. The records themselves are still on the stream for 24 hours
 ("Change data capture for DynamoDB Streams", data retention), so redriving a batch means:
 
-1. read the on-failure record (:func:`failed_batch`), refusing one that lacks a field with a message naming
+1. read the on-failure record (`failed_batch`), refusing one that lacks a field with a message naming
    the record and the field;
-2. fetch the batch's records from its shard (:func:`fetch_batch`): an ``AT_SEQUENCE_NUMBER`` iterator at the
-   first sequence number, ``GetRecords`` until the last one; records trimmed past the retention, a shard or a
+2. fetch the batch's records from its shard (`fetch_batch`): an `AT_SEQUENCE_NUMBER` iterator at the
+   first sequence number, `GetRecords` until the last one; records trimmed past the retention, a shard or a
    stream that is gone, are a problem stated for that batch, not an exception;
-3. optionally leave out records whose item changed again later (:func:`superseded`);
-4. invoke the function with the event Lambda would send (:func:`lambda_event`) and read the answer as Lambda
-   does, partial batch responses included (:func:`record_outcomes`).
+3. optionally leave out records whose item changed again later (`superseded`);
+4. invoke the function with the event Lambda would send (`lambda_event`) and read the answer as Lambda
+   does, partial batch responses included (`record_outcomes`).
 
-Everything here reads streams through the DynamoDB Streams calls only (:class:`StreamReader`:
-``get_shard_iterator`` and ``get_records``, plus ``describe_stream`` to follow child shards), so a remote
+Everything here reads streams through the DynamoDB Streams calls only (`StreamReader`:
+`get_shard_iterator` and `get_records`, plus `describe_stream` to follow child shards), so a remote
 stream behind the same three methods plugs in unchanged. Errors it understands are the local store's
-(:class:`~shardline.local.TrimmedDataAccessError`, :class:`~shardline.local.ResourceNotFoundError`,
-:class:`~shardline.local.ValidationError`); a remote reader translates its service's errors to those.
+([`TrimmedDataAccessError`][shardline.local.TrimmedDataAccessError],
+[`ResourceNotFoundError`][shardline.local.ResourceNotFoundError], [`ValidationError`][shardline.local.ValidationError]);
+a remote reader translates its service's errors to those.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ class StreamReadError(ShardlineError):
 
 
 class StreamReader(Protocol):
-    """The DynamoDB Streams calls a redrive needs (GetShardIterator, GetRecords), as :class:`Stream` has them."""
+    """The DynamoDB Streams calls a redrive needs (GetShardIterator, GetRecords), as [`Stream`][shardline.local.Stream]
+    has them."""
 
     def get_shard_iterator(self, shard_id: str, iterator_type: str, sequence_number: str | None = None) -> str: ...
 
@@ -90,7 +92,7 @@ class StreamReader(Protocol):
 
 
 class StreamSource(Protocol):
-    """Finds a stream by its ARN (the local :class:`Store` does; a remote source wraps a client)."""
+    """Finds a stream by its ARN (the local [`Store`][shardline.local.Store] does; a remote source wraps a client)."""
 
     def stream_by_arn(self, arn: str) -> Any: ...
 
@@ -101,9 +103,9 @@ class StreamSource(Protocol):
 @final
 @dataclass(frozen=True)
 class FailedBatch:
-    """The batch an on-failure record describes (its ``DDBStreamBatchInfo``), and where the record came from.
+    """The batch an on-failure record describes (its `DDBStreamBatchInfo`), and where the record came from.
 
-    ``source`` names the record in messages: ``destination record 3`` or ``failures.jsonl, line 3``.
+    `source` names the record in messages: `destination record 3` or `failures.jsonl, line 3`.
     """
 
     source: str
@@ -124,14 +126,15 @@ class FailedBatch:
 
 
 def failed_batch(record: object, *, source: str) -> FailedBatch:
-    """Read an on-failure record (the SQS/SNS form, or the S3 form with ``payload``).
+    """Read an on-failure record (the SQS/SNS form, or the S3 form with `payload`).
 
-    >>> batch = failed_batch({"DDBStreamBatchInfo": {"shardId": "shardId-1", "startSequenceNumber": "111",
-    ...     "endSequenceNumber": "111", "batchSize": 1,
-    ...     "streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/2026-01-01T00:00:00.000"}},
-    ...     source="record 1")
-    >>> batch.span
-    'shard shardId-1, sequence numbers 111..111'
+    Examples:
+        >>> batch = failed_batch({"DDBStreamBatchInfo": {"shardId": "shardId-1", "startSequenceNumber": "111",
+        ...     "endSequenceNumber": "111", "batchSize": 1,
+        ...     "streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/2026-01-01T00:00:00.000"}},
+        ...     source="record 1")
+        >>> batch.span
+        'shard shardId-1, sequence numbers 111..111'
     """
     if not isinstance(record, Mapping):
         raise RedriveError(f"{source}: expected an on-failure record (a JSON object), got {_kind(record)}")
@@ -240,9 +243,10 @@ class StoredFailure:
 
 
 def stored_failures(store: Any) -> list[StoredFailure]:
-    """Every on-failure record the local mappings kept in ``store`` (their default destination), oldest first.
+    """Every on-failure record the local mappings kept in `store` (their default destination), oldest first.
 
-    A record that is not a JSON object (a state file edited by hand) is a :class:`RedriveError` naming it.
+    A record that is not a JSON object (a state file edited by hand) is a [`RedriveError`][shardline.local.RedriveError]
+    naming it.
     """
     rows = [entry for entry in store.state_entries(_DESTINATION_PREFIX) if entry[1] != "count"]
     found: list[tuple[str, str, int, dict[str, Any]]] = []
@@ -272,19 +276,19 @@ def stored_failures(store: Any) -> list[StoredFailure]:
 @final
 @dataclass
 class FetchedBatch:
-    """The records of a failed batch as the stream holds them now, or the ``problem`` that none could be read."""
+    """The records of a failed batch as the stream holds them now, or the `problem` that none could be read."""
 
     batch: FailedBatch
     records: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None
-    stream: Any = None  # the reader the records came from, for :func:`superseded`
+    stream: Any = None  # the reader the records came from, for `superseded`
     note: str | None = None  # where the records came from when not from the stream
 
 
 def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
-    """Read the batch's records: ``AT_SEQUENCE_NUMBER`` at its first number, up to and including its last.
+    """Read the batch's records: `AT_SEQUENCE_NUMBER` at its first number, up to and including its last.
 
-    The range may hold more records than ``batchSize`` (records a filter dropped, or with a
+    The range may hold more records than `batchSize` (records a filter dropped, or with a
     ParallelizationFactor above 1 records of other partition keys interleaved): every record in it is read.
     """
     fetched = FetchedBatch(batch)
@@ -344,7 +348,7 @@ def fetch_batch(source: StreamSource, batch: FailedBatch) -> FetchedBatch:
 
 
 def _payload_records(batch: FailedBatch) -> list[dict[str, Any]]:
-    """The records of the S3 form's ``payload`` (the event Lambda sent), if it is an event of stream records
+    """The records of the S3 form's `payload` (the event Lambda sent), if it is an event of stream records
     whose sequence numbers lie in the batch's range; else nothing."""
     payload = batch.payload
     records = payload.get("Records") if payload is not None else None
@@ -369,10 +373,10 @@ def _payload_records(batch: FailedBatch) -> list[dict[str, Any]]:
 
 
 def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A stream record as Lambda delivers it: GetRecords' record plus ``eventSourceARN``, in Lambda's field order.
+    """A stream record as Lambda delivers it: GetRecords' record plus `eventSourceARN`, in Lambda's field order.
 
     The local stream's records already are (the emulator delivers them as they are); a record from the
-    DynamoDB Streams API lacks ``eventSourceARN``, which Lambda adds after ``dynamodb``.
+    DynamoDB Streams API lacks `eventSourceARN`, which Lambda adds after `dynamodb`.
     """
     if record.get("eventSourceARN") == stream_arn:
         return dict(record)
@@ -385,7 +389,7 @@ def lambda_record(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
 
 
 def lambda_event(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The event Lambda invokes a DynamoDB stream mapping's function with: ``{"Records": [...]}``, exactly
+    """The event Lambda invokes a DynamoDB stream mapping's function with: `{"Records": [...]}`, exactly
     what the emulator sends for a batch outside a tumbling window."""
     return {"Records": [dict(record) for record in records]}
 
@@ -394,7 +398,7 @@ def superseded(fetched: FetchedBatch) -> dict[str, str]:
     """The records of the batch whose item changed again later, by sequence number, each with the reason.
 
     Later changes are looked for in the batch itself, in the rest of its shard and in the shard's children
-    (``describe_stream`` lineage), as long as the stream still holds them. A stream that cannot be read past
+    (`describe_stream` lineage), as long as the stream still holds them. A stream that cannot be read past
     the batch leaves the records as they are: nothing is skipped on a guess.
     """
     later: dict[str, tuple[str, str]] = {}  # key -> (sequence number, event name) of its newest change
@@ -438,7 +442,7 @@ def _after(stream: Any, shard_id: str, sequence_number: str | None) -> list[dict
 
 
 def _pages(stream: Any, iterator: str | None) -> Iterator[list[dict[str, Any]]]:
-    """GetRecords pages from ``iterator`` to a closed shard's end, or an open shard's: a few empty pages in a
+    """GetRecords pages from `iterator` to a closed shard's end, or an open shard's: a few empty pages in a
     row, since one empty page is not always the end (GetRecords may take several calls to reach the part of a
     shard that holds records, "GetRecords", DynamoDB Streams API reference)."""
     empty = 0
@@ -471,8 +475,8 @@ def _children(stream: Any, shard_id: str) -> list[str]:
 @final
 @dataclass(frozen=True)
 class RecordOutcome:
-    """What happened to one record of a redriven batch: ``succeeded``, ``failed``, ``skipped`` (superseded)
-    or ``not sent`` (a dry run)."""
+    """What happened to one record of a redriven batch: `succeeded`, `failed`, `skipped` (superseded)
+    or `not sent` (a dry run)."""
 
     sequence_number: str
     event_name: str
@@ -546,11 +550,11 @@ def redrive_batch(
     report_batch_item_failures: bool = True,
     criteria: Any = None,
 ) -> BatchReport:
-    """Fetch ``batch`` from its stream and invoke ``invoker`` with it (``None``: a dry run, nothing invoked).
+    """Fetch `batch` from its stream and invoke `invoker` with it (`None`: a dry run, nothing invoked).
 
-    ``deadline_ms`` is the invoke's deadline on the invoker's clock (its timeout from now). ``criteria`` is the
-    mapping's FilterCriteria (a :class:`~shardline.FilterCriteria`): the range between a batch's first and last
-    records also holds the records the filter dropped, which Lambda never sent and a redrive must not either.
+    `deadline_ms` is the invoke's deadline on the invoker's clock (its timeout from now). `criteria` is the
+    mapping's FilterCriteria (a [`FilterCriteria`][shardline.FilterCriteria]): the range between a batch's first and
+    last records also holds the records the filter dropped, which Lambda never sent and a redrive must not either.
     """
     fetched = fetch_batch(source, batch)
     report = BatchReport(fetched)

@@ -1,11 +1,11 @@
 """From a SAM template to a running local pipeline: tables created, mappings added, functions invoked.
 
-``shardline run`` and ``shardline demo`` are thin shells around :func:`build_pipeline`; ``shardline serve
---template`` uses :func:`create_tables` alone.
+`shardline run` and `shardline demo` are thin shells around `build_pipeline`; `shardline serve
+--template` uses `create_tables` alone.
 
-When ``run`` serves the DynamoDB endpoint, its functions are pointed at it with botocore's service-specific
-endpoint variables, ``AWS_ENDPOINT_URL_DYNAMODB`` and ``AWS_ENDPOINT_URL_DYNAMODB_STREAMS`` (AWS SDKs and Tools
-reference guide, "Service-specific endpoints"), so a handler's unchanged ``boto3.client("dynamodb")`` writes
+When `run` serves the DynamoDB endpoint, its functions are pointed at it with botocore's service-specific
+endpoint variables, `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL_DYNAMODB_STREAMS` (AWS SDKs and Tools
+reference guide, "Service-specific endpoints"), so a handler's unchanged `boto3.client("dynamodb")` writes
 to the local tables while its clients of other services keep their usual endpoints.
 """
 
@@ -41,7 +41,7 @@ __all__ = [
 
 
 def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) -> dict[str, str]:
-    """The function's variables: the template's, then SAM's ``--env-vars`` file (``Parameters`` for every
+    """The function's variables: the template's, then SAM's `--env-vars` file (`Parameters` for every
     function, then the entry named by the function's logical ID or its name)."""
     environment = dict(function.environment)
     if env_vars:
@@ -54,7 +54,7 @@ def environment_for(function: FunctionSpec, env_vars: Mapping[str, Any] | None) 
 
 #: botocore reads these per service: set, they send DynamoDB and DynamoDB Streams clients to the local endpoint.
 ENDPOINT_VARIABLES: Final = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
-#: Set to true (in the shell or as ``ignore_configured_endpoint_urls`` in the shared config file), it makes botocore
+#: Set to true (in the shell or as `ignore_configured_endpoint_urls` in the shared config file), it makes botocore
 #: skip the endpoint variables, and the functions would write to AWS; set to false, it wins over the config file.
 IGNORE_ENDPOINTS_VARIABLE: Final = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
 #: Credentials for a function that has none: botocore signs every request, and the local endpoint accepts any
@@ -84,15 +84,16 @@ _MAX_CONFIG_BYTES: Final = 1 << 20
 
 
 def aws_credentials_configured(environ: Mapping[str, str], *, names: Sequence[str] | None = None) -> bool:
-    """Whether boto3 started with ``environ`` finds credentials without the instance metadata service: one of
-    ``names`` set (all the credential variables by default), or a default profile with credentials in the
-    shared credentials or config file (``AWS_SHARED_CREDENTIALS_FILE``/``AWS_CONFIG_FILE``, else under
-    ``HOME``/.aws; AWS SDKs and Tools reference guide, "Shared config and credentials files").
+    """Whether boto3 started with `environ` finds credentials without the instance metadata service: one of
+    `names` set (all the credential variables by default), or a default profile with credentials in the
+    shared credentials or config file (`AWS_SHARED_CREDENTIALS_FILE`/`AWS_CONFIG_FILE`, else under
+    `HOME`/.aws; AWS SDKs and Tools reference guide, "Shared config and credentials files").
 
-    >>> aws_credentials_configured({"AWS_PROFILE": "dev"})
-    True
-    >>> aws_credentials_configured({})
-    False
+    Examples:
+        >>> aws_credentials_configured({"AWS_PROFILE": "dev"})
+        True
+        >>> aws_credentials_configured({})
+        False
     """
     if any(
         environ.get(name)
@@ -110,8 +111,8 @@ def aws_credentials_configured(environ: Mapping[str, str], *, names: Sequence[st
 
 
 def aws_region_configured(environ: Mapping[str, str]) -> bool:
-    """Whether boto3 started with ``environ`` has a Region: ``AWS_DEFAULT_REGION`` or ``AWS_REGION``, or the
-    ``region`` of the profile in the shared config file."""
+    """Whether boto3 started with `environ` has a Region: `AWS_DEFAULT_REGION` or `AWS_REGION`, or the
+    `region` of the profile in the shared config file."""
     if environ.get("AWS_DEFAULT_REGION") or environ.get("AWS_REGION"):
         return True
     profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
@@ -121,7 +122,7 @@ def aws_region_configured(environ: Mapping[str, str]) -> bool:
 
 
 def _shared_file(environ: Mapping[str, str], variable: str, name: str) -> configparser.RawConfigParser | None:
-    """The shared file ``variable`` names (or ~/.aws/``name`` under ``environ``'s HOME), parsed; None when there
+    """The shared file `variable` names (or ~/.aws/`name` under `environ`'s HOME), parsed; None when there
     is none, or it cannot be read (boto3 then reports it itself)."""
     given = environ.get(variable)
     home = environ.get("HOME")
@@ -144,22 +145,23 @@ def _shared_file(environ: Mapping[str, str], variable: str, name: str) -> config
 def endpoint_environment(
     url: str, *, explicit: Mapping[str, str], host: Mapping[str, str], region: str | None
 ) -> dict[str, str]:
-    """The variables that point a function's boto3 at the local endpoint ``url``, minus those ``explicit``
-    (the template's Environment and ``--env-vars``) sets itself, which always win.
+    """The variables that point a function's boto3 at the local endpoint `url`, minus those `explicit`
+    (the template's Environment and `--env-vars`) sets itself, which always win.
 
     Both endpoint variables are set (a value in the developer's shell does not reach a Lambda function either),
-    and ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=false``: a shell or shared config file that tells botocore to
-    ignore configured endpoints would otherwise send the function's writes to AWS. ``region`` goes to
-    ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` where ``host`` (the environment the function starts from) has none;
-    None when the invoker sets them already. Dummy credentials are added only when neither ``host`` nor
-    ``explicit`` has ``AWS_ACCESS_KEY_ID`` or ``AWS_PROFILE`` and the shared files under ``host``'s HOME give
+    and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=false`: a shell or shared config file that tells botocore to
+    ignore configured endpoints would otherwise send the function's writes to AWS. `region` goes to
+    `AWS_REGION` and `AWS_DEFAULT_REGION` where `host` (the environment the function starts from) has none;
+    None when the invoker sets them already. Dummy credentials are added only when neither `host` nor
+    `explicit` has `AWS_ACCESS_KEY_ID` or `AWS_PROFILE` and the shared files under `host`'s HOME give
     the default profile none: a developer's real credentials stay in force for the function's clients of other
     services.
 
-    >>> endpoint_environment("http://127.0.0.1:8000", explicit={}, host={"AWS_PROFILE": "dev"}, region=None)
-    ... # doctest: +NORMALIZE_WHITESPACE
-    {'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:8000', 'AWS_ENDPOINT_URL_DYNAMODB_STREAMS': 'http://127.0.0.1:8000',
-     'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS': 'false'}
+    Examples:
+        >>> endpoint_environment("http://127.0.0.1:8000", explicit={}, host={"AWS_PROFILE": "dev"}, region=None)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:8000', 'AWS_ENDPOINT_URL_DYNAMODB_STREAMS': 'http://127.0.0.1:8000',
+         'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS': 'false'}
     """
     added = dict.fromkeys(ENDPOINT_VARIABLES, url)
     added[IGNORE_ENDPOINTS_VARIABLE] = "false"
@@ -174,14 +176,14 @@ def endpoint_environment(
     return {name: value for name, value in added.items() if name not in explicit}
 
 
-#: botocore reads ``AWS_ENDPOINT_URL_<SERVICE>`` from 1.31.0 (boto3 1.28.0) on; an older one ignores it.
+#: botocore reads `AWS_ENDPOINT_URL_<SERVICE>` from 1.31.0 (boto3 1.28.0) on; an older one ignores it.
 _SERVICE_ENDPOINTS_SINCE: Final = (1, 31, 0)
 _VERSION: Final = re.compile(r"""^__version__\s*=\s*['"]([0-9][^'"]{0,40})['"]""", re.MULTILINE)
 
 
 def stale_botocore(function: FunctionSpec, *, path: Sequence[str] | None = None) -> str | None:
-    """A warning when the botocore ``function`` would import (from its code folder, else ``path``, by default
-    this interpreter's, which runs the functions) is older than 1.31: it ignores ``AWS_ENDPOINT_URL_DYNAMODB``,
+    """A warning when the botocore `function` would import (from its code folder, else `path`, by default
+    this interpreter's, which runs the functions) is older than 1.31: it ignores `AWS_ENDPOINT_URL_DYNAMODB`,
     so the function's DynamoDB clients would reach AWS instead of the local endpoint. None otherwise (no
     botocore at all is the function's own import error). The module is found and its version read without
     importing it."""
@@ -213,11 +215,11 @@ def stale_botocore(function: FunctionSpec, *, path: Sequence[str] | None = None)
 
 
 def create_tables(template: Template, store: Any) -> None:
-    """Create the template's tables in ``store`` (keys, stream, Time to Live, secondary indexes, and what
+    """Create the template's tables in `store` (keys, stream, Time to Live, secondary indexes, and what
     DescribeTable shows), or check that an existing table of the same name has the same key.
 
     A table without a StreamSpecification gets no stream, as on AWS. Another process creating the same table
-    at the same moment (``shardline serve`` and ``run`` on one state file) is fine.
+    at the same moment (`shardline serve` and `run` on one state file) is fine.
     """
     for spec in template.tables.values():
         try:
@@ -263,25 +265,24 @@ def build_pipeline(
     dynamodb_endpoint: str | None = None,
     remote: Mapping[str, str | None] | None = None,
 ) -> tuple[Pipeline, list[Invoker]]:
-    """Create the template's tables in ``store`` (or check the existing ones) and a Pipeline running every
-    mapping (of ``only_function`` when given) with the Lambda runtime invoker or in-process.
+    """Create the template's tables in `store` (or check the existing ones) and a Pipeline running every
+    mapping (of `only_function` when given) with the Lambda runtime invoker or in-process.
 
-    ``dynamodb_endpoint`` (the URL of the endpoint serving ``store``) is given to every function through
-    :func:`endpoint_environment`. A runtime process gets the variables in its own environment. In-process
-    functions share this process's ``os.environ``: the variables are set there (as the template's variables
+    `dynamodb_endpoint` (the URL of the endpoint serving `store`) is given to every function through
+    `endpoint_environment`. A runtime process gets the variables in its own environment. In-process
+    functions share this process's `os.environ`: the variables are set there (as the template's variables
     are), so they also reach everything else this process runs.
 
     Every function's handler is found before anything runs: a Handler whose module is not in its CodeUri
-    is a :class:`TemplateError` now, not an init error when the first record arrives. The functions' own
-    output goes to ``output`` (``sys.stderr`` when None), each through its own
-    :class:`~shardline.local._invoker.FunctionOutput`. ``history`` is the Pipeline's.
+    is a [`TemplateError`][shardline.local.TemplateError] now, not an init error when the first record arrives. The
+    functions' own output goes to `output` (`sys.stderr` when None), each through its own `FunctionOutput`. `history` is
+    the Pipeline's.
 
-    A mapping on a stream outside the template (loaded with ``remote=True``) reads it through
-    :class:`shardline.aws.RemoteStream`, whose boto3 clients take ``remote``'s ``endpoint_url``, ``region_name``
-    and ``profile_name``; its checkpoints are kept under the mapping's logical id and the stream's ARN, so a
-    later run resumes. ``remote`` None refuses such mappings. The streams' clients are made before any function
-    is loaded: in-process functions set the local endpoint's variables in this process's environment, and
-    boto3 would follow them.
+    A mapping on a stream outside the template (loaded with `remote=True`) reads it through
+    [`shardline.aws.RemoteStream`][shardline.aws.RemoteStream], whose boto3 clients take `remote`'s `endpoint_url`,
+    `region_name` and `profile_name`; its checkpoints are kept under the mapping's logical id and the stream's ARN, so a
+    later run resumes. `remote` None refuses such mappings. The streams' clients are made before any function is loaded:
+    in-process functions set the local endpoint's variables in this process's environment, and boto3 would follow them.
     """
     if only_function is not None and only_function not in template.functions:
         known = ", ".join(sorted(template.functions)) or "none"
@@ -336,8 +337,9 @@ def build_pipeline(
 
 
 def _remote_streams(mappings: Sequence[MappingSpec], remote: Mapping[str, str | None] | None) -> dict[str, Any]:
-    """A :class:`shardline.aws.RemoteStream` for each mapping on a stream outside the template, by logical id (one
-    each: every mapping reads at its own position, as each Lambda mapping does). boto3 is imported only here."""
+    """A [`shardline.aws.RemoteStream`][shardline.aws.RemoteStream] for each mapping on a stream outside the template,
+    by logical id (one each: every mapping reads at its own position, as each Lambda mapping does). boto3 is imported
+    only here."""
     outside = [mapping for mapping in mappings if mapping.stream_arn is not None]
     if not outside:
         return {}
@@ -364,9 +366,9 @@ def _remote_streams(mappings: Sequence[MappingSpec], remote: Mapping[str, str | 
 
 
 def check_handler(function: FunctionSpec) -> None:
-    """Find the module a function's ``Handler`` names in its code folder, as awslambdaric will look for it
-    (``app.handler`` is ``app.py``; ``folder/app.handler`` and ``pkg.app.handler`` are ``folder/app.py`` and
-    ``pkg/app.py``), without importing it: a missing one is a clear error at start-up rather than an init
+    """Find the module a function's `Handler` names in its code folder, as awslambdaric will look for it
+    (`app.handler` is `app.py`; `folder/app.handler` and `pkg.app.handler` are `folder/app.py` and
+    `pkg/app.py`), without importing it: a missing one is a clear error at start-up rather than an init
     error, and three retries, when the first record arrives. A module installed in the interpreter's own
     path (a dependency not vendored in CodeUri) is accepted.
     """
@@ -400,7 +402,7 @@ def check_handler(function: FunctionSpec) -> None:
 
 
 def _module_in(root: Path, parts: list[str]) -> bool:
-    """Whether ``root`` holds the module ``parts`` names: a .py file, a package, or a compiled extension."""
+    """Whether `root` holds the module `parts` names: a .py file, a package, or a compiled extension."""
     folder = root.joinpath(*parts[:-1])
     name = parts[-1]
     if (folder / f"{name}.py").is_file() or (folder / name).is_dir():

@@ -1,10 +1,10 @@
 """The Lambda runtime invoker: the user's handler under AWS's own runtime interface client, in a warm process.
 
-Lambda runs a Python function by starting ``python -m awslambdaric module.function`` (the runtime
+Lambda runs a Python function by starting `python -m awslambdaric module.function` (the runtime
 interface client, RIC) in a sandbox and talking to it over the Lambda Runtime API: the RIC asks
-``GET /2018-06-01/runtime/invocation/next`` for work, runs the handler and posts ``.../response`` or
-``.../error``; a failed import posts ``/runtime/init/error``. :class:`RuntimeInvoker` plays the Lambda side
-of that conversation on 127.0.0.1, so the handler runs with the same client, marshalling, context object,
+`GET /2018-06-01/runtime/invocation/next` for work, runs the handler and posts `.../response` or
+`.../error`; a failed import posts `/runtime/init/error`. [`RuntimeInvoker`][shardline.local.RuntimeInvoker] plays the
+Lambda side of that conversation on 127.0.0.1, so the handler runs with the same client, marshalling, context object,
 logging setup and error payloads as on AWS, not with shardline's imitation of them.
 
 One sandbox is a runtime process plus the Runtime API server it talks to (each on a port of its own, so a
@@ -14,12 +14,12 @@ sandbox away: on a timeout (the process group is killed), an init error, or a pr
 answering. A handler exception or a response the RIC cannot serialise keeps it warm.
 
 Only the sandbox's own runtime process may take an event or answer one: every sandbox has a secret, and
-the runtime's requests carry it as a path prefix (``/<secret>/2018-06-01/runtime/...``). Any other local
+the runtime's requests carry it as a path prefix (`/<secret>/2018-06-01/runtime/...`). Any other local
 process (another user's, a web page sending requests to 127.0.0.1) is refused with 403, without seeing an
 event or being able to post a forged success. The server serves a bounded number of connections, drops
 one that sends no request within a few seconds, and reads no body over Lambda's 6 MB payload limit.
 
-Time: the invoke's budget is ``deadline_ms - clock.now_ms()`` on the injected clock (a virtual clock gives the
+Time: the invoke's budget is `deadline_ms - clock.now_ms()` on the injected clock (a virtual clock gives the
 full timeout), spent in real seconds. As on Lambda, the budget starts when the runtime takes the event; the
 init phase has its own 10 s, and an init that overruns them counts against the invoke (Lambda's "suppressed
 init", where the init is retried inside the invoke's timeout).
@@ -122,34 +122,37 @@ _WALL: Final = SystemClock()  # the runtime's deadline header is wall-clock epoc
 @final
 class RuntimeInvokerError(ShardlineError):
     """The Lambda runtime cannot be used: awslambdaric is missing, the interpreter cannot start, or the
-    invoker is closed. (What the function does is never raised: it is a :class:`FunctionError`.)"""
+    invoker is closed. (What the function does is never raised: it is a
+    [`FunctionError`][shardline.local.FunctionError].)"""
 
     __module__ = "shardline.local"
 
 
 @final
 class RuntimeInvoker:
-    """Runs a SAM ``Handler`` (``app.lambda_handler``, ``folder/app.handler``) under awslambdaric, as Lambda does.
+    """Runs a SAM `Handler` (`app.lambda_handler`, `folder/app.handler`) under awslambdaric, as Lambda does.
 
-    The runtime process starts on the first :meth:`invoke` with ``cwd=code_dir``, ``code_dir`` on
-    ``PYTHONPATH`` and the variables Lambda sets, then ``environment`` (the template's and ``--env-vars``
-    values, which win over Lambda's defaults). It stays warm between invokes; ``cold_starts`` counts how
-    often it was started. The function's stdout and stderr are copied to ``stderr`` (``sys.stderr`` by
-    default), never to this process's stdout, which belongs to the caller's data; ``output`` (a
-    :class:`~shardline.local._invoker.FunctionOutput`) remembers the last exception the function printed.
+    The runtime process starts on the first [`invoke`][shardline.local.RuntimeInvoker.invoke] with `cwd=code_dir`,
+    `code_dir` on `PYTHONPATH` and the variables Lambda sets, then `environment` (the template's and `--env-vars`
+    values, which win over Lambda's defaults). It stays warm between invokes; `cold_starts` counts how often it was
+    started. The function's stdout and stderr are copied to `stderr` (`sys.stderr` by default), never to this process's
+    stdout, which belongs to the caller's data; `output` (a `FunctionOutput`) remembers the last exception the function
+    printed.
 
-    Function errors come back as :class:`FunctionError`: "exception" (the handler raised), "marshal" (the
-    response is not JSON-serialisable: ``Runtime.MarshalError``), "init" (the module failed to load or the
-    process exited before answering; the next invoke starts a new process) and "timeout" (no answer by the
-    deadline: the process group is killed and the next invoke is a cold start). A response over 6 MB is
-    ``Function.ResponseSizeTooLarge``. JSON numbers with a fraction or exponent in a response come back as
-    exact ``Decimal``; a body that is not JSON (bytes the handler returned, a NaN) comes back as bytes.
+    Function errors come back as [`FunctionError`][shardline.local.FunctionError]: "exception" (the handler raised),
+    "marshal" (the response is not JSON-serialisable: `Runtime.MarshalError`), "init" (the module failed to load or the
+    process exited before answering; the next invoke starts a new process) and "timeout" (no answer by the deadline: the
+    process group is killed and the next invoke is a cold start). A response over 6 MB is
+    `Function.ResponseSizeTooLarge`. JSON numbers with a fraction or exponent in a response come back as exact
+    `Decimal`; a body that is not JSON (bytes the handler returned, a NaN) comes back as bytes.
 
-    Use it as a context manager, or call :meth:`close`; a forgotten invoker is cleaned up at exit.
+    Use it as a context manager, or call [`close`][shardline.local.RuntimeInvoker.close]; a forgotten invoker is cleaned
+    up at exit.
 
-    >>> with RuntimeInvoker("app.lambda_handler", code_dir="src", timeout=6) as invoker:  # doctest: +SKIP
-    ...     invoker.invoke({"Records": []}, deadline_ms=invoker.deadline_from_now()).response
-    {'batchItemFailures': []}
+    Examples:
+        >>> with RuntimeInvoker("app.lambda_handler", code_dir="src", timeout=6) as invoker:  # doctest: +SKIP
+        ...     invoker.invoke({"Records": []}, deadline_ms=invoker.deadline_from_now()).response
+        {'batchItemFailures': []}
     """
 
     def __init__(
@@ -210,10 +213,10 @@ class RuntimeInvoker:
         return self.clock.now_ms() + round(self.timeout * 1000)
 
     def invoke(self, event: Mapping[str, Any], *, deadline_ms: int) -> Invocation:
-        """Hand ``event`` to the runtime and wait for its answer, at most until ``deadline_ms`` (clock time).
+        """Hand `event` to the runtime and wait for its answer, at most until `deadline_ms` (clock time).
 
-        Never raises for what the function does; raises :class:`RuntimeInvokerError` if the invoker is closed
-        or the runtime process cannot be started, and ``TypeError`` for an event JSON cannot carry.
+        Never raises for what the function does; raises [`RuntimeInvokerError`][shardline.local.RuntimeInvokerError] if
+        the invoker is closed or the runtime process cannot be started, and `TypeError` for an event JSON cannot carry.
         """
         body = json_dumps(event).encode("utf-8")
         request_id = str(uuid.uuid4())
@@ -260,7 +263,7 @@ class RuntimeInvoker:
     def _environment(self, *, api: str | None, python_version: str) -> dict[str, str]:
         """The process environment: a few host variables, Lambda's variables, then the function's own.
 
-        ``api`` is the Runtime API address; None for the interpreter check before any runtime starts.
+        `api` is the Runtime API address; None for the interpreter check before any runtime starts.
         """
         env = {name: os.environ[name] for name in _PASSTHROUGH if name in os.environ}
         env.update(
@@ -357,7 +360,7 @@ class _Outcome:
 
 @final
 class _Sandbox:
-    """A runtime process and the Runtime API server it polls. All shared state is guarded by ``cond``."""
+    """A runtime process and the Runtime API server it polls. All shared state is guarded by `cond`."""
 
     def __init__(self, function_arn: str, stream: FunctionOutput) -> None:
         self.function_arn = function_arn
@@ -416,7 +419,7 @@ class _Sandbox:
     # -- the invoker's side -----------------------------------------------------------------------
 
     def run(self, call: _Call) -> _Outcome:
-        """Queue ``call`` and wait for its answer, an init error, the process's exit or the deadline."""
+        """Queue `call` and wait for its answer, an init error, the process's exit or the deadline."""
         invoked_at = time.monotonic()
         with self.cond:
             self.pending = call
@@ -641,7 +644,7 @@ def _timed_out(seconds: float) -> FunctionError:
 
 
 class _Server(ThreadingHTTPServer):
-    """The Runtime API of one sandbox on 127.0.0.1: a thread per connection, at most ``MAX_CONNECTIONS``."""
+    """The Runtime API of one sandbox on 127.0.0.1: a thread per connection, at most `MAX_CONNECTIONS`."""
 
     daemon_threads = True  # a /next long poll of a killed runtime must not keep the interpreter alive
     request_queue_size = 64  # the kernel's queue of connections not yet accepted (no thread, no memory of ours)
@@ -678,7 +681,7 @@ class _Server(ThreadingHTTPServer):
             self.changed.notify_all()
 
     def wait_until_idle(self, timeout: float) -> bool:
-        """Wait until no connection is being served; False if some still are after ``timeout`` seconds."""
+        """Wait until no connection is being served; False if some still are after `timeout` seconds."""
         with self.changed:
             return self.changed.wait_for(lambda: self.connections == 0, timeout)
 
@@ -846,7 +849,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _body(self) -> bytes:
-        """The request body, at most ``RESPONSE_LIMIT`` bytes of it (``_TooLarge`` beyond, unread)."""
+        """The request body, at most `RESPONSE_LIMIT` bytes of it (`_TooLarge` beyond, unread)."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._chunked_body()
         text = self.headers.get("Content-Length")

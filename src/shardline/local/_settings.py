@@ -14,7 +14,9 @@ __all__ = ["InvalidParameterValueError", "MappingSettings", "ResourceConflictErr
 
 @final
 class InvalidParameterValueError(ShardlineError, ValueError):
-    """A mapping setting AWS would refuse (InvalidParameterValueException / ValidationException)."""
+    """A mapping setting AWS would refuse (InvalidParameterValueException / ValidationException), with the
+    message [CreateEventSourceMapping](https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html)
+    gives."""
 
     __module__ = "shardline.local"
 
@@ -49,14 +51,21 @@ def _whole(name: str, value: object, low: int, high: int) -> int:
 
 @final
 class MappingSettings:
-    """The settings of one mapping, in Python names; ``as_aws()`` gives them in the API's names.
+    """The settings of one mapping, in Python names; [`as_aws`][shardline.local.MappingSettings.as_aws] gives them
+    in the API's names.
 
-    >>> MappingSettings(batch_size=10).as_aws()["BatchSize"]
-    10
-    >>> MappingSettings(batch_size=0)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    shardline.local.InvalidParameterValueError: ...Value '0' at 'batchSize' failed to satisfy constraint: Member must...
+    Each setting is [CreateEventSourceMapping](https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html)'s,
+    checked with AWS's ranges and messages ([`InvalidParameterValueError`][shardline.local.InvalidParameterValueError]
+    otherwise): `batch_size` is `BatchSize`, `maximum_retry_attempts` is `MaximumRetryAttempts` (-1: until the records
+    expire), and so on.
+
+    Examples:
+        >>> MappingSettings(batch_size=10).as_aws()["BatchSize"]
+        10
+        >>> MappingSettings(batch_size=0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        shardline.local.InvalidParameterValueError: ...Value '0' at 'batchSize' failed to satisfy constraint...
     """
 
     __slots__ = (
@@ -135,10 +144,12 @@ class MappingSettings:
 
     @property
     def reports_item_failures(self) -> bool:
+        """Whether `function_response_types` has `ReportBatchItemFailures`: Lambda then reads the function's
+        partial batch response instead of treating any response as success."""
         return "ReportBatchItemFailures" in self.function_response_types
 
     def as_aws(self) -> dict[str, Any]:
-        """The settings as ``GetEventSourceMapping`` reports them."""
+        """The settings as `GetEventSourceMapping` reports them."""
         settings: dict[str, Any] = {
             "BatchSize": self.batch_size,
             "MaximumBatchingWindowInSeconds": self.maximum_batching_window_in_seconds,

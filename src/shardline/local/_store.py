@@ -1,10 +1,10 @@
 """The embedded store: durable tables whose every change puts a faithful record on the table's stream.
 
-A :class:`Store` is one SQLite database (or ``":memory:"``). Each write to a :class:`Table` compares the
-item with the one it replaces (the rules of ``shardline._changes``, shared with the event builder) and,
-when something changed, appends the stream record in the same transaction as the item: both are there
-after a crash, or neither. The stream is read through ``table.stream``, shaped like DynamoDB Streams'
-API (``shardline.local._stream``).
+A [`Store`][shardline.local.Store] is one SQLite database (or `":memory:"`). Each write to a
+[`Table`][shardline.local.Table] compares the item with the one it replaces (the rules of `shardline._changes`, shared
+with the event builder) and, when something changed, appends the stream record in the same transaction as the item: both
+are there after a crash, or neither. The stream is read through `table.stream`, shaped like DynamoDB Streams' API
+(`shardline.local._stream`).
 
 Time comes from the store's clock, and never goes backwards inside the database: each write is stamped
 with the later of the clock and the latest time written before, so records stay in time order even when
@@ -76,10 +76,13 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_RETENTION_MS", "DEFAULT_ROLLOVER_MS", "IndexSpec", "Page", "Store", "StoredItem", "Table"]
 
 _HOUR_MS: Final = 3_600_000
-#: How long a shard stays open before it rolls over into a child (DynamoDB: about 4 hours, undocumented).
 DEFAULT_ROLLOVER_MS: Final = 4 * _HOUR_MS
-#: How long records stay on the stream (DynamoDB Streams: 24 hours).
+"""How long a shard stays open before it rolls over into a child: 4 hours (14,400,000 ms).
+
+DynamoDB does not document this; its shards are seen to roll over about every 4 hours."""
 DEFAULT_RETENTION_MS: Final = 24 * _HOUR_MS
+"""How long records stay on the stream: 24 hours (86,400,000 ms), as on
+[DynamoDB Streams](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html)."""
 # Expired records are invisible at once; deleting them from the file is batched to once a minute of clock time.
 _TRIM_EVERY_MS: Final = 60_000
 _TRIM_CHUNK: Final = 512
@@ -174,7 +177,7 @@ class StoredItem(NamedTuple):
 @final
 class Page(NamedTuple):
     """One page of a Query or Scan: the items, and the typed key to resume after (DynamoDB's
-    ``LastEvaluatedKey``), or None when the page reached the end."""
+    `LastEvaluatedKey`), or None when the page reached the end."""
 
     items: list[StoredItem]
     last_evaluated_key: dict[str, Any] | None
@@ -183,32 +186,33 @@ class Page(NamedTuple):
 @final
 class Store:
     """Tables with durable DynamoDB streams in one SQLite database: a file (created with its directory when
-    missing, unless ``create=False``), or ``":memory:"``.
+    missing, unless `create=False`), or `":memory:"`.
 
-    >>> from shardline.testing import VirtualClock
-    >>> with Store(":memory:", clock=VirtualClock()) as store:
-    ...     orders = store.create_table("Orders", key_schema={"pk": "S"})
-    ...     record = orders.put_item({"pk": "order#1", "status": "NEW"})
-    ...     print(record["eventName"], record["dynamodb"]["SizeBytes"])
-    ...     print(orders.put_item({"pk": "order#1", "status": "NEW"}))  # nothing changed: no record
-    INSERT 27
-    None
-
-    ``clock`` tells the time (the system clock by default; a ``VirtualClock`` makes TTL, shard rollover,
+    `clock` tells the time (the system clock by default; a `VirtualClock` makes TTL, shard rollover,
     retention and iterator expiry testable instantly). Tables created through this store get stream ARNs in
-    ``region`` and ``account_id``; a table keeps the ARN it was created with. ``fsync=True`` flushes every
+    `region` and `account_id`; a table keeps the ARN it was created with. `fsync=True` flushes every
     commit to the disk, so a commit also survives a power cut or an operating system crash (without it, a
-    commit survives the process being killed at any instant). ``timeout`` is how many seconds a write waits
-    for another process's transaction to finish before :class:`StoreError` is raised. ``create=False``
-    opens an existing state file only: a missing one is a :class:`StoreError`, and no file or directory is
-    made (for tools that only read).
+    commit survives the process being killed at any instant). `timeout` is how many seconds a write waits
+    for another process's transaction to finish before [`StoreError`][shardline.local.StoreError] is raised.
+    `create=False` opens an existing state file only: a missing one is a [`StoreError`][shardline.local.StoreError], and
+    no file or directory is made (for tools that only read).
 
     A state file that cannot be used (damaged, read-only, another program's database, a directory) raises
-    :class:`StoreError` with a message saying what to do, when it is opened or at the first operation that
-    meets the problem; so do values in the file that are not what shardline wrote.
+    [`StoreError`][shardline.local.StoreError] with a message saying what to do, when it is opened or at the first
+    operation that meets the problem; so do values in the file that are not what shardline wrote.
 
-    Another process (or another ``Store``) opening the same file sees every commit at once. A store may be
+    Another process (or another `Store`) opening the same file sees every commit at once. A store may be
     shared by threads: they take turns.
+
+    Examples:
+        >>> from shardline.testing import VirtualClock
+        >>> with Store(":memory:", clock=VirtualClock()) as store:
+        ...     orders = store.create_table("Orders", key_schema={"pk": "S"})
+        ...     record = orders.put_item({"pk": "order#1", "status": "NEW"})
+        ...     print(record["eventName"], record["dynamodb"]["SizeBytes"])
+        ...     print(orders.put_item({"pk": "order#1", "status": "NEW"}))  # nothing changed: no record
+        INSERT 27
+        None
     """
 
     __slots__ = ("_account_id", "_db", "_region", "clock")
@@ -233,15 +237,15 @@ class Store:
             raise ValidationError(f"timeout must be a number of seconds from 0 to 2000000, got {timeout!r}")
         if clock is not None and not callable(getattr(clock, "now_ms", None)):
             raise ArgumentTypeError(f"clock must have a now_ms() method (a Clock), got {type(clock).__name__}")
-        #: The clock the store reads: every record's time, TTL, rollover, retention and iterator expiry.
         self.clock: Clock = clock if clock is not None else SystemClock()
+        """The clock the store reads: every record's time, TTL, rollover, retention and iterator expiry."""
         self._region = region
         self._account_id = account_id
         self._db = Database(path, fsync=bool(fsync), timeout=float(timeout), create=bool(create))
 
     @property
     def path(self) -> str:
-        """The database's path as given (``":memory:"`` for an in-memory store)."""
+        """The database's path as given (`":memory:"` for an in-memory store)."""
         return self._db.name
 
     def __repr__(self) -> str:
@@ -278,26 +282,27 @@ class Store:
     ) -> Table:
         """Create a table with a stream, and return it.
 
-        ``key_schema`` is ordered: ``{"pk": "S", "sk": "N"}`` has the partition key ``pk`` and the sort key
-        ``sk`` (types S, N or B). ``ttl_attribute`` names the Number attribute holding each item's expiry
-        in epoch seconds (Time to Live; see :meth:`Table.expire_ttl`). The stream starts with
-        ``shard_count`` shards; an item's changes all go to the shard its partition key hashes to. Each
-        shard closes after ``shard_rollover_ms`` of clock time and a child shard takes over; records are
-        kept for ``retention_ms``. ``stream_enabled=False`` creates the table without a stream (its writes
-        produce no records until :meth:`Table.update` enables one).
+        `key_schema` is ordered: `{"pk": "S", "sk": "N"}` has the partition key `pk` and the sort key
+        `sk` (types S, N or B). `ttl_attribute` names the Number attribute holding each item's expiry
+        in epoch seconds (Time to Live; see [`Table.expire_ttl`][shardline.local.Table.expire_ttl]). The stream starts
+        with `shard_count` shards; an item's changes all go to the shard its partition key hashes to. Each shard closes
+        after `shard_rollover_ms` of clock time and a child shard takes over; records are kept for `retention_ms`.
+        `stream_enabled=False` creates the table without a stream (its writes produce no records until
+        [`Table.update`][shardline.local.Table.update] enables one).
 
-        ``global_indexes`` and ``local_indexes`` are :class:`IndexSpec` of the table's secondary indexes,
-        checked as DynamoDB's CreateTable checks them (at most 20 global and 5 local ones, a local index
-        shares the table's partition key and has a sort key, names unique, INCLUDE with non-key attributes
-        and the others without, at most 100 projected non-key attributes in all). ``extra`` is JSON
-        metadata kept with the table and returned by :attr:`Table.extra` (the endpoint keeps the billing
-        mode, attribute definitions and tags there).
+        `global_indexes` and `local_indexes` are [`IndexSpec`][shardline.local.IndexSpec] of the table's secondary
+        indexes, checked as DynamoDB's CreateTable checks them (at most 20 global and 5 local ones, a local index shares
+        the table's partition key and has a sort key, names unique, INCLUDE with non-key attributes and the others
+        without, at most 100 projected non-key attributes in all). `extra` is JSON metadata kept with the table and
+        returned by [`Table.extra`][shardline.local.Table.extra] (the endpoint keeps the billing mode, attribute
+        definitions and tags there).
 
-        >>> with Store(":memory:") as store:
-        ...     table = store.create_table("Orders", key_schema={"pk": "S"},
-        ...                                global_indexes=[IndexSpec("byStatus", {"status": "S"})])
-        ...     [index.name for index in table.global_indexes]
-        ['byStatus']
+        Examples:
+            >>> with Store(":memory:") as store:
+            ...     table = store.create_table("Orders", key_schema={"pk": "S"},
+            ...                                global_indexes=[IndexSpec("byStatus", {"status": "S"})])
+            ...     [index.name for index in table.global_indexes]
+            ['byStatus']
         """
         name = _check_table_name(name)
         schema = dict(_check_key_schema(key_schema))
@@ -357,11 +362,11 @@ class Store:
         return self.table(name)
 
     def table(self, name: str) -> Table:
-        """The table called ``name``; :class:`ResourceNotFoundError` if there is none.
+        """The table called `name`; [`ResourceNotFoundError`][shardline.local.ResourceNotFoundError] if there is none.
 
         The table's settings are read once and kept while the file is unchanged by anything else (another
         connection's commit makes the next call read them again), so asking for a table on every request
-        costs next to nothing; the same :class:`Table` object may be returned again.
+        costs next to nothing; the same [`Table`][shardline.local.Table] object may be returned again.
         """
         name = _check_table_name(name)
         db = self._db
@@ -387,7 +392,7 @@ class Store:
         """Delete a table, its items and its stream.
 
         Unlike DynamoDB, whose stream stays readable for 24 hours after the table is deleted, the records
-        go at once; readers of the stream get :class:`ResourceNotFoundError`.
+        go at once; readers of the stream get [`ResourceNotFoundError`][shardline.local.ResourceNotFoundError].
         """
         name = _check_table_name(name)
         with self._db.write() as connection:
@@ -408,7 +413,7 @@ class Store:
     # -- streams --------------------------------------------------------------------------------------
 
     def streams(self, table_name: str | None = None) -> list[tuple[str, str, str]]:
-        """``(table name, stream ARN, stream label)`` of every stream (of ``table_name``'s only, if given),
+        """`(table name, stream ARN, stream label)` of every stream (of `table_name`'s only, if given),
         by table name and then oldest first: the latest stream of each table, and the earlier ones whose
         records are still within the retention period (DynamoDB Streams' ListStreams lists a disabled stream
         for 24 hours)."""
@@ -430,8 +435,9 @@ class Store:
         return listed
 
     def stream_by_arn(self, arn: str) -> Stream:
-        """The stream with ARN ``arn``: the latest stream of its table, or an earlier one (disabled) whose
-        records are still within the retention period; :class:`ResourceNotFoundError` otherwise."""
+        """The stream with ARN `arn`: the latest stream of its table, or an earlier one (disabled) whose
+        records are still within the retention period; [`ResourceNotFoundError`][shardline.local.ResourceNotFoundError]
+        otherwise."""
         arn = check_text(arn, "a stream ARN")
         db = self._db
         with db.read() as connection:
@@ -452,7 +458,7 @@ class Store:
     # -- state for other components -------------------------------------------------------------------
 
     def get_state(self, namespace: str, key: str) -> str | None:
-        """The text stored under ``(namespace, key)`` by :meth:`set_state`, or ``None``.
+        """The text stored under `(namespace, key)` by [`set_state`][shardline.local.Store.set_state], or `None`.
 
         A small durable key-value store in the same database, for components that must remember where
         they are (the event source mapping's checkpoints): committed with the same guarantees as items.
@@ -468,8 +474,8 @@ class Store:
         return str(value)
 
     def set_state(self, namespace: str, key: str, value: str | None) -> None:
-        """Store ``value`` under ``(namespace, key)``; ``None`` deletes it. Committed when this returns,
-        or with the enclosing :meth:`transaction`."""
+        """Store `value` under `(namespace, key)`; `None` deletes it. Committed when this returns,
+        or with the enclosing [`transaction`][shardline.local.Store.transaction]."""
         _check_state_name(namespace, key)
         if value is not None and not isinstance(value, str):
             raise ArgumentTypeError(f"state values are text (str) or None, got {type(value).__name__}")
@@ -484,8 +490,9 @@ class Store:
                 )
 
     def state_entries(self, prefix: str) -> list[tuple[str, str, str]]:
-        """Every ``(namespace, key, value)`` stored by :meth:`set_state` whose namespace starts with ``prefix``,
-        sorted by namespace then key: how a component lists what it kept (the destination's records)."""
+        """Every `(namespace, key, value)` stored by [`set_state`][shardline.local.Store.set_state] whose namespace
+        starts with `prefix`, sorted by namespace then key: how a component lists what it kept (the destination's
+        records)."""
         if not isinstance(prefix, str):
             raise ArgumentTypeError(f"a state namespace prefix is text (str), got {type(prefix).__name__}")
         prefix = check_text(prefix, "a state namespace prefix")
@@ -508,10 +515,14 @@ class Store:
         the inner block's changes only (if the outer block catches it), and nothing is committed until the
         outer block ends. Other threads using this store wait until the block ends.
 
-        >>> with Store(":memory:") as store, store.transaction():
-        ...     store.set_state("mapping", "shard-1", "42")
-        ...     store.set_state("mapping", "started", "1")
-        >>> # both were committed together
+        Examples:
+            >>> store = Store(":memory:")
+            >>> with store.transaction():
+            ...     store.set_state("mapping", "shard-1", "42")
+            ...     store.set_state("mapping", "started", "1")
+            >>> store.state_entries("mapping")
+            [('mapping', 'shard-1', '42'), ('mapping', 'started', '1')]
+            >>> store.close()
         """
         with self._db.write():
             yield
@@ -529,7 +540,7 @@ class Store:
         return int(last_ms)
 
     def _now_ms(self, last_ms: int) -> int:
-        """The clock's time, or the latest time written (``last_ms``) if the clock is behind it."""
+        """The clock's time, or the latest time written (`last_ms`) if the clock is behind it."""
         reading = self.clock.now_ms()
         if isinstance(reading, bool) or not isinstance(reading, int):
             raise ArgumentTypeError(f"the store's clock read {reading!r}; a clock tells epoch milliseconds (an int)")
@@ -568,28 +579,45 @@ _TABLE_KINDS: Final = "isssSiiiisssiIssi"
 
 @final
 class Table:
-    """A table of a :class:`Store`: items in, stream records out.
+    """A table of a [`Store`][shardline.local.Store]: items in, stream records out.
 
-    Items are plain Python values (``str``, ``int``/``Decimal``, ``bytes``, ``bool``, ``None``, sets,
+    Items are plain Python values (`str`, `int`/`Decimal`, `bytes`, `bool`, `None`, sets,
     dicts, lists) checked with DynamoDB's rules; what comes back is decoded the same way (numbers as exact
-    ``Decimal``). Each write returns the stream record it wrote, or ``None`` when it changed nothing and
-    therefore wrote none (AWS docs).
+    `Decimal`). Each write returns the stream record it wrote, or `None` when it changed nothing and
+    therefore wrote none, as on [DynamoDB Streams](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html).
 
-    >>> from shardline.testing import VirtualClock
-    >>> store = Store(":memory:", clock=VirtualClock())
-    >>> table = store.create_table("Orders", key_schema={"pk": "S", "sk": "N"})
-    >>> table.put_item({"pk": "order#1", "sk": 1, "qty": 2})["eventName"]
-    'INSERT'
-    >>> table.update_item({"pk": "order#1", "sk": 1}, set={"qty": 3})["dynamodb"]["OldImage"]["qty"]
-    {'N': '2'}
-    >>> table.get_item({"pk": "order#1", "sk": 1})
-    {'pk': 'order#1', 'sk': Decimal('1'), 'qty': Decimal('3')}
-    >>> store.close()
+    The typed methods ([`read_item`][shardline.local.Table.read_item],
+    [`write_images`][shardline.local.Table.write_images], [`query_page`][shardline.local.Table.query_page],
+    [`scan_page`][shardline.local.Table.scan_page]) work on typed AttributeValue images, as the DynamoDB endpoint does.
+    A table's settings (stream, TTL attribute, indexes) are those of its last [`update`][shardline.local.Table.update];
+    a `Table` object notices a change made through another object or process at its next write or page read.
 
-    The typed methods (:meth:`read_item`, :meth:`write_images`, :meth:`query_page`, :meth:`scan_page`) work
-    on typed AttributeValue images, as the DynamoDB endpoint does. A table's settings (stream, TTL
-    attribute, indexes) are those of its last :meth:`update`; a ``Table`` object notices a change made
-    through another object or process at its next write or page read.
+    Examples:
+        >>> from shardline.testing import VirtualClock
+        >>> store = Store(":memory:", clock=VirtualClock())
+        >>> table = store.create_table("Orders", key_schema={"pk": "S", "sk": "N"})
+        >>> table.put_item({"pk": "order#1", "sk": 1, "qty": 2})["eventName"]
+        'INSERT'
+        >>> table.update_item({"pk": "order#1", "sk": 1}, set={"qty": 3})["dynamodb"]["OldImage"]["qty"]
+        {'N': '2'}
+        >>> table.get_item({"pk": "order#1", "sk": 1})
+        {'pk': 'order#1', 'sk': Decimal('1'), 'qty': Decimal('3')}
+        >>> store.close()
+
+    Attributes:
+        name (str): The table's name.
+        stream_view_type (str): Which images the records of the latest stream carry: `KEYS_ONLY`, `NEW_IMAGE`,
+            `OLD_IMAGE` or `NEW_AND_OLD_IMAGES`.
+        stream_arn (str | None): The latest stream's ARN (the current stream, or the last one after the stream
+            was disabled: DynamoDB's `LatestStreamArn`); `None` for a table that never had a stream.
+        stream_enabled (bool): Whether writes put records on the stream.
+        ttl_attribute (str | None): The Number attribute holding an item's expiry in epoch seconds, or `None`.
+        shard_count (int): How many shards are open at a time.
+        shard_rollover_ms (int): How long a shard stays open before a child shard takes over.
+        retention_ms (int): How long records stay on the stream.
+        created_ms (int): When the table was created, in epoch milliseconds.
+        global_indexes (tuple[IndexSpec, ...]): The table's global secondary indexes.
+        local_indexes (tuple[IndexSpec, ...]): The table's local secondary indexes.
     """
 
     __slots__ = (
@@ -683,7 +711,7 @@ class Table:
         self.retention_ms: int = retention
         #: When the table was created, in epoch milliseconds.
         self.created_ms: int = created
-        #: ``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<creation time>``: the table's latest
+        #: `arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<creation time>`: the table's latest
         #: stream (the current one, or the last one after the stream was disabled: DynamoDB's
         #: LatestStreamArn); None for a table that never had a stream.
         self.stream_arn: str | None = arn or None
@@ -702,24 +730,26 @@ class Table:
 
     @property
     def key_schema(self) -> dict[str, str]:
-        """The key attributes and their types, partition key first: ``{"pk": "S", "sk": "N"}``."""
+        """The key attributes and their types, partition key first: `{"pk": "S", "sk": "N"}`."""
         return dict(self._schema)
 
     @property
     def extra(self) -> dict[str, Any]:
-        """A copy of the JSON metadata given to ``create_table`` or the last :meth:`update` that set it."""
+        """A copy of the JSON metadata given to `create_table` or the last [`update`][shardline.local.Table.update] that
+        set it."""
         copied: dict[str, Any] = json.loads(_encode_json(self._extra))
         return copied
 
     @property
     def table_arn(self) -> str:
-        """``arn:aws:dynamodb:<region>:<account>:table/<name>``."""
+        """`arn:aws:dynamodb:<region>:<account>:table/<name>`."""
         return f"arn:aws:dynamodb:{self._region}:{self._account}:table/{self.name}"
 
     @property
     def stream(self) -> Stream:
-        """The table's latest stream, read like DynamoDB Streams: ``describe_stream``, ``get_shard_iterator``,
-        ``get_records``. :class:`ResourceNotFoundError` for a table that never had a stream."""
+        """The table's latest stream, read like DynamoDB Streams: `describe_stream`, `get_shard_iterator`,
+        `get_records`. [`ResourceNotFoundError`][shardline.local.ResourceNotFoundError] for a table that never had a
+        stream."""
         stream = self._stream
         if stream is None or stream._no != self._stream_no:
             if self._stream_no is None or self.stream_arn is None:
@@ -762,23 +792,24 @@ class Table:
         """Change the table's settings in one commit, as DynamoDB's UpdateTable and UpdateTimeToLive do, and
         return the table (this object, refreshed).
 
-        ``stream_enabled=False`` disables the stream: its open shards close, and writes produce no records.
-        ``stream_enabled=True`` starts a new stream (a new ARN and label, new shards) with
-        ``stream_view_type`` (default: the last stream's); the old stream stays readable until its records
+        `stream_enabled=False` disables the stream: its open shards close, and writes produce no records.
+        `stream_enabled=True` starts a new stream (a new ARN and label, new shards) with
+        `stream_view_type` (default: the last stream's); the old stream stays readable until its records
         pass the retention period. Enabling an enabled stream (DynamoDB cannot change a view type in place)
-        or disabling a disabled one is a :class:`ValidationError` with DynamoDB's words.
+        or disabling a disabled one is a [`ValidationError`][shardline.local.ValidationError] with DynamoDB's words.
 
-        ``ttl_attribute`` sets (or with None, clears) the TTL attribute. ``add_global_indexes`` creates
+        `ttl_attribute` sets (or with None, clears) the TTL attribute. `add_global_indexes` creates
         indexes, filled from the items the table holds (those whose index key attributes have the wrong
         type or are empty are left out, as DynamoDB's index creation leaves them);
-        ``remove_global_indexes`` deletes indexes by name. ``extra`` replaces the table's metadata.
+        `remove_global_indexes` deletes indexes by name. `extra` replaces the table's metadata.
 
-        >>> with Store(":memory:") as store:
-        ...     table = store.create_table("Orders", key_schema={"pk": "S"})
-        ...     first = table.stream_arn
-        ...     _ = table.update(stream_enabled=False)
-        ...     table.update(stream_enabled=True, stream_view_type="KEYS_ONLY").stream_arn != first
-        True
+        Examples:
+            >>> with Store(":memory:") as store:
+            ...     table = store.create_table("Orders", key_schema={"pk": "S"})
+            ...     first = table.stream_arn
+            ...     _ = table.update(stream_enabled=False)
+            ...     table.update(stream_enabled=True, stream_view_type="KEYS_ONLY").stream_arn != first
+            True
         """
         if stream_enabled is not None and not isinstance(stream_enabled, bool):
             raise ArgumentTypeError(f"stream_enabled must be True, False or None, got {type(stream_enabled).__name__}")
@@ -886,8 +917,8 @@ class Table:
     # -- writes ---------------------------------------------------------------------------------------
 
     def put_item(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
-        """PutItem: store ``item``, replacing the item with its key. Returns the INSERT or MODIFY record,
-        or ``None`` when the stored item was equal (numbers by value, sets in any order) or the stream is
+        """PutItem: store `item`, replacing the item with its key. Returns the INSERT or MODIFY record,
+        or `None` when the stored item was equal (numbers by value, sets in any order) or the stream is
         disabled."""
         op = self._put_op(item)
         with self._writer() as writer:
@@ -900,18 +931,18 @@ class Table:
         set: Mapping[str, Any] | None = None,  # UpdateItem's SET action; shadows the builtin here only
         remove: Iterable[str] | None = None,
     ) -> dict[str, Any] | None:
-        """UpdateItem: set and remove top-level attributes of the item with ``key``.
+        """UpdateItem: set and remove top-level attributes of the item with `key`.
 
         As in DynamoDB, a missing item is created (an INSERT of the key and the attributes set), key
-        attributes cannot be set or removed, and setting ``None`` stores NULL. Returns the record, or
-        ``None`` when nothing changed.
+        attributes cannot be set or removed, and setting `None` stores NULL. Returns the record, or
+        `None` when nothing changed.
         """
         op = self._update_op(key, set, remove)
         with self._writer() as writer:
             return writer.apply(op)
 
     def delete_item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
-        """DeleteItem: the REMOVE record, or ``None`` when there was no such item (and so no record)."""
+        """DeleteItem: the REMOVE record, or `None` when there was no such item (and so no record)."""
         op = self._delete_op(self._key(key))
         with self._writer() as writer:
             return writer.apply(op)
@@ -921,8 +952,8 @@ class Table:
     ) -> list[dict[str, Any]]:
         """BatchWriteItem: the puts, then the deletes, in one commit. Returns the records written.
 
-        As DynamoDB does, a batch may not touch one item twice (:class:`ValidationError`). Unlike it, there
-        is no limit of 25 requests, and the batch is atomic: every change is committed or none.
+        As DynamoDB does, a batch may not touch one item twice ([`ValidationError`][shardline.local.ValidationError]).
+        Unlike it, there is no limit of 25 requests, and the batch is atomic: every change is committed or none.
         """
         ops = [self._put_op(item) for item in _iterable(puts, "batch_write: puts", "items")]
         ops.extend(self._delete_op(self._key(key)) for key in _iterable(deletes, "batch_write: deletes", "keys"))
@@ -934,15 +965,16 @@ class Table:
     def transact_write(self, actions: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """TransactWriteItems: all the changes and their stream records commit together, or none does.
 
-        Each action is ``{"put": item}``, ``{"update": {"key": key, "set": {...}, "remove": [...]}}`` or
-        ``{"delete": key}``, in plain values. As in DynamoDB, two actions may not touch one item. Returns the
+        Each action is `{"put": item}`, `{"update": {"key": key, "set": {...}, "remove": [...]}}` or
+        `{"delete": key}`, in plain values. As in DynamoDB, two actions may not touch one item. Returns the
         records written, in the order of the actions.
 
-        >>> store = Store(":memory:")
-        >>> table = store.create_table("Orders", key_schema={"pk": "S"})
-        >>> [r["eventName"] for r in table.transact_write([{"put": {"pk": "a"}}, {"delete": {"pk": "b"}}])]
-        ['INSERT']
-        >>> store.close()
+        Examples:
+            >>> store = Store(":memory:")
+            >>> table = store.create_table("Orders", key_schema={"pk": "S"})
+            >>> [r["eventName"] for r in table.transact_write([{"put": {"pk": "a"}}, {"delete": {"pk": "b"}}])]
+            ['INSERT']
+            >>> store.close()
         """
         if isinstance(actions, (str, bytes, Mapping)) or not isinstance(actions, Iterable):
             raise ArgumentTypeError(
@@ -960,19 +992,21 @@ class Table:
     def write_images(
         self, changes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None]]
     ) -> list[dict[str, Any] | None]:
-        """Write typed images in one commit: each change is ``(key, image)``, the typed key and the item's new
-        typed image, or ``(key, None)`` to delete it. Returns, for each change, the stream record it wrote,
+        """Write typed images in one commit: each change is `(key, image)`, the typed key and the item's new
+        typed image, or `(key, None)` to delete it. Returns, for each change, the stream record it wrote,
         or None when it changed nothing or the stream is disabled.
 
         Each image is checked as DynamoDB checks a PutItem's item (every AttributeValue, the 400 KB limit,
         the key attributes' types and sizes, the index key attributes' types); it must hold the change's key.
-        Two changes to one item are a :class:`ValidationError`. Inside :meth:`Store.transaction`, a
-        :meth:`read_item` and the ``write_images`` that follows are atomic.
+        Two changes to one item are a [`ValidationError`][shardline.local.ValidationError]. Inside
+        [`Store.transaction`][shardline.local.Store.transaction], a [`read_item`][shardline.local.Table.read_item] and
+        the `write_images` that follows are atomic.
 
-        >>> with Store(":memory:") as store:
-        ...     table = store.create_table("Orders", key_schema={"pk": "S"})
-        ...     [r and r["eventName"] for r in table.write_images([({"pk": {"S": "a"}}, {"pk": {"S": "a"}})])]
-        ['INSERT']
+        Examples:
+            >>> with Store(":memory:") as store:
+            ...     table = store.create_table("Orders", key_schema={"pk": "S"})
+            ...     [r and r["eventName"] for r in table.write_images([({"pk": {"S": "a"}}, {"pk": {"S": "a"}})])]
+            ['INSERT']
         """
         if isinstance(changes, (str, bytes, Mapping)) or not isinstance(changes, Iterable):
             raise ArgumentTypeError(f"write_images takes a list of (key, image) pairs, got {_type_name(changes)}")
@@ -987,9 +1021,9 @@ class Table:
     def _write_sized(
         self, changes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any] | None, int]]
     ) -> list[dict[str, Any] | None]:
-        """:meth:`write_images` of ``(key, image, size)`` changes whose images were checked and sized by the
-        caller (the endpoint checks every request value as DynamoDB does, and sizes it on the way): the
-        AttributeValues are not walked again; the limits and the key are still checked."""
+        """[`write_images`][shardline.local.Table.write_images] of `(key, image, size)` changes whose images were
+        checked and sized by the caller (the endpoint checks every request value as DynamoDB does, and sizes it on the
+        way): the AttributeValues are not walked again; the limits and the key are still checked."""
         return self._write_ops([self._change_op(key, image, size) for key, image, size in changes])
 
     def _change_item(
@@ -997,9 +1031,9 @@ class Table:
         key: Mapping[str, Any],
         decide: Callable[[StoredItem | None], tuple[Mapping[str, Any] | None, int]],
     ) -> dict[str, Any] | None:
-        """Read the item with the typed ``key`` and write what ``decide`` makes of it, in one transaction:
-        ``decide`` gets the stored item (or None) and returns the new image and its size (checked and sized
-        by the caller, as for :meth:`_write_sized`), or ``(None, 0)`` to delete the item; an exception it
+        """Read the item with the typed `key` and write what `decide` makes of it, in one transaction:
+        `decide` gets the stored item (or None) and returns the new image and its size (checked and sized
+        by the caller, as for `_write_sized`), or `(None, 0)` to delete the item; an exception it
         raises writes nothing. Returns the stream record written, or None."""
         model, ref = self._typed_key(key)
 
@@ -1022,11 +1056,12 @@ class Table:
 
     def expire_ttl(self, now: datetime | str | int | None = None) -> list[dict[str, Any]]:
         """Delete the items whose TTL attribute is in the past, as DynamoDB's Time to Live does, and return
-        their REMOVE records, which carry the DynamoDB service's ``userIdentity`` (AWS docs).
+        their REMOVE records, which carry the DynamoDB service's `userIdentity`
+        ([DynamoDB Streams and Time to Live](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-streams.html)).
 
-        ``now`` (epoch milliseconds, a datetime or ISO-8601 text) defaults to the store's clock. An item
-        expires when its TTL attribute is a Number of epoch seconds before ``now``; like DynamoDB, values
-        that are not Numbers, and expiries more than five years before ``now``, are ignored. DynamoDB deletes
+        `now` (epoch milliseconds, a datetime or ISO-8601 text) defaults to the store's clock. An item
+        expires when its TTL attribute is a Number of epoch seconds before `now`; like DynamoDB, values
+        that are not Numbers, and expiries more than five years before `now`, are ignored. DynamoDB deletes
         expired items in the background, within days; this deletes them when called. With the stream
         disabled, the items are deleted and no records are returned.
         """
@@ -1053,7 +1088,7 @@ class Table:
     # -- reads ----------------------------------------------------------------------------------------
 
     def get_item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The item with ``key`` (plain values, numbers as Decimal), or ``None``."""
+        """The item with `key` (plain values, numbers as Decimal), or `None`."""
         ref = _ref(self._key(key))
         with self._store._database.read() as connection:
             self._check_exists(connection)
@@ -1061,18 +1096,19 @@ class Table:
         return None if row is None else self._stored_item(row[0])
 
     def read_item(self, key: Mapping[str, Any]) -> StoredItem | None:
-        """The item with the typed ``key`` (``{"pk": {"S": "a"}}``) as stored, with its size; or None.
+        """The item with the typed `key` (`{"pk": {"S": "a"}}`) as stored, with its size; or None.
 
-        >>> with Store(":memory:") as store:
-        ...     table = store.create_table("Orders", key_schema={"pk": "S"})
-        ...     _ = table.put_item({"pk": "a", "n": 1})
-        ...     table.read_item({"pk": {"S": "a"}})
-        StoredItem(image={'pk': {'S': 'a'}, 'n': {'N': '1'}}, size=6)
+        Examples:
+            >>> with Store(":memory:") as store:
+            ...     table = store.create_table("Orders", key_schema={"pk": "S"})
+            ...     _ = table.put_item({"pk": "a", "n": 1})
+            ...     table.read_item({"pk": {"S": "a"}})
+            StoredItem(image={'pk': {'S': 'a'}, 'n': {'N': '1'}}, size=6)
         """
         return self._read_item(key, texts=False)
 
     def _read_item(self, key: Mapping[str, Any], *, texts: bool) -> StoredItem | None:
-        """:meth:`read_item`; with ``texts``, the image is a :class:`JSONImage`."""
+        """[`read_item`][shardline.local.Table.read_item]; with `texts`, the image is a `JSONImage`."""
         _, ref = self._typed_key(key)
         db = self._store._database
         with db.statement() as connection:
@@ -1092,7 +1128,7 @@ class Table:
         return [self._stored_item(image) for (image,) in rows]
 
     def query(self, partition_value: Any) -> list[dict[str, Any]]:
-        """The items whose partition key is ``partition_value``, in sort key order as DynamoDB sorts
+        """The items whose partition key is `partition_value`, in sort key order as DynamoDB sorts
         (numbers by value, strings and binaries by their bytes)."""
         ((name, kind), *_) = self._schema.items()
         typed = key_image({name: partition_value}, {name: kind})
@@ -1116,21 +1152,18 @@ class Table:
         limit: int | None = None,
         byte_limit: int = PAGE_BYTES,
     ) -> Page:
-        """One page of a Query: the items (of the table, or of ``index``) whose partition key is the typed
-        value ``partition`` (``{"S": "a"}``), in DynamoDB's order of the sort key (numbers by value, strings
+        """One page of a Query: the items (of the table, or of `index`) whose partition key is the typed
+        value `partition` (`{"S": "a"}`), in DynamoDB's order of the sort key (numbers by value, strings
         by UTF-8 bytes, binaries by unsigned bytes; on an index, items with equal index keys by the table's
-        key), backwards if ``forward`` is False.
+        key), backwards if `forward` is False.
 
-        ``sort`` narrows the sort key: ``("=", v)``, ``("<", v)``, ``("<=", v)``, ``(">", v)``, ``(">=", v)``,
-        ``("BETWEEN", low, high)`` or ``("begins_with", v)`` with typed values of the sort key's type.
-        ``exclusive_start_key`` (a page's ``last_evaluated_key``) resumes strictly after that key in the
-        direction read. The page ends after ``limit`` items, or with the item that brings the items read to
-        ``byte_limit`` bytes; either way it carries a ``last_evaluated_key``, even when no item follows (the
-        DynamoDB API reference, Query: "If DynamoDB processes the number of items up to the limit ..., it stops
-        the operation and returns ... a key in LastEvaluatedKey"; the DynamoDB developer guide, "Paginating
-        table query results": a LastEvaluatedKey "does not necessarily mean that there is more data"). The item
-        that crosses 1 MB is part of the page: the API reference, Scan, says the operation stops once "the
-        total size of scanned items exceeds" the limit, so that item was read.
+        `sort` narrows the sort key: `("=", v)`, `("<", v)`, `("<=", v)`, `(">", v)`, `(">=", v)`,
+        `("BETWEEN", low, high)` or `("begins_with", v)` with typed values of the sort key's type.
+        `exclusive_start_key` (a page's `last_evaluated_key`) resumes strictly after that key in the
+        direction read. The page ends after `limit` items, or with the item that brings the items read to
+        `byte_limit` bytes (that item was read, so it is part of the page). Either way the page carries a
+        `last_evaluated_key`, even when no item follows, as DynamoDB's [Query](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html)
+        does: a `last_evaluated_key` does not promise more items, only `None` says the end was reached.
 
         Index pages hold the items as the index projects them, sized as projected.
         """
@@ -1148,7 +1181,7 @@ class Table:
         *,
         texts: bool,
     ) -> Page:
-        """:meth:`query_page`; with ``texts``, the images are :class:`JSONImage`."""
+        """[`query_page`][shardline.local.Table.query_page]; with `texts`, the images are `JSONImage`."""
         compiled = self._index(index)
         _check_page_limits(limit, byte_limit)
         if not isinstance(forward, bool):
@@ -1209,10 +1242,10 @@ class Table:
         limit: int | None = None,
         byte_limit: int = PAGE_BYTES,
     ) -> Page:
-        """One page of a Scan of the table or of ``index``: the items of segment ``segment`` of
-        ``total_segments`` (a parallel scan's segments partition the items by a hash of their partition
-        key), in a stable order, resuming strictly after ``exclusive_start_key``. Pages end as
-        :meth:`query_page`'s do.
+        """One page of a Scan of the table or of `index`: the items of segment `segment` of
+        `total_segments` (a parallel scan's segments partition the items by a hash of their partition
+        key), in a stable order, resuming strictly after `exclusive_start_key`. Pages end as
+        [`query_page`][shardline.local.Table.query_page]'s do.
         """
         return self._scan_page(index, segment, total_segments, exclusive_start_key, limit, byte_limit, texts=False)
 
@@ -1227,7 +1260,7 @@ class Table:
         *,
         texts: bool,
     ) -> Page:
-        """:meth:`scan_page`; with ``texts``, the images are :class:`JSONImage`."""
+        """[`scan_page`][shardline.local.Table.scan_page]; with `texts`, the images are `JSONImage`."""
         compiled = self._index(index)
         _check_page_limits(limit, byte_limit)
         _check_count("total_segments", total_segments, 1, _MAX_SEGMENTS)
@@ -1282,8 +1315,8 @@ class Table:
         byte_limit: int,
         texts: bool,
     ) -> Page:
-        """Read a page: rows in ``order_columns`` order after ``start_values``, until ``limit`` items or
-        ``byte_limit`` bytes."""
+        """Read a page: rows in `order_columns` order after `start_values`, until `limit` items or
+        `byte_limit` bytes."""
         direction = "" if forward else " DESC"
         if start_values:
             marks = ", ".join("?" * len(start_values))
@@ -1393,7 +1426,7 @@ class Table:
         return self._image_op(image, model, ref, size)
 
     def _image_op(self, image: object, model: ModelKey, ref: _Ref, size: int | None = None) -> _Op:
-        """The change writing ``image`` (None: deleting the item) under the key; ``size`` is the image's size
+        """The change writing `image` (None: deleting the item) under the key; `size` is the image's size
         when the caller checked and sized it already, None to check every AttributeValue here."""
         if image is None:
             return _Op("delete", model, ref)
@@ -1461,8 +1494,8 @@ class Table:
             raise db.damaged(f"an item of table {self.name!r} is not one shardline writes: {exc}") from None
 
     def _stored(self, text: object, size: object, *, texts: bool = False) -> StoredItem:
-        """A typed item and its size as read back from the file; with ``texts``, the image is a
-        :class:`JSONImage` holding ``text`` too."""
+        """A typed item and its size as read back from the file; with `texts`, the image is a
+        `JSONImage` holding `text` too."""
         db = self._store._database
         what = f"an item of table {self.name!r}"
         image = db.decode_json(text, what)
@@ -1514,7 +1547,7 @@ class Table:
             writer.flush()
 
     def _write_with(self, work: Callable[[_Writer], _T]) -> _T:
-        """:meth:`_writer` for a function (one context manager fewer on the way of every write)."""
+        """`_writer` for a function (one context manager fewer on the way of every write)."""
         with self._store._database.write() as connection:
             writer = _Writer(self, connection, force_trim=False)
             result = work(writer)
@@ -1656,7 +1689,7 @@ class _Writer:
     def _roll_over(self) -> None:
         """Close each shard whose time is up and open its child, as DynamoDB does about every 4 hours.
 
-        Each generation lives exactly ``shard_rollover_ms`` of clock time. When the clock jumped several
+        Each generation lives exactly `shard_rollover_ms` of clock time. When the clock jumped several
         periods, the generations in between are created too (empty, closed), except those already past
         the retention, which no reader could ever see.
         """
@@ -1749,7 +1782,7 @@ class _Writer:
             self._stored.update((ref, None) for ref in chunk if ref not in self._stored)
 
     def old(self, ref: _Ref) -> tuple[dict[str, Any] | None, int, str | None]:
-        """The item stored under ``ref`` (as written earlier in this transaction, or in the database):
+        """The item stored under `ref` (as written earlier in this transaction, or in the database):
         its image, size and JSON text."""
         pending = self._items.get(ref)
         if pending is not None:
@@ -1956,8 +1989,8 @@ _MARKER: Final = re.compile(r'"\\u0000([ITKNOQZ])"')
 
 
 def _record_layout(table: Table, name: str, ttl: bool) -> str:
-    """The JSON text of ``table``'s records of one kind as a %-format with a named field for each value a
-    record fills in. Made with :func:`stream_record` itself, so the text always has its fields, in its
+    """The JSON text of `table`'s records of one kind as a %-format with a named field for each value a
+    record fills in. Made with `stream_record` itself, so the text always has its fields, in its
     order."""
     images: tuple[dict[str, Any] | None, dict[str, Any] | None] = {
         "INSERT": ({}, None),
@@ -2119,7 +2152,7 @@ def _check_ttl_attribute(ttl_attribute: object, schema: Mapping[str, str]) -> st
 
 
 def _extra_text(extra: object) -> str:
-    """``extra`` as the JSON text stored with the table."""
+    """`extra` as the JSON text stored with the table."""
     if extra is None:
         return "{}"
     if not isinstance(extra, Mapping):
@@ -2160,7 +2193,7 @@ def _stored_indexes(
 
 
 def _repeated(names: Sequence[str]) -> str | None:
-    """The first of ``names`` that appears twice, or None."""
+    """The first of `names` that appears twice, or None."""
     if len(set(names)) == len(names):
         return None
     return next(name for position, name in enumerate(names) if name in names[:position])
@@ -2226,7 +2259,7 @@ def _backfill(db: Database, connection: sqlite3.Connection, table: Table, indexe
 
 
 def _typed_value(av: object, kind: str, what: str) -> str:
-    """The text of a typed key value of type ``kind`` (``{"N": "5"}``), valid and in DynamoDB's normalised
+    """The text of a typed key value of type `kind` (`{"N": "5"}`), valid and in DynamoDB's normalised
     form (numbers as format_number writes them, binaries in standard base64)."""
     if not isinstance(av, Mapping) or len(av) != 1:
         raise ArgumentTypeError(f'{what} must be a typed value such as {{"{kind}": ...}}, got {_type_name(av)}')
@@ -2398,7 +2431,7 @@ def _remove_names(remove: object) -> tuple[str, ...]:
 
 
 def _time_ms(when: object) -> int:
-    """``expire_ttl``'s ``now``: a time the store can compare (epoch milliseconds within Python's datetime)."""
+    """`expire_ttl`'s `now`: a time the store can compare (epoch milliseconds within Python's datetime)."""
     try:
         ms = to_ms(when)  # type: ignore[arg-type]  # checked by to_ms itself
     except TypeError as exc:

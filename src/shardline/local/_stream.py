@@ -3,12 +3,13 @@
 Positions and their rules (the DynamoDB Streams guide and the DynamoDB Streams API reference):
 
 - an iterator is a position in one shard, "after sequence number p", and the time it was issued; it
-  expires 15 minutes later (:class:`ExpiredIteratorError`);
-- ``TRIM_HORIZON`` is just before the oldest record kept, ``LATEST`` just after the newest,
-  ``AT_SEQUENCE_NUMBER``/``AFTER_SEQUENCE_NUMBER`` at or after a number of the shard's range;
+  expires 15 minutes later ([`ExpiredIteratorError`][shardline.local.ExpiredIteratorError]);
+- `TRIM_HORIZON` is just before the oldest record kept, `LATEST` just after the newest,
+  `AT_SEQUENCE_NUMBER`/`AFTER_SEQUENCE_NUMBER` at or after a number of the shard's range;
 - reading at a position whose next records were trimmed (older than the retention) raises
-  :class:`TrimmedDataAccessError`, as does asking for an iterator at a trimmed number;
-- ``get_records`` returns at most ``limit`` (1..1000) records and 1 MB; a closed shard read to its end
+  [`TrimmedDataAccessError`][shardline.local.TrimmedDataAccessError], as does asking for an iterator at a trimmed
+  number;
+- `get_records` returns at most `limit` (1..1000) records and 1 MB; a closed shard read to its end
   answers with no next iterator, an open one with an iterator at the same place.
 """
 
@@ -33,10 +34,13 @@ if TYPE_CHECKING:
 
 __all__ = ["ITERATOR_LIFETIME_MS", "ITERATOR_TYPES", "Stream"]
 
-#: The four ways to position an iterator.
 ITERATOR_TYPES: Final = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
-#: A shard iterator expires 15 minutes after it is returned (GetShardIterator's documentation).
+"""The four ways to position a shard iterator: `TRIM_HORIZON`, `LATEST`, `AT_SEQUENCE_NUMBER` and
+`AFTER_SEQUENCE_NUMBER` ([GetShardIterator](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html))."""
 ITERATOR_LIFETIME_MS: Final = 15 * 60 * 1000
+"""A shard iterator expires 15 minutes (900,000 ms) after it is returned, as
+[GetShardIterator](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html)
+documents."""
 _RECORD_LIMIT: Final = 1000  # GetRecords: at most 1000 records...
 _BYTE_LIMIT: Final = 1024 * 1024  # ...or 1 MB, whichever comes first
 _SHARD_COLUMNS: Final = "shard_no, shard_id, parent_id, start_seq, end_seq, closed_ms, trimmed_seq"
@@ -48,20 +52,34 @@ _EVENT_NAMES: Final = frozenset({"INSERT", "MODIFY", "REMOVE"})
 
 @final
 class Stream:
-    """The stream of a :class:`~shardline.local.Table`: the DynamoDB Streams API over the store.
+    """The stream of a [`Table`][shardline.local.Table]: the DynamoDB Streams API over the store.
 
-    >>> from shardline.local import Store
-    >>> store = Store(":memory:")
-    >>> table = store.create_table("Orders", key_schema={"pk": "S"})
-    >>> _ = table.put_item({"pk": "order#1"})
-    >>> shard = table.stream.describe_stream()["Shards"][0]["ShardId"]
-    >>> iterator = table.stream.get_shard_iterator(shard, "TRIM_HORIZON")
-    >>> [record["eventName"] for record in table.stream.get_records(iterator)["Records"]]
-    ['INSERT']
-    >>> store.close()
+    Records are in the shape Lambda delivers them (with `eventSourceARN`); their `SequenceNumber`
+    texts compare as integers within a shard. Positions follow DynamoDB Streams' rules
+    ([GetShardIterator](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetShardIterator.html),
+    [GetRecords](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_GetRecords.html)):
 
-    Records are in the shape Lambda delivers them (with ``eventSourceARN``); their ``SequenceNumber``
-    texts compare as integers within a shard.
+    - an iterator is a position in one shard, and it expires 15 minutes after it was issued
+      ([`ExpiredIteratorError`][shardline.local.ExpiredIteratorError]);
+    - `TRIM_HORIZON` is just before the oldest record kept, `LATEST` just after the newest,
+      `AT_SEQUENCE_NUMBER` and `AFTER_SEQUENCE_NUMBER` at or after a number of the shard's range;
+    - reading at a position whose next records were trimmed (older than the retention) raises
+      [`TrimmedDataAccessError`][shardline.local.TrimmedDataAccessError], as does asking for an iterator at a
+      trimmed number;
+    - [`get_records`][shardline.local.Stream.get_records] returns at most `limit` (1 to 1000) records and 1 MB;
+      a closed shard read to its end answers with no next iterator, an open one with an iterator at the same
+      place.
+
+    Examples:
+        >>> from shardline.local import Store
+        >>> store = Store(":memory:")
+        >>> table = store.create_table("Orders", key_schema={"pk": "S"})
+        >>> _ = table.put_item({"pk": "order#1"})
+        >>> shard = table.stream.describe_stream()["Shards"][0]["ShardId"]
+        >>> iterator = table.stream.get_shard_iterator(shard, "TRIM_HORIZON")
+        >>> [record["eventName"] for record in table.stream.get_records(iterator)["Records"]]
+        ['INSERT']
+        >>> store.close()
     """
 
     __slots__ = ("_arn", "_no", "_table", "_view_type")
@@ -77,7 +95,7 @@ class Stream:
 
     @property
     def stream_arn(self) -> str:
-        """``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>``."""
+        """`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>`."""
         return self._arn
 
     @property
@@ -92,15 +110,16 @@ class Stream:
 
     @property
     def table_name(self) -> str:
+        """The name of the table whose writes the stream records."""
         return self._table.name
 
     def describe_stream(self) -> dict[str, Any]:
-        """The ``StreamDescription``: ARN, label, status, view type, table, key schema and the shards.
+        """The `StreamDescription`: ARN, label, status, view type, table, key schema and the shards.
 
-        Shards are listed parents first. A closed shard has an ``EndingSequenceNumber``; a shard closed
+        Shards are listed parents first. A closed shard has an `EndingSequenceNumber`; a shard closed
         longer ago than the retention (its records all trimmed) is no longer listed, as on DynamoDB Streams,
-        though iterators for it still work, so a reader that knew it can finish it. ``StreamStatus`` is
-        ``ENABLED``, or ``DISABLED`` once the table's stream was disabled (every shard is closed then).
+        though iterators for it still work, so a reader that knew it can finish it. `StreamStatus` is
+        `ENABLED`, or `DISABLED` once the table's stream was disabled (every shard is closed then).
         """
         table = self._table
         now = table._maintain_if_due()
@@ -140,11 +159,14 @@ class Stream:
         }
 
     def get_shard_iterator(self, shard_id: str, iterator_type: str, sequence_number: str | None = None) -> str:
-        """An iterator positioned in shard ``shard_id`` (see the module's documentation for the types).
+        """An iterator positioned in shard `shard_id`: `iterator_type` is one of
+        [`ITERATOR_TYPES`][shardline.local.ITERATOR_TYPES] (see [`Stream`][shardline.local.Stream] for where each
+        one points).
 
-        ``sequence_number`` is required by ``AT_SEQUENCE_NUMBER`` and ``AFTER_SEQUENCE_NUMBER`` and must lie
-        in the shard's range; the others refuse it. Raises :class:`ResourceNotFoundError` for a shard the
-        stream never had and :class:`TrimmedDataAccessError` for a trimmed number.
+        `sequence_number` is required by `AT_SEQUENCE_NUMBER` and `AFTER_SEQUENCE_NUMBER` and must lie
+        in the shard's range; the others refuse it. Raises
+        [`ResourceNotFoundError`][shardline.local.ResourceNotFoundError] for a shard the stream never had and
+        [`TrimmedDataAccessError`][shardline.local.TrimmedDataAccessError] for a trimmed number.
         """
         shard_id = check_text(shard_id, "shard_id")
         if not isinstance(iterator_type, str) or iterator_type not in ITERATOR_TYPES:
@@ -203,10 +225,10 @@ class Stream:
         raise AssertionError("unreachable")  # pragma: no cover - the second pass always positions
 
     def get_records(self, iterator: str, limit: int = _RECORD_LIMIT) -> dict[str, Any]:
-        """The records after the iterator's position: ``{"Records": [...], "NextShardIterator": ...}``.
+        """The records after the iterator's position: `{"Records": [...], "NextShardIterator": ...}`.
 
-        At most ``limit`` records (1..1000) and 1 MB of them (always at least one record when there is
-        one). ``NextShardIterator`` is ``None`` once a closed shard has been read to its end.
+        At most `limit` records (1..1000) and 1 MB of them (always at least one record when there is
+        one). `NextShardIterator` is `None` once a closed shard has been read to its end.
         """
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _RECORD_LIMIT:
             raise ValidationError(f"limit must be 1..{_RECORD_LIMIT}, got {limit!r}")
@@ -269,7 +291,7 @@ def _last_seq(db: Database, connection: sqlite3.Connection) -> int:
 
 
 def _first_expired(db: Database, connection: sqlite3.Connection, shard_no: int, position: int, horizon: int) -> bool:
-    """Whether the record following ``position`` in the shard is older than the retention."""
+    """Whether the record following `position` in the shard is older than the retention."""
     row = connection.execute(
         "SELECT created_ms FROM records WHERE shard_no = ? AND seq > ? ORDER BY seq LIMIT 1", (shard_no, position)
     ).fetchone()
@@ -338,7 +360,7 @@ def _decode(stream_arn: str, table: Table, iterator: object) -> tuple[int, int, 
 
 def _stored_record(db: Database, body: str, seq: int, shard_id: str) -> dict[str, Any]:
     """A record as read back from the file, checked enough that readers can rely on its shape: an object
-    whose ``eventName`` is one of the three and whose ``dynamodb`` carries the record's own sequence number."""
+    whose `eventName` is one of the three and whose `dynamodb` carries the record's own sequence number."""
     record = db.decode_json(body, f"a record of shard {shard_id}")
     dynamodb = record.get("dynamodb") if isinstance(record, dict) else None
     if (

@@ -1,33 +1,35 @@
 """Reading a SAM template: its tables, its Python functions and the DynamoDB stream mappings between them.
 
-``shardline run --template template.yaml`` runs a SAM application's stream consumers on a laptop; this module
-is the reading half. :func:`load_template` turns the template into plain specs:
+`shardline run --template template.yaml` runs a SAM application's stream consumers on a laptop; this module
+is the reading half. [`load_template`][shardline.local.load_template] turns the template into plain specs:
 
-* ``AWS::DynamoDB::Table`` (and SAM's ``AWS::Serverless::SimpleTable``) -> :class:`TableSpec`;
-* ``AWS::Serverless::Function``, with ``Globals.Function`` merged in the way SAM merges it -> :class:`FunctionSpec`;
-* each function's ``Events`` of ``Type: DynamoDB`` and each ``AWS::Lambda::EventSourceMapping`` on a table's
-  stream -> :class:`MappingSpec`, its settings already checked against AWS's ranges (``MappingSettings``).
+* `AWS::DynamoDB::Table` (and SAM's `AWS::Serverless::SimpleTable`) -> [`TableSpec`][shardline.local.TableSpec];
+* `AWS::Serverless::Function`, with `Globals.Function` merged in the way SAM merges it ->
+[`FunctionSpec`][shardline.local.FunctionSpec];
+* each function's `Events` of `Type: DynamoDB` and each `AWS::Lambda::EventSourceMapping` on a table's
+  stream -> [`MappingSpec`][shardline.local.MappingSpec], its settings already checked against AWS's ranges
+  (`MappingSettings`).
 
-Intrinsic functions are resolved the way CloudFormation resolves them: ``Ref``, ``Fn::GetAtt``, ``Fn::Sub``,
-``Fn::Join``, ``Fn::Select``, ``Fn::Split`` and ``Fn::FindInMap``, in their short (``!Ref``) and long
-(``{"Ref": ...}``) forms, over parameters (their Default or an override) and the pseudo parameters. Names that
-CloudFormation would generate are ``<stack>-<LogicalId>`` without the random suffix, the stack being named after
+Intrinsic functions are resolved the way CloudFormation resolves them: `Ref`, `Fn::GetAtt`, `Fn::Sub`,
+`Fn::Join`, `Fn::Select`, `Fn::Split` and `Fn::FindInMap`, in their short (`!Ref`) and long
+(`{"Ref": ...}`) forms, over parameters (their Default or an override) and the pseudo parameters. Names that
+CloudFormation would generate are `<stack>-<LogicalId>` without the random suffix, the stack being named after
 the template's folder, so a run gives the same names every time.
 
 Nothing is dropped in silence. What would change how a mapping runs and cannot be honoured locally (a mapped
 function that is not Python or is an image, a stream of a table the template does not define, a condition, a
-setting out of AWS's range) is a *problem*: every problem is collected, then one :class:`TemplateError` lists them
-all with their paths. What merely does not run locally (an Api event, Layers, a Node.js function that no stream
-event invokes) is a *warning* in :attr:`Template.warnings`.
+setting out of AWS's range) is a *problem*: every problem is collected, then one
+[`TemplateError`][shardline.local.TemplateError] lists them all with their paths. What merely does not run locally (an
+Api event, Layers, a Node.js function that no stream event invokes) is a *warning* in `Template.warnings`.
 
 Whatever the file holds, loading it ends soon, with a Template or a TemplateError: the file is read up to
-:data:`MAX_TEMPLATE_BYTES`; YAML is read as CloudFormation reads it (no aliases, no hash merges, no binary, set,
+`MAX_TEMPLATE_BYTES`; YAML is read as CloudFormation reads it (no aliases, no hash merges, no binary, set,
 omap or pairs tags: "CloudFormation template format"), so a few hundred bytes cannot stand for billions of
-values; nesting past :data:`MAX_TEMPLATE_DEPTH` is refused before it is followed; numbers are bounded in length;
+values; nesting past `MAX_TEMPLATE_DEPTH` is refused before it is followed; numbers are bounded in length;
 resolving intrinsic functions is bounded in steps and in the text it builds; at most 100 problems are listed.
 
-A ``!GetAtt Table.StreamArn`` in an environment variable resolves to
-``arn:aws:dynamodb:<region>:<account>:table/<name>/stream/1970-01-01T00:00:00.000``: the real label is the
+A `!GetAtt Table.StreamArn` in an environment variable resolves to
+`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/1970-01-01T00:00:00.000`: the real label is the
 stream's creation time, which only the local store knows once it has created the table.
 """
 
@@ -59,7 +61,7 @@ __all__ = [
     "load_template",
 ]
 
-# The names ``sam`` looks for in a folder, in its order.
+# The names `sam` looks for in a folder, in its order.
 _TEMPLATE_NAMES: Final = ("template.yaml", "template.yml", "template.json")
 
 _SAM_TRANSFORM: Final = "AWS::Serverless-2016-10-31"
@@ -144,12 +146,13 @@ _MAX_PROBLEMS: Final = 100  # problems listed; the rest are counted
 
 @final
 class TemplateError(ShardlineError):
-    """A template shardline cannot run. ``problems`` lists every reason, each starting with where it is
-    (``Resources.OrdersFunction.Properties.Runtime: ...``); the message lists them all.
+    """A template shardline cannot run. `problems` lists every reason, each starting with where it is
+    (`Resources.OrdersFunction.Properties.Runtime: ...`); the message lists them all.
 
-    >>> error = TemplateError(["Resources.Orders.Properties.KeySchema: KeySchema is required"], "template.yaml")
-    >>> print(error)
-    template.yaml: Resources.Orders.Properties.KeySchema: KeySchema is required
+    Examples:
+        >>> error = TemplateError(["Resources.Orders.Properties.KeySchema: KeySchema is required"], "template.yaml")
+        >>> print(error)
+        template.yaml: Resources.Orders.Properties.KeySchema: KeySchema is required
     """
 
     def __init__(self, problems: Iterable[str], path: str | os.PathLike[str] | None = None) -> None:
@@ -169,16 +172,16 @@ class TemplateError(ShardlineError):
 @final
 @dataclass(frozen=True)
 class TableSpec:
-    """A table the template defines, ready for ``Store.create_table``.
+    """A table the template defines, ready for [`Store.create_table`][shardline.local.Store.create_table].
 
-    ``key_schema`` maps key attribute names to their types (S, N or B), partition key first.
-    ``stream_view_type`` is None when the table has no StreamSpecification: as on AWS, such a table has no
+    `key_schema` maps key attribute names to their types (S, N or B), partition key first.
+    `stream_view_type` is None when the table has no StreamSpecification: as on AWS, such a table has no
     stream ("AWS::DynamoDB::Table StreamSpecification" in the CloudFormation template reference).
-    ``global_indexes`` and ``local_indexes`` are its secondary indexes, in template order; ``extra`` holds
+    `global_indexes` and `local_indexes` are its secondary indexes, in template order; `extra` holds
     what DescribeTable shows and nothing local depends on, as the endpoint keeps it for a table made with
-    CreateTable: ``attribute_definitions`` (name -> type, always), and when the template writes them
-    ``billing_mode``, ``throughput`` and ``index_throughput`` (read and write capacity units, per global
-    index by name), ``tags``, ``table_class`` and ``deletion_protection``.
+    CreateTable: `attribute_definitions` (name -> type, always), and when the template writes them
+    `billing_mode`, `throughput` and `index_throughput` (read and write capacity units, per global
+    index by name), `tags`, `table_class` and `deletion_protection`.
     """
 
     logical_id: str
@@ -196,7 +199,7 @@ class TableSpec:
 class FunctionSpec:
     """A Python function the template defines, Globals merged in and every value resolved.
 
-    ``code_dir`` is absolute: CodeUri against the template's folder (the folder itself when CodeUri is absent).
+    `code_dir` is absolute: CodeUri against the template's folder (the folder itself when CodeUri is absent).
     """
 
     logical_id: str
@@ -212,15 +215,15 @@ class FunctionSpec:
 @final
 @dataclass(frozen=True)
 class MappingSpec:
-    """A DynamoDB stream mapping: ``<Function>.<EventName>`` for a SAM event, the resource's logical id for an
-    ``AWS::Lambda::EventSourceMapping``.
+    """A DynamoDB stream mapping: `<Function>.<EventName>` for a SAM event, the resource's logical id for an
+    `AWS::Lambda::EventSourceMapping`.
 
-    ``function`` and ``table`` are logical ids; ``settings`` holds ``MappingSettings`` keywords for the settings
-    the template writes (``{"batch_size": 10, "starting_position": "LATEST"}``), FilterCriteria patterns always
-    as JSON text; ``on_failure`` is the DestinationConfig as written, references resolved.
+    `function` and `table` are logical ids; `settings` holds [`MappingSettings`][shardline.local.MappingSettings]
+    keywords for the settings the template writes (`{"batch_size": 10, "starting_position": "LATEST"}`), FilterCriteria
+    patterns always as JSON text; `on_failure` is the DestinationConfig as written, references resolved.
 
     A mapping on a stream outside the template (its Stream a stream ARN, written out or a parameter's value;
-    read only when the template is loaded with ``remote=True``) has ``stream_arn`` set and ``table`` empty.
+    read only when the template is loaded with `remote=True`) has `stream_arn` set and `table` empty.
     """
 
     logical_id: str
@@ -234,8 +237,8 @@ class MappingSpec:
 @final
 @dataclass(frozen=True)
 class Template:
-    """What :func:`load_template` read: tables and functions by logical id, mappings in template order,
-    warnings about what does not run locally, and the parameters' values (Default or override)."""
+    """What [`load_template`][shardline.local.load_template] read: tables and functions by logical id, mappings in
+    template order, warnings about what does not run locally, and the parameters' values (Default or override)."""
 
     path: Path
     tables: dict[str, TableSpec]
@@ -246,16 +249,17 @@ class Template:
 
 
 def find_template(folder: str | os.PathLike[str] = ".") -> Path:
-    """The template of a SAM project folder: ``template.yaml``, ``template.yml`` or ``template.json``, as ``sam``
-    looks for them. Raises :class:`TemplateError` when there is none.
+    """The template of a SAM project folder: `template.yaml`, `template.yml` or `template.json`, as `sam`
+    looks for them. Raises [`TemplateError`][shardline.local.TemplateError] when there is none.
 
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     try:
-    ...         find_template(folder)
-    ...     except TemplateError as error:
-    ...         print(error.problems[0])
-    no template.yaml, template.yml or template.json in this folder; pass the template's path with --template
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     try:
+        ...         find_template(folder)
+        ...     except TemplateError as error:
+        ...         print(error.problems[0])
+        no template.yaml, template.yml or template.json in this folder; pass the template's path with --template
     """
     base = _absolute(folder)
     if not base.is_dir():
@@ -280,41 +284,42 @@ def load_template(
 ) -> Template:
     """Read a SAM (or CloudFormation) template, YAML or JSON, and resolve what a local run needs.
 
-    ``parameter_overrides`` replace parameters' Defaults, as ``sam --parameter-overrides`` does; ``region`` and
-    ``account_id`` feed ``AWS::Region``, ``AWS::AccountId`` and the ARNs built from them. With ``remote``, a
+    `parameter_overrides` replace parameters' Defaults, as `sam --parameter-overrides` does; `region` and
+    `account_id` feed `AWS::Region`, `AWS::AccountId` and the ARNs built from them. With `remote`, a
     mapping whose Stream is a DynamoDB stream ARN (not a table of the template) is kept, with its
-    :attr:`MappingSpec.stream_arn`, to be read where it lives; without it such a mapping is a problem. Raises
-    :class:`TemplateError` listing every problem found.
+    `MappingSpec.stream_arn`, to be read where it lives; without it such a mapping is a problem. Raises
+    [`TemplateError`][shardline.local.TemplateError] listing every problem found.
 
-    >>> import pathlib, tempfile
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     path = pathlib.Path(folder, "template.yaml")
-    ...     _ = path.write_text('''
-    ... Transform: AWS::Serverless-2016-10-31
-    ... Resources:
-    ...   Orders:
-    ...     Type: AWS::DynamoDB::Table
-    ...     Properties:
-    ...       TableName: orders
-    ...       KeySchema: [{AttributeName: pk, KeyType: HASH}]
-    ...       AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
-    ...       StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
-    ...   OnOrder:
-    ...     Type: AWS::Serverless::Function
-    ...     Properties:
-    ...       Handler: app.handler
-    ...       Runtime: python3.12
-    ...       Environment: {Variables: {TABLE: !Ref Orders}}
-    ...       Events:
-    ...         Changes:
-    ...           Type: DynamoDB
-    ...           Properties: {Stream: !GetAtt Orders.StreamArn, StartingPosition: LATEST, BatchSize: 10}
-    ... ''')
-    ...     template = load_template(path)
-    >>> template.functions["OnOrder"].environment
-    {'TABLE': 'orders'}
-    >>> template.mappings[0].logical_id, template.mappings[0].settings
-    ('OnOrder.Changes', {'starting_position': 'LATEST', 'batch_size': 10})
+    Examples:
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder, "template.yaml")
+        ...     _ = path.write_text('''
+        ... Transform: AWS::Serverless-2016-10-31
+        ... Resources:
+        ...   Orders:
+        ...     Type: AWS::DynamoDB::Table
+        ...     Properties:
+        ...       TableName: orders
+        ...       KeySchema: [{AttributeName: pk, KeyType: HASH}]
+        ...       AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+        ...       StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+        ...   OnOrder:
+        ...     Type: AWS::Serverless::Function
+        ...     Properties:
+        ...       Handler: app.handler
+        ...       Runtime: python3.12
+        ...       Environment: {Variables: {TABLE: !Ref Orders}}
+        ...       Events:
+        ...         Changes:
+        ...           Type: DynamoDB
+        ...           Properties: {Stream: !GetAtt Orders.StreamArn, StartingPosition: LATEST, BatchSize: 10}
+        ... ''')
+        ...     template = load_template(path)
+        >>> template.functions["OnOrder"].environment
+        {'TABLE': 'orders'}
+        >>> template.mappings[0].logical_id, template.mappings[0].settings
+        ('OnOrder.Changes', {'starting_position': 'LATEST', 'batch_size': 10})
     """
     file = _absolute(path)
     document = _parse(file)
@@ -328,7 +333,7 @@ def load_template(
 
 
 def _absolute(path: str | os.PathLike[str]) -> Path:
-    """``path`` made absolute, symbolic links resolved when the file system can say where they lead."""
+    """`path` made absolute, symbolic links resolved when the file system can say where they lead."""
     try:
         return Path(path).resolve()
     except (OSError, ValueError, RuntimeError):  # a NUL character, a lone surrogate, a symbolic link loop
@@ -426,13 +431,13 @@ _TOO_DEEP: Final = (
 
 @functools.cache
 def _yaml_loader() -> type[Any]:
-    """A SafeLoader that reads CloudFormation's short tags as their long forms (``!Ref X`` -> ``{"Ref": "X"}``),
+    """A SafeLoader that reads CloudFormation's short tags as their long forms (`!Ref X` -> `{"Ref": "X"}`),
     keeps dates as text, reads every mapping key as text and refuses keys written twice, as CloudFormation does.
 
     It refuses what CloudFormation refuses ("CloudFormation template format", YAML: CloudFormation supports YAML
     1.1 except the binary, omap, pairs, set and timestamp tags, aliases and hash merges). Refusing aliases also
     bounds the work: a document of a few hundred bytes whose aliases refer to aliases ("billion laughs")
-    would otherwise stand for billions of values. Aliases and nesting are checked first, by ``_check_events``.
+    would otherwise stand for billions of values. Aliases and nesting are checked first, by `_check_events`.
     """
     import yaml
     from yaml.constructor import ConstructorError, SafeConstructor
@@ -568,7 +573,7 @@ def _cut(text: str, limit: int = 200) -> str:
 
 
 def _bounded(text: str, limit: int = 1000) -> str:
-    """A whole message kept to ``limit`` characters, its start (where) and its end (how to fix) intact: names
+    """A whole message kept to `limit` characters, its start (where) and its end (how to fix) intact: names
     and values written into it can be as long as the template."""
     return text if len(text) <= limit else f"{text[: limit // 2]} ... {text[-(limit // 2 - 5) :]}"
 
@@ -596,7 +601,7 @@ class _Overwork(Exception):
 
 
 class _Reference(str):
-    """Text that came from a ``Ref`` or ``Fn::GetAtt`` of a resource, remembering which: a mapping's Stream and
+    """Text that came from a `Ref` or `Fn::GetAtt` of a resource, remembering which: a mapping's Stream and
     FunctionName must name a resource of this template, not merely look like one."""
 
     resource: str
@@ -611,7 +616,7 @@ def _reference(text: str, resource: str, attribute: str) -> _Reference:
 
 
 def _plain(value: Any) -> Any:
-    """The value with every string a plain ``str`` again (references forget where they came from)."""
+    """The value with every string a plain `str` again (references forget where they came from)."""
     if isinstance(value, str):
         return str(value)
     if isinstance(value, dict):
@@ -713,7 +718,7 @@ class _Reader:
         self.problems.append(_bounded(f"{_cut(path)}: {message}"))
 
     def failure(self, path: str, message: str) -> _Unresolved:
-        """Record a problem and return the exception that abandons the value (``raise self.failure(...)``)."""
+        """Record a problem and return the exception that abandons the value (`raise self.failure(...)`)."""
         self.problem(path, message)
         return _Unresolved()
 
@@ -735,7 +740,7 @@ class _Reader:
             raise _Overwork
 
     def built(self, size: int, path: str) -> None:
-        """Count ``size`` characters built by an intrinsic function, before they are built; too many ends it."""
+        """Count `size` characters built by an intrinsic function, before they are built; too many ends it."""
         self._text += size
         if self._text > _MAX_TEXT:
             self.problems.append(
@@ -907,7 +912,7 @@ class _Reader:
     # -- intrinsic functions ----------------------------------------------------------------------------
 
     def resolve(self, value: Any, path: str) -> Any:
-        """The value with every intrinsic function evaluated; records problems and raises ``_Unresolved`` when
+        """The value with every intrinsic function evaluated; records problems and raises `_Unresolved` when
         any part cannot be resolved (after trying every part, so all of its problems are reported)."""
         self.step()
         if isinstance(value, dict):
@@ -1014,7 +1019,7 @@ class _Reader:
         return kind
 
     def physical_name(self, logical: str) -> str:
-        """The resource's name: its name property, or ``<stack>-<LogicalId>`` as CloudFormation would generate it
+        """The resource's name: its name property, or `<stack>-<LogicalId>` as CloudFormation would generate it
         (without the random suffix, so every run gives the same name)."""
         if logical in self._names:
             return self._names[logical]
@@ -1786,8 +1791,8 @@ class _Reader:
         return not (isinstance(source, str) and source.startswith("arn:") and source.split(":")[2:3] != ["dynamodb"])
 
     def _stream_table(self, source: Any, path: str) -> tuple[str, str | None]:
-        """The logical id of the template's table whose stream ``source`` is, and None; or, reading remote
-        streams, an empty id and the stream ARN ``source`` is."""
+        """The logical id of the template's table whose stream `source` is, and None; or, reading remote
+        streams, an empty id and the stream ARN `source` is."""
         if isinstance(source, _Reference) and self._type(source.resource) in (_TABLE, _SIMPLE_TABLE):
             if source.attribute == "StreamArn":
                 if source.resource not in self.resources or "Condition" in self.resources[source.resource]:
@@ -1858,7 +1863,7 @@ class _Reader:
     def _settings(
         self, properties: dict[str, Any], base: str, *, skip: tuple[str, ...]
     ) -> tuple[dict[str, Any], dict[str, Any] | None, bool]:
-        """The mapping settings in ``MappingSettings`` keywords, each checked on its own so that every bad
+        """The mapping settings in `MappingSettings` keywords, each checked on its own so that every bad
         setting is reported at its own path; the DestinationConfig; whether all of it was fine."""
         settings: dict[str, Any] = {}
         ok = True
@@ -2153,7 +2158,7 @@ class _Reader:
         return {name: value for name, value in values.items() if isinstance(value, str)}
 
     def _variable(self, raw: Any, path: str) -> Any:
-        """An environment variable's text; ``_NO_VALUE`` when it resolves to AWS::NoValue, ``_FAILED`` when it
+        """An environment variable's text; `_NO_VALUE` when it resolves to AWS::NoValue, `_FAILED` when it
         cannot be resolved (the problem is recorded)."""
         try:
             value = self.resolve(raw, path)

@@ -1,7 +1,7 @@
 """Test helpers for code that consumes DynamoDB streams: realistic events, validation, clocks, contexts.
 
-Not imported by ``import shardline``. The pytest fixtures ``event_builder``, ``virtual_clock`` and
-``lambda_context`` come with the package (a pytest plugin registered on install).
+Not imported by `import shardline`. The pytest fixtures `event_builder`, `virtual_clock` and
+`lambda_context` come with the package (a pytest plugin registered on install).
 """
 
 from __future__ import annotations

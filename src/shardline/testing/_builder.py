@@ -1,13 +1,13 @@
 """Realistic DynamoDB Streams events from a small model of a table.
 
-:class:`EventBuilder` keeps the items of one table in memory. Each write (put, update, delete, a Time to
-Live delete) is compared with the item it replaces and, when it changes something, recorded as the stream
-record DynamoDB would write (AWS docs): the right event name, the images the stream's view
-type carries, an exact ``SizeBytes``, increasing sequence numbers and the clock's time. ``build()`` turns
-the recorded changes into a Lambda event, as DynamoDB Streams delivers it or wrapped by Kinesis Data
-Streams for DynamoDB, and ``build_window()`` into a tumbling-window invoke.
+[`EventBuilder`][shardline.testing.EventBuilder] keeps the items of one table in memory. Each write (put, update,
+delete, a Time to Live delete) is compared with the item it replaces and, when it changes something, recorded as the
+stream record DynamoDB would write (AWS docs): the right event name, the images the stream's view type carries, an exact
+`SizeBytes`, increasing sequence numbers and the clock's time. `build()` turns the recorded changes into a Lambda event,
+as DynamoDB Streams delivers it or wrapped by Kinesis Data Streams for DynamoDB, and `build_window()` into a
+tumbling-window invoke.
 
-Everything random (event IDs, sequence numbers) comes from one ``random.Random(seed)``, so the same seed
+Everything random (event IDs, sequence numbers) comes from one `random.Random(seed)`, so the same seed
 and the same writes give the same JSON text.
 """
 
@@ -73,10 +73,11 @@ class _Change(NamedTuple):
 def check_stream_location(*, table: str, region: str, account_id: str, partition: str) -> None:
     """Raise ValueError unless the four parts of a stream ARN are what AWS allows in them.
 
-    >>> check_stream_location(table="a/b", region="us-east-1", account_id="123456789012", partition="aws")
-    Traceback (most recent call last):
-    ...
-    ValueError: table 'a/b': DynamoDB table names are 3-255 characters of A-Z a-z 0-9 _ . -
+    Examples:
+        >>> check_stream_location(table="a/b", region="us-east-1", account_id="123456789012", partition="aws")
+        Traceback (most recent call last):
+        ...
+        ValueError: table 'a/b': DynamoDB table names are 3-255 characters of A-Z a-z 0-9 _ . -
     """
     if not isinstance(table, str) or _TABLE_NAME.fullmatch(table) is None:
         raise ValueError(f"table {_shown(table)}: DynamoDB table names are 3-255 characters of A-Z a-z 0-9 _ . -")
@@ -102,25 +103,26 @@ def _shown(value: object, limit: int = 60) -> str:
 class EventBuilder:
     """A table in memory whose writes become DynamoDB Streams records, and the Lambda events carrying them.
 
-    >>> builder = EventBuilder(key_schema={"pk": "S"})
-    >>> builder.put({"pk": "order#1", "status": "placed"})["eventName"]
-    'INSERT'
-    >>> record = builder.update({"pk": "order#1"}, set={"status": "shipped"})
-    >>> record["dynamodb"]["OldImage"]["status"], record["dynamodb"]["NewImage"]["status"]
-    ({'S': 'placed'}, {'S': 'shipped'})
-    >>> builder.put({"pk": "order#1", "status": "shipped"}) is None  # nothing changed: no record
-    True
-    >>> event = builder.build()
-    >>> [record["eventName"] for record in event["Records"]], builder.pending
-    (['INSERT', 'MODIFY'], 0)
+    Items and keys are plain Python values (`int`/`Decimal` numbers, `bytes`, sets, nested dicts and
+    lists); floats are refused because they are not exact. `key_schema` names the key attributes in
+    order, partition key first (`{"pk": "S", "sk": "N"}`; default `{"Id": "N"}`, SAM's sample table).
 
-    Items and keys are plain Python values (``int``/``Decimal`` numbers, ``bytes``, sets, nested dicts and
-    lists); floats are refused because they are not exact. ``key_schema`` names the key attributes in
-    order, partition key first (``{"pk": "S", "sk": "N"}``; default ``{"Id": "N"}``, SAM's sample table).
+    Without a `clock` the builder keeps its own [`VirtualClock`][shardline.testing.VirtualClock] starting at `start` and
+    moves it `step_seconds` forward after each record; a given clock is only read. The stream ARN's label (the stream's
+    creation time) is `start` in both cases.
 
-    Without a ``clock`` the builder keeps its own :class:`VirtualClock` starting at ``start`` and moves it
-    ``step_seconds`` forward after each record; a given clock is only read. The stream ARN's label (the
-    stream's creation time) is ``start`` in both cases.
+    Examples:
+        >>> builder = EventBuilder(key_schema={"pk": "S"})
+        >>> builder.put({"pk": "order#1", "status": "placed"})["eventName"]
+        'INSERT'
+        >>> record = builder.update({"pk": "order#1"}, set={"status": "shipped"})
+        >>> record["dynamodb"]["OldImage"]["status"], record["dynamodb"]["NewImage"]["status"]
+        ({'S': 'placed'}, {'S': 'shipped'})
+        >>> builder.put({"pk": "order#1", "status": "shipped"}) is None  # nothing changed: no record
+        True
+        >>> event = builder.build()
+        >>> [record["eventName"] for record in event["Records"]], builder.pending
+        (['INSERT', 'MODIFY'], 0)
     """
 
     __slots__ = (
@@ -195,7 +197,7 @@ class EventBuilder:
 
     @property
     def stream_arn(self) -> str:
-        """The table's stream ARN: every record's ``eventSourceARN``."""
+        """The table's stream ARN: every record's `eventSourceARN`."""
         return self._stream_arn
 
     @property
@@ -208,8 +210,8 @@ class EventBuilder:
     def put(self, item: Mapping[str, Any]) -> dict[str, Any] | None:
         """PutItem: record an INSERT, or a MODIFY whose OldImage is the item replaced.
 
-        Returns the stream record, or ``None`` when the item equals the stored one (DynamoDB writes no
-        record for a write that changes nothing). Numbers compare by value: ``Decimal("1.0")`` is ``1``.
+        Returns the stream record, or `None` when the item equals the stored one (DynamoDB writes no
+        record for a write that changes nothing). Numbers compare by value: `Decimal("1.0")` is `1`.
         """
         image, _ = item_image(item, self._schema)
         key = model_key(image, self._schema)
@@ -226,11 +228,11 @@ class EventBuilder:
         set: Mapping[str, Any] | None = None,  # UpdateItem's SET action; shadows the builtin here only
         remove: Iterable[str] = (),
     ) -> dict[str, Any] | None:
-        """UpdateItem: set and remove top-level attributes of the item with ``key``.
+        """UpdateItem: set and remove top-level attributes of the item with `key`.
 
         Like DynamoDB, an absent item is created (an INSERT holding the key and the set attributes), key
-        attributes cannot be set or removed (:class:`ValueError`), and an update that changes nothing
-        records nothing (``None``). Setting an attribute to ``None`` stores NULL; it does not remove it.
+        attributes cannot be set or removed (`ValueError`), and an update that changes nothing
+        records nothing (`None`). Setting an attribute to `None` stores NULL; it does not remove it.
         """
         typed_key = key_image(key, self._schema)
         update = parse_update(set, remove, self._schema)
@@ -244,11 +246,12 @@ class EventBuilder:
         return self._record(name, item_key, image, old)
 
     def delete(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
-        """DeleteItem: record a REMOVE whose OldImage is the deleted item; ``None`` if there is no such item."""
+        """DeleteItem: record a REMOVE whose OldImage is the deleted item; `None` if there is no such item."""
         return self._remove(key, ttl=False)
 
     def ttl_delete(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
-        """An expiry by Time to Live: a REMOVE carrying the DynamoDB service's ``userIdentity``."""
+        """An expiry by Time to Live: a REMOVE carrying the DynamoDB service's `userIdentity`
+        ([DynamoDB Streams and Time to Live](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-streams.html))."""
         return self._remove(key, ttl=True)
 
     def _remove(self, key: Mapping[str, Any], *, ttl: bool) -> dict[str, Any] | None:
@@ -261,12 +264,13 @@ class EventBuilder:
     def apply(self, change: Mapping[str, Any]) -> dict[str, Any] | None:
         """Apply one change written as plain JSON (a line of a JSON Lines file).
 
-        ``{"put": item}``, ``{"delete": key}``, ``{"ttl_delete": key}`` or
-        ``{"update": {"key": {...}, "set": {...}, "remove": [...]}}`` (``set`` and ``remove`` optional).
-        Parse the JSON with ``parse_float=Decimal``: floats are refused as everywhere else.
+        `{"put": item}`, `{"delete": key}`, `{"ttl_delete": key}` or
+        `{"update": {"key": {...}, "set": {...}, "remove": [...]}}` (`set` and `remove` optional).
+        Parse the JSON with `parse_float=Decimal`: floats are refused as everywhere else.
 
-        >>> EventBuilder().apply({"put": {"Id": 1, "note": "hi"}})["eventName"]
-        'INSERT'
+        Examples:
+            >>> EventBuilder().apply({"put": {"Id": 1, "note": "hi"}})["eventName"]
+            'INSERT'
         """
         if not isinstance(change, Mapping):
             raise ValueError(f'a change must be an object such as {{"put": {{...}}}}, got {_type_name(change)}')
@@ -303,36 +307,37 @@ class EventBuilder:
         return self.update(key, set=assigned, remove=removed)
 
     def forget(self, key: Mapping[str, Any]) -> bool:
-        """Drop the item stored under ``key`` from the model, recording nothing; whether there was one.
+        """Drop the item stored under `key` from the model, recording nothing; whether there was one.
 
         The model keeps every item written, so that a later write is compared with it. When no later write
         will touch an item (a stream of distinct synthetic puts), forgetting it keeps memory bounded however
         many items are written; a later write to the key then finds no item, as after a delete.
 
-        >>> builder = EventBuilder()
-        >>> _ = builder.put({"Id": 1})
-        >>> builder.forget({"Id": 1}), builder.item({"Id": 1})
-        (True, None)
+        Examples:
+            >>> builder = EventBuilder()
+            >>> _ = builder.put({"Id": 1})
+            >>> builder.forget({"Id": 1}), builder.item({"Id": 1})
+            (True, None)
         """
         return self._items.pop(model_key(key_image(key, self._schema), self._schema), None) is not None
 
     def item(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The item stored under ``key``, as plain values (numbers as ``Decimal``), or ``None``."""
+        """The item stored under `key`, as plain values (numbers as `Decimal`), or `None`."""
         image = self._items.get(model_key(key_image(key, self._schema), self._schema))
         return None if image is None else deserialize_item(image)
 
     # -- events -----------------------------------------------------------------------------------
 
     def build(self, *, kinesis: bool = False) -> dict[str, Any]:
-        """The Lambda event ``{"Records": [...]}`` of every pending record, which it consumes.
+        """The Lambda event `{"Records": [...]}` of every pending record, which it consumes.
 
-        ``kinesis=True`` wraps each record as Kinesis Data Streams for DynamoDB delivers it.
+        `kinesis=True` wraps each record as Kinesis Data Streams for DynamoDB delivers it.
         """
         changes, self._pending = self._pending, []
         return {"Records": [self._deliver(change, kinesis) for change in changes]}
 
     def build_batches(self, size: int, *, kinesis: bool = False) -> list[dict[str, Any]]:
-        """Every pending record, in events of at most ``size`` records (an event source mapping's BatchSize)."""
+        """Every pending record, in events of at most `size` records (an event source mapping's BatchSize)."""
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"size must be a whole number of records >= 1, got {size!r}")
         changes, self._pending = self._pending, []
@@ -352,10 +357,11 @@ class EventBuilder:
     ) -> dict[str, Any]:
         """A tumbling-window invoke of the pending records that fall in the first pending record's window.
 
-        Windows are aligned to multiples of ``window_seconds`` since the epoch, as Lambda aligns them.
+        Windows are aligned to multiples of `window_seconds` since the epoch, as Lambda aligns them
+        ([tumbling windows](https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-windows.html)).
         Records of later windows stay pending for the next call. With nothing pending, the event has no
         records and the window holds the clock's current time (Lambda's final invoke of a window may carry
-        no records). ``state`` is what the function returned last time (``{}`` on a window's first invoke).
+        no records). `state` is what the function returned last time (`{}` on a window's first invoke).
         """
         if isinstance(window_seconds, bool) or not isinstance(window_seconds, int):
             raise TypeError(f"window_seconds must be an int, got {type(window_seconds).__name__}")
@@ -506,30 +512,33 @@ _CURRENCIES: Final = ("EUR", "USD", "JPY", "GBP")
 
 
 def generate_items(count: int, *, key_schema: Mapping[str, str] | None = None, seed: int = 0) -> list[dict[str, Any]]:
-    """``count`` distinct, realistic order items for ``key_schema`` (default ``{"Id": "N"}``).
+    """`count` distinct, realistic order items for `key_schema` (default `{"Id": "N"}`).
 
-    Each item uses every DynamoDB type: strings, exact ``Decimal`` amounts with cents, ints, a set of
+    Each item uses every DynamoDB type: strings, exact `Decimal` amounts with cents, ints, a set of
     tags, a set of numbers, a nested address map, a list of order lines, a NULL, a BOOL and a binary.
     Keys are distinct by construction; with a sort key, a few items share each partition key. The same
     seed gives the same items.
 
-    >>> items = generate_items(2, key_schema={"pk": "S", "sk": "N"}, seed=7)
-    >>> [(item["pk"], item["sk"]) for item in items]
-    [('order#006305', 1), ('order#006305', 2)]
-    >>> items[0]["amount"], items[0]["tags"], items[0]["coupon"]
-    (Decimal('1500.94'), {'returnable'}, None)
+    Examples:
+        >>> items = generate_items(2, key_schema={"pk": "S", "sk": "N"}, seed=7)
+        >>> [(item["pk"], item["sk"]) for item in items]
+        [('order#006305', 1), ('order#006305', 2)]
+        >>> items[0]["amount"], items[0]["tags"], items[0]["coupon"]
+        (Decimal('1500.94'), {'returnable'}, None)
     """
     return list(iter_items(count, key_schema=key_schema, seed=seed))
 
 
 def iter_items(count: int, *, key_schema: Mapping[str, str] | None = None, seed: int = 0) -> Iterator[dict[str, Any]]:
-    """The items of :func:`generate_items`, one at a time: memory stays bounded however large ``count`` is.
+    """The items of [`generate_items`][shardline.testing.generate_items], one at a time: memory stays bounded however
+    large `count` is.
 
     The arguments are checked at once, not when the first item is taken.
 
-    >>> items = iter_items(10**12, seed=7)
-    >>> next(items)["Id"], next(items)["Id"]
-    (6305, 6306)
+    Examples:
+        >>> items = iter_items(10**12, seed=7)
+        >>> next(items)["Id"], next(items)["Id"]
+        (6305, 6306)
     """
     if isinstance(count, bool) or not isinstance(count, int):
         raise TypeError(f"count must be an int, got {type(count).__name__}")

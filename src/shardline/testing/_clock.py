@@ -18,7 +18,9 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
 class Clock(Protocol):
     """Something that tells the time in integer milliseconds since the epoch."""
 
-    def now_ms(self) -> int: ...
+    def now_ms(self) -> int:
+        """The current time in whole milliseconds since the Unix epoch."""
+        ...
 
 
 @final
@@ -26,6 +28,7 @@ class SystemClock:
     """The wall clock."""
 
     def now_ms(self) -> int:
+        """The wall clock's time in whole milliseconds since the Unix epoch."""
         return time.time_ns() // 1_000_000
 
     def __repr__(self) -> str:
@@ -40,12 +43,13 @@ DEFAULT_START_MS: Final = 1_767_225_600_000
 class VirtualClock:
     """A clock that moves only when told to, in integer milliseconds, for deterministic tests.
 
-    ``start_ms`` is epoch milliseconds (an aware datetime or ISO-8601 text is accepted too).
+    `start_ms` is epoch milliseconds (an aware datetime or ISO-8601 text is accepted too).
 
-    >>> clock = VirtualClock("2026-11-27T06:00:00Z")
-    >>> clock.advance(1500)
-    >>> clock.now()
-    datetime.datetime(2026, 11, 27, 6, 0, 1, 500000, tzinfo=datetime.timezone.utc)
+    Examples:
+        >>> clock = VirtualClock("2026-11-27T06:00:00Z")
+        >>> clock.advance(1500)
+        >>> clock.now()
+        datetime.datetime(2026, 11, 27, 6, 0, 1, 500000, tzinfo=datetime.timezone.utc)
     """
 
     __slots__ = ("_now",)
@@ -54,6 +58,7 @@ class VirtualClock:
         self._now = to_ms(start_ms)
 
     def now_ms(self) -> int:
+        """The clock's time in whole milliseconds since the Unix epoch; it changes only when advanced."""
         return self._now
 
     def now(self) -> datetime:
@@ -61,7 +66,7 @@ class VirtualClock:
         return to_datetime(self._now)
 
     def advance(self, ms: int) -> None:
-        """Move forward by ``ms`` milliseconds; never backwards."""
+        """Move forward by `ms` milliseconds; never backwards."""
         if type(ms) is not int:
             raise TypeError(f"advance() takes whole milliseconds (an int), got {type(ms).__name__} {ms!r}")
         if ms < 0:
@@ -69,7 +74,7 @@ class VirtualClock:
         self._now += ms
 
     def advance_to(self, when: datetime | str | int) -> None:
-        """Move forward to ``when``; a time in the past is refused."""
+        """Move forward to `when`; a time in the past is refused."""
         target = to_ms(when)
         if target < self._now:
             raise ValueError(f"a clock cannot go backwards (to {to_datetime(target).isoformat()})")
@@ -80,7 +85,7 @@ class VirtualClock:
 
 
 def to_ms(when: datetime | str | int) -> int:
-    """Milliseconds since the epoch of an aware datetime, an ISO-8601 text (``Z`` allowed) or an int."""
+    """Milliseconds since the epoch of an aware datetime, an ISO-8601 text (`Z` allowed) or an int."""
     if isinstance(when, bool):
         raise TypeError("a time must be a datetime, an ISO-8601 string or milliseconds, not a bool")
     if isinstance(when, int):
@@ -100,16 +105,17 @@ def to_ms(when: datetime | str | int) -> int:
 
 
 def to_datetime(ms: int) -> datetime:
-    """The aware UTC datetime of ``ms`` milliseconds since the epoch."""
+    """The aware UTC datetime of `ms` milliseconds since the epoch."""
     seconds, millis = divmod(ms, 1000)
     return datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=millis * 1000)
 
 
 def iso_z(ms: int, *, millis: bool = False) -> str:
-    """ISO-8601 UTC text with a ``Z``, as AWS writes times: whole seconds, or milliseconds with ``millis``.
+    """ISO-8601 UTC text with a `Z`, as AWS writes times: whole seconds, or milliseconds with `millis`.
 
-    >>> iso_z(1_767_225_600_123), iso_z(1_767_225_600_123, millis=True)
-    ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123Z')
+    Examples:
+        >>> iso_z(1_767_225_600_123), iso_z(1_767_225_600_123, millis=True)
+        ('2026-01-01T00:00:00Z', '2026-01-01T00:00:00.123Z')
     """
     text = f"{to_datetime(ms - ms % 1000):%Y-%m-%dT%H:%M:%S}"
     return f"{text}.{ms % 1000:03d}Z" if millis else f"{text}Z"

@@ -14,17 +14,18 @@ __all__ = ["LambdaContext"]
 
 @final
 class LambdaContext:
-    """The ``context`` argument of a Lambda handler, with the attributes the Python runtime provides.
+    """The `context` argument of a Lambda handler, with the attributes the Python runtime provides.
 
-    ``memory_limit_in_mb`` is a string, as the runtime gives it. ``get_remaining_time_in_millis()`` counts
-    down from ``timeout`` seconds on ``clock`` (the system clock by default; a ``VirtualClock`` in tests).
+    `memory_limit_in_mb` is a string, as the runtime gives it. `get_remaining_time_in_millis()` counts
+    down from `timeout` seconds on `clock` (the system clock by default; a `VirtualClock` in tests).
 
-    >>> from shardline.testing import VirtualClock
-    >>> clock = VirtualClock("2026-11-27T06:00:00Z")
-    >>> context = LambdaContext(function_name="orders-stream", timeout=3, clock=clock, request_id="r-1")
-    >>> clock.advance(1250)
-    >>> context.get_remaining_time_in_millis(), context.invoked_function_arn
-    (1750, 'arn:aws:lambda:us-east-1:123456789012:function:orders-stream')
+    Examples:
+        >>> from shardline.testing import VirtualClock
+        >>> clock = VirtualClock("2026-11-27T06:00:00Z")
+        >>> context = LambdaContext(function_name="orders-stream", timeout=3, clock=clock, request_id="r-1")
+        >>> clock.advance(1250)
+        >>> context.get_remaining_time_in_millis(), context.invoked_function_arn
+        (1750, 'arn:aws:lambda:us-east-1:123456789012:function:orders-stream')
     """
 
     def __init__(

@@ -1,7 +1,7 @@
-"""The sample event of ``sam local generate-event dynamodb update``, with its options.
+"""The sample event of `sam local generate-event dynamodb update`, with its options.
 
-SAM's sample is three changes to one item of a table keyed by a number ``Id``: an INSERT, a MODIFY of its
-``Message`` and a REMOVE. Its options only change where the event says it came from.
+SAM's sample is three changes to one item of a table keyed by a number `Id`: an INSERT, a MODIFY of its
+`Message` and a REMOVE. Its options only change where the event says it came from.
 """
 
 from __future__ import annotations
@@ -35,14 +35,15 @@ def sam_sample_event(
     account_id: str = "123456789012",
     table: str = "ExampleTableWithStream",
 ) -> dict[str, Any]:
-    """The event ``sam local generate-event dynamodb update`` prints, for the same options.
+    """The event `sam local generate-event dynamodb update` prints, for the same options.
 
-    >>> event = sam_sample_event(region="eu-west-1", table="Orders")
-    >>> event["Records"][0]["eventSourceARN"]
-    'arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2015-06-27T00:48:05.899'
+    Each option must be what AWS allows in an ARN (a table name of 3-255 letters, digits, `_ . -`; a
+    12-digit account ID; a region and partition of lowercase letters, digits and `-`): ValueError otherwise.
 
-    Each option must be what AWS allows in an ARN (a table name of 3-255 letters, digits, ``_ . -``; a
-    12-digit account ID; a region and partition of lowercase letters, digits and ``-``): ValueError otherwise.
+    Examples:
+        >>> event = sam_sample_event(region="eu-west-1", table="Orders")
+        >>> event["Records"][0]["eventSourceARN"]
+        'arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2015-06-27T00:48:05.899'
     """
     check_stream_location(table=table, region=region, account_id=account_id, partition=partition)
     arn = f"arn:{partition}:dynamodb:{region}:{account_id}:table/{table}/stream/{_STREAM_LABEL}"

@@ -1,15 +1,15 @@
 """Check a Lambda event against what DynamoDB Streams and Lambda really send.
 
-``validate_event`` never raises on malformed input: it walks whatever it is given and returns the
-:class:`Problem` s it finds, in document order, each with a JSON path: the first 1,000 of them, then one more
-saying how many were left out, so that a huge broken event cannot make the report itself huge. Problems
-marked ``strict_only`` are the variations a lenient reader accepts (eventID "1", SequenceNumber "111", a float
-ApproximateCreationDateTime, eventVersion "1.0", userIdentity outside a TTL delete); they are reported only
-with ``strict=True``.
+`validate_event` never raises on malformed input: it walks whatever it is given and returns the
+[`Problem`][shardline.testing.Problem] s it finds, in document order, each with a JSON path: the first 1,000 of them,
+then one more saying how many were left out, so that a huge broken event cannot make the report itself huge. Problems
+marked `strict_only` are the variations a lenient reader accepts (eventID "1", SequenceNumber "111", a float
+ApproximateCreationDateTime, eventVersion "1.0", userIdentity outside a TTL delete); they are reported only with
+`strict=True`.
 
-Document order here means: the event itself (its JSON size), ``Records``, each record in turn with its fields
+Document order here means: the event itself (its JSON size), `Records`, each record in turn with its fields
 in the order AWS writes them, then the tumbling-window fields. A problem found by comparing two places
-(a sequence number with the previous record's, an image's key with ``Keys``) is reported where the later
+(a sequence number with the previous record's, an image's key with `Keys`) is reported where the later
 place is.
 """
 
@@ -87,16 +87,18 @@ _MICROS_MAX: Final = 10**17
 class Problem(NamedTuple):
     """One thing wrong with an event: where, what, and whether only a strict check reports it.
 
-    >>> validate_event({"Records": []})[0]
-    Problem(path='Records', message='is empty; Lambda never invokes a function with an empty batch', strict_only=False)
+    Examples:
+        >>> problem = validate_event({"Records": []})[0]
+        >>> problem.path, problem.message, problem.strict_only
+        ('Records', 'is empty; Lambda never invokes a function with an empty batch', False)
     """
 
-    #: JSON path of the offending value, e.g. ``Records[0].dynamodb.NewImage.lines[2].sku``; ``""`` for the event.
     path: str
-    #: What is wrong and, where useful, what was expected. Never a whole item.
+    """JSON path of the offending value, e.g. `Records[0].dynamodb.NewImage.lines[2].sku`; `""` for the event."""
     message: str
-    #: True for the lenient cases (AWS's own documentation examples), reported only with ``strict=True``.
+    """What is wrong and, where useful, what was expected. Never a whole item."""
     strict_only: bool
+    """True for the lenient cases (AWS's own documentation examples), reported only with `strict=True`."""
 
 
 def validate_event(event: object, *, strict: bool = False, size: int | None = None) -> list[Problem]:
@@ -105,22 +107,23 @@ def validate_event(event: object, *, strict: bool = False, size: int | None = No
     Checks the event's shape and limits (1..10000 records, at most 6 MB of JSON), every record's fields,
     its AttributeValues (through the codec), key attributes, images against StreamViewType and eventName,
     SizeBytes against DynamoDB's item size, that all records come from one stream in increasing sequence
-    order, Kinesis-wrapped records, and tumbling-window fields. ``size`` is the event's JSON text length in
+    order, Kinesis-wrapped records, and tumbling-window fields. `size` is the event's JSON text length in
     bytes when the caller has it (a file read from disk); otherwise the size of its compact UTF-8 JSON is
     computed, Decimals written exactly.
 
-    Never raises on malformed input; returns ``[]`` for a valid event. At most :data:`MAX_PROBLEMS` problems
-    are listed; when there are more, a last one (path ``""``) says how many were left out.
+    Never raises on malformed input; returns `[]` for a valid event. At most 1,000 problems
+    are listed; when there are more, a last one (path `""`) says how many were left out.
 
-    >>> event = {"Records": [{"eventID": "1", "eventName": "REMOVE"}]}
-    >>> for problem in validate_event(event, strict=True):
-    ...     print(problem.path, "|", problem.message, "|", problem.strict_only)
-    Records[0].eventID | "1" is not 32 lowercase hex digits, as DynamoDB writes event IDs | True
-    Records[0].eventVersion | missing; DynamoDB Streams records carry eventVersion "1.1" | True
-    Records[0].eventSource | missing | False
-    Records[0].awsRegion | missing | False
-    Records[0].dynamodb | missing | False
-    Records[0].eventSourceARN | missing | False
+    Examples:
+        >>> event = {"Records": [{"eventID": "1", "eventName": "REMOVE"}]}
+        >>> for problem in validate_event(event, strict=True):
+        ...     print(problem.path, "|", problem.message, "|", problem.strict_only)
+        Records[0].eventID | "1" is not 32 lowercase hex digits, as DynamoDB writes event IDs | True
+        Records[0].eventVersion | missing; DynamoDB Streams records carry eventVersion "1.1" | True
+        Records[0].eventSource | missing | False
+        Records[0].awsRegion | missing | False
+        Records[0].dynamodb | missing | False
+        Records[0].eventSourceARN | missing | False
     """
     problems, omitted = check_event(event, strict=strict, size=size)
     if omitted:
@@ -129,13 +132,14 @@ def validate_event(event: object, *, strict: bool = False, size: int | None = No
 
 
 def omitted_problem(count: int) -> Problem:
-    """The last problem of a report that lists only the first :data:`MAX_PROBLEMS`."""
+    """The last problem of a report that lists only the first `MAX_PROBLEMS`."""
     plural = "s" if count != 1 else ""
     return Problem("", f"and {count:,} more problem{plural}, not listed (only the first {MAX_PROBLEMS:,} are)", False)
 
 
 def check_event(event: object, *, strict: bool = False, size: int | None = None) -> tuple[list[Problem], int]:
-    """:func:`validate_event`'s work: the first :data:`MAX_PROBLEMS` problems, and how many more there are.
+    """[`validate_event`][shardline.testing.validate_event]'s work: the first `MAX_PROBLEMS` problems, and how many more
+    there are.
 
     Memory stays bounded however many records are broken: problems past the first ones are counted, not kept.
     """
@@ -237,9 +241,9 @@ def _check_size(event: Mapping[Any, Any], size: int | None, out: list[Problem]) 
 
 
 def _json_size(value: object, problems: list[Problem]) -> int | None:
-    """Bytes of ``value`` as compact UTF-8 JSON (what ``json_dumps(value, separators=(",", ":"),
-    ensure_ascii=False)`` writes); None after adding a problem for each value JSON cannot carry to
-    ``problems``, or one saying the event is over Lambda's limit.
+    """Bytes of `value` as compact UTF-8 JSON (what `json_dumps(value, separators=(",", ":"),
+    ensure_ascii=False)` writes); None after adding a problem for each value JSON cannot carry to
+    `problems`, or one saying the event is over Lambda's limit.
 
     Walked iteratively and without writing the text: an event may nest deeper than the recursion limit, hold
     a reference cycle, or a number such as Decimal("1E+999999999") whose plain form is a billion digits. A
@@ -446,7 +450,7 @@ def _check_stream_record(record: Mapping[str, Any], path: str, index: int, batch
 
 
 def _check_kinesis_record(record: Mapping[str, Any], path: str, index: int, batch: _Batch, out: list[Problem]) -> None:
-    """A Kinesis record carrying a DynamoDB change record as base64 JSON in ``kinesis.data``."""
+    """A Kinesis record carrying a DynamoDB change record as base64 JSON in `kinesis.data`."""
     region = _peek_str(record, "awsRegion")
     arn = _peek_str(record, "eventSourceARN")
     kinesis = record["kinesis"]
@@ -569,9 +573,9 @@ def _check_change(
     event_name: str | None,
     sequence: tuple[_Batch, str | None, int] | None,
 ) -> None:
-    """The ``dynamodb`` section of a DynamoDB Streams record, or (``sequence`` None) of a Kinesis one.
+    """The `dynamodb` section of a DynamoDB Streams record, or (`sequence` None) of a Kinesis one.
 
-    ``sequence`` is the batch so far, the record's stream ARN and its index, for the sequence order check.
+    `sequence` is the batch so far, the record's stream ARN and its index, for the sequence order check.
     """
     kinesis = sequence is None
     if ddb is _MISSING:
@@ -710,7 +714,7 @@ def _check_creation_time(ddb: Mapping[str, Any], path: str, kinesis: bool, out: 
 
 
 def _check_keys(raw: object, path: str, out: list[Problem]) -> tuple[int | None, dict[str, Mapping[str, Any]]]:
-    """Check ``Keys``; return its item size (None when it has a problem) and its usable key attributes."""
+    """Check `Keys`; return its item size (None when it has a problem) and its usable key attributes."""
     if raw is _MISSING:
         out.append(Problem(path, "missing; every record carries the item's key attributes", False))
         return None, {}
@@ -831,7 +835,7 @@ def _attribute_size(name: Any, av: object, path: str, out: list[Problem]) -> int
 
 
 def _key_difference(key: Mapping[str, Any], other: Mapping[str, Any]) -> str:
-    """Why two valid AttributeValues (``key`` of type S, N or B) differ, or "" when they are equal."""
+    """Why two valid AttributeValues (`key` of type S, N or B) differ, or "" when they are equal."""
     ((tag, value),) = key.items()
     ((other_tag, other_value),) = other.items()
     if tag != other_tag:

@@ -1,17 +1,18 @@
 """DynamoDB's API over the local store: the endpoint your own boto3 code (or the AWS CLI, PynamoDB, any SDK)
-talks to, serving DynamoDB (``DynamoDB_20120810``) and DynamoDB Streams (``DynamoDBStreams_20120810``) on
-one port, over the same state file as the rest of :mod:`shardline.local`: every write through it puts the
-same stream record a :class:`~shardline.local.Store` write does.
+talks to, serving DynamoDB (`DynamoDB_20120810`) and DynamoDB Streams (`DynamoDBStreams_20120810`) on
+one port, over the same state file as the rest of [`shardline.local`][shardline.local]: every write through it puts the
+same stream record a [`Store`][shardline.local.Store] write does.
 
->>> import shardline.local
->>> from shardline.local.endpoint import serve
->>> with shardline.local.Store(":memory:") as store, serve(store, port=0) as endpoint:
-...     endpoint.url.startswith("http://127.0.0.1:")
-True
-
-Point an SDK at it with ``endpoint_url=endpoint.url`` (or ``AWS_ENDPOINT_URL_DYNAMODB`` and
-``AWS_ENDPOINT_URL_DYNAMODB_STREAMS``) and any credentials: SigV4 signatures are accepted without being
+Point an SDK at it with `endpoint_url=endpoint.url` (or `AWS_ENDPOINT_URL_DYNAMODB` and
+`AWS_ENDPOINT_URL_DYNAMODB_STREAMS`) and any credentials: SigV4 signatures are accepted without being
 checked, and the access key does not separate data (every client sees the same tables).
+
+Examples:
+    >>> import shardline.local
+    >>> from shardline.local.endpoint import serve
+    >>> with shardline.local.Store(":memory:") as store, serve(store, port=0) as endpoint:
+    ...     endpoint.url.startswith("http://127.0.0.1:")
+    True
 """
 
 from __future__ import annotations
@@ -47,20 +48,21 @@ class EndpointError(ShardlineError):
 
 @final
 class Endpoint:
-    """A running endpoint (from :func:`serve`): its ``url``, ``host`` and ``port``, :meth:`handle` for
-    requests without a socket, and :meth:`close`. A context manager: leaving the block closes it."""
+    """A running endpoint (from [`serve`][shardline.local.serve]): its `url`, `host` and `port`,
+    [`handle`][shardline.local.Endpoint.handle] for requests without a socket, and
+    [`close`][shardline.local.Endpoint.close]. A context manager: leaving the block closes it."""
 
     __slots__ = ("_closed", "_server", "_thread", "host", "port", "store", "url")
 
     def __init__(self, store: Store, server: Server, host: str) -> None:
         self.store = store
         self._server = server
-        #: The address listened on, as given to :func:`serve`.
         self.host: str = host
-        #: The port listened on (the free port chosen when ``port=0`` was asked for).
+        """The address listened on, as given to [`serve`][shardline.local.serve]."""
         self.port: int = int(server.server_address[1])
-        #: ``http://<host>:<port>``, for an SDK's ``endpoint_url``.
+        """The port listened on (the free port chosen when `port=0` was asked for)."""
         self.url: str = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        """`http://<host>:<port>`, for an SDK's `endpoint_url`."""
         self._closed = False
         self._thread = threading.Thread(
             target=server.serve_forever, args=(_POLL_SECONDS,), name=f"shardline-endpoint-{self.port}", daemon=True
@@ -79,8 +81,8 @@ class Endpoint:
         self.close()
 
     def handle(self, target: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        """Serve one request in this thread, without HTTP: ``target`` as the ``X-Amz-Target`` header
-        (``"DynamoDB_20120810.GetItem"``) and the JSON ``body``; returns the HTTP status, the response
+        """Serve one request in this thread, without HTTP: `target` as the `X-Amz-Target` header
+        (`"DynamoDB_20120810.GetItem"`) and the JSON `body`; returns the HTTP status, the response
         headers and the response body, exactly as the socket would carry them."""
         if not isinstance(target, str) or not isinstance(body, (bytes, bytearray, memoryview)):
             raise ArgumentTypeError(
@@ -105,18 +107,19 @@ class Endpoint:
 
 
 def serve(store: Store, *, host: str = "127.0.0.1", port: int = 0) -> Endpoint:
-    """Serve ``store`` as DynamoDB and DynamoDB Streams on ``host``:``port`` (``port=0``: a free port, see
-    :attr:`Endpoint.port`), in a background thread; returns once listening.
-
-    >>> from shardline.local import Store
-    >>> with Store(":memory:") as store, serve(store) as endpoint:
-    ...     status, headers, body = endpoint.handle("DynamoDB_20120810.ListTables", b"{}")
-    ...     print(status, body)
-    200 b'{"TableNames":[]}'
+    """Serve `store` as DynamoDB and DynamoDB Streams on `host`:`port` (`port=0`: a free port, see
+    [`Endpoint.port`][shardline.local.Endpoint.port]), in a background thread; returns once listening.
 
     A host other than the loopback address exposes the tables to the network without any access control
-    (signatures are not checked): do that on purpose only. Raises :class:`EndpointError` when the address
-    cannot be listened on (the port is taken, for instance).
+    (signatures are not checked): do that on purpose only. Raises [`EndpointError`][shardline.local.EndpointError] when
+    the address cannot be listened on (the port is taken, for instance).
+
+    Examples:
+        >>> from shardline.local import Store
+        >>> with Store(":memory:") as store, serve(store) as endpoint:
+        ...     status, headers, body = endpoint.handle("DynamoDB_20120810.ListTables", b"{}")
+        ...     print(status, body)
+        200 b'{"TableNames":[]}'
     """
     if not isinstance(store, Store):
         raise ArgumentTypeError(f"serve() needs a shardline.local.Store, got {type(store).__name__}")

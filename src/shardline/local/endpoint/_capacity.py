@@ -13,8 +13,8 @@ consumption"):
   new entry when it appears or changes in place, 1 write of the old entry when it disappears, and both
   when the index key changes.
 
-``ReturnConsumedCapacity``: ``TOTAL`` gives ``TableName`` and ``CapacityUnits``; ``INDEXES`` adds the split
-by table and index; ``NONE`` (or nothing) leaves ``ConsumedCapacity`` out.
+`ReturnConsumedCapacity`: `TOTAL` gives `TableName` and `CapacityUnits`; `INDEXES` adds the split
+by table and index; `NONE` (or nothing) leaves `ConsumedCapacity` out.
 """
 
 from __future__ import annotations
@@ -29,23 +29,23 @@ __all__ = ["MODES", "READ_UNIT", "WRITE_UNIT", "Meter", "index_entry", "read_uni
 #: Bytes per read unit and per write unit.
 READ_UNIT: Final = 4096
 WRITE_UNIT: Final = 1024
-#: ``ReturnConsumedCapacity``'s values.
+#: `ReturnConsumedCapacity`'s values.
 MODES: Final = ("INDEXES", "TOTAL", "NONE")
 
 
 def read_units(size: int, *, consistent: bool, factor: int = 1) -> float:
-    """Read units for ``size`` bytes read at once: at least one unit, half when eventually consistent."""
+    """Read units for `size` bytes read at once: at least one unit, half when eventually consistent."""
     units = max(1, -(-size // READ_UNIT)) * factor
     return float(units) if consistent else units / 2
 
 
 def write_units(size: int, *, factor: int = 1) -> float:
-    """Write units for an item of ``size`` bytes: at least one."""
+    """Write units for an item of `size` bytes: at least one."""
     return float(max(1, -(-size // WRITE_UNIT)) * factor)
 
 
 def index_entry(image: Mapping[str, Any] | None, spec: Any, table_keys: Sequence[str]) -> dict[str, Any] | None:
-    """The entry ``image`` has in an index (``spec``: an ``IndexSpec``), or None when the item lacks one of
+    """The entry `image` has in an index (`spec`: an `IndexSpec`), or None when the item lacks one of
     the index's key attributes (a sparse index leaves it out)."""
     if image is None:
         return None
@@ -67,7 +67,7 @@ def index_write_units(
     *,
     factor: int = 1,
 ) -> float:
-    """Write units one index consumes when an item goes from ``old`` to ``new``."""
+    """Write units one index consumes when an item goes from `old` to `new`."""
     before = index_entry(old, spec, table_keys)
     after = index_entry(new, spec, table_keys)
     if before is None and after is None:
@@ -87,7 +87,7 @@ def index_write_units(
 
 @final
 class Meter:
-    """Capacity consumed by one request, per table and index, rendered as ``ConsumedCapacity``."""
+    """Capacity consumed by one request, per table and index, rendered as `ConsumedCapacity`."""
 
     __slots__ = ("_tables", "mode")
 
@@ -107,7 +107,7 @@ class Meter:
         return entry
 
     def touch(self, table: str) -> None:
-        """Name ``table`` in the response even if it consumed nothing (a batch's every table)."""
+        """Name `table` in the response even if it consumed nothing (a batch's every table)."""
         if self.mode is not None:
             self._entry(table)
 
@@ -118,7 +118,7 @@ class Meter:
         self._count(1, table, units, index, local)
 
     def _count(self, column: int, table: str, units: float, index: str | None, local: bool) -> None:
-        """Add read (``column`` 0) or write (1) units to the table's count, or to its index's."""
+        """Add read (`column` 0) or write (1) units to the table's count, or to its index's."""
         if self.mode is None:
             return
         entry = self._entry(table)
@@ -159,7 +159,7 @@ class Meter:
                 self.write(table.name, units, index=spec.name, local=True)
 
     def render(self, table: str) -> dict[str, Any]:
-        """The ``ConsumedCapacity`` object of one table."""
+        """The `ConsumedCapacity` object of one table."""
         read, write, indexes = self._tables.get(table) or (0.0, 0.0, {})
         total = read + write + sum(slot[1] + slot[2] for slot in indexes.values())
         result: dict[str, Any] = {"TableName": table, "CapacityUnits": total}
@@ -179,11 +179,11 @@ class Meter:
         return result
 
     def one(self, table: str) -> dict[str, Any] | None:
-        """``ConsumedCapacity`` of a single-table operation, or None when not asked for."""
+        """`ConsumedCapacity` of a single-table operation, or None when not asked for."""
         return None if self.mode is None else self.render(table)
 
     def all(self) -> list[dict[str, Any]] | None:
-        """``ConsumedCapacity`` of a multi-table operation (a list), or None when not asked for."""
+        """`ConsumedCapacity` of a multi-table operation (a list), or None when not asked for."""
         return None if self.mode is None else [self.render(table) for table in self._tables]
 
 

@@ -2,13 +2,13 @@
 
 Each function takes the checked request body and returns the response body of the operation of the same name
 in the DynamoDB API reference (CreateTable, DescribeTable, ...). Tables are ready at once: CreateTable and
-UpdateTable answer ``ACTIVE`` (DynamoDB answers ``CREATING``/``UPDATING`` and gets there within seconds;
-waiters and code that polls DescribeTable see ``ACTIVE`` at their first look).
+UpdateTable answer `ACTIVE` (DynamoDB answers `CREATING`/`UPDATING` and gets there within seconds;
+waiters and code that polls DescribeTable see `ACTIVE` at their first look).
 
 What DynamoDB keeps about a table and the store does not need (the billing mode, provisioned throughput,
-attribute definitions, tags, table class, deletion protection) is kept in the table's ``extra`` metadata and
-described back as given. Tables created without the endpoint (``shardline run`` from a template, or
-:meth:`Store.create_table <shardline.local.Store.create_table>`) are described as on-demand tables whose
+attribute definitions, tags, table class, deletion protection) is kept in the table's `extra` metadata and
+described back as given. Tables created without the endpoint (`shardline run` from a template, or
+`Store.create_table <shardline.local.Store.create_table>`) are described as on-demand tables whose
 attribute definitions are their key attributes.
 """
 
@@ -108,7 +108,7 @@ def describe_table(store: Store, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_table(store: Store, request: dict[str, Any]) -> dict[str, Any]:
-    """DeleteTable: the table's description as it goes, ``TableStatus: DELETING``."""
+    """DeleteTable: the table's description as it goes, `TableStatus: DELETING`."""
     name = request["TableName"]
     table = _table(store, name)
     if table.extra.get("deletion_protection") is True:
@@ -126,8 +126,8 @@ def delete_table(store: Store, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_tables(store: Store, request: dict[str, Any]) -> dict[str, Any]:
-    """ListTables: names in order, ``Limit`` (1 to 100, 100 by default) at a time, from after
-    ``ExclusiveStartTableName``; ``LastEvaluatedTableName`` when more remain."""
+    """ListTables: names in order, `Limit` (1 to 100, 100 by default) at a time, from after
+    `ExclusiveStartTableName`; `LastEvaluatedTableName` when more remain."""
     limit = request.get("Limit", 100)
     start = request.get("ExclusiveStartTableName")
     names = [table.name for table in store.tables()]
@@ -265,7 +265,7 @@ def update_time_to_live(store: Store, request: dict[str, Any]) -> dict[str, Any]
 
 
 def describe_time_to_live(store: Store, request: dict[str, Any]) -> dict[str, Any]:
-    """DescribeTimeToLive: ``ENABLED`` with the attribute, or ``DISABLED``."""
+    """DescribeTimeToLive: `ENABLED` with the attribute, or `DISABLED`."""
     table = _table(store, request["TableName"])
     if table.ttl_attribute is None:
         return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
@@ -353,7 +353,7 @@ def _resource(store: Store, arn: str) -> Table:
 
 
 def _definitions(request: Mapping[str, Any]) -> dict[str, str]:
-    """AttributeDefinitions as ``{name: type}``; a name defined twice is refused. CreateTable needs them and
+    """AttributeDefinitions as `{name: type}`; a name defined twice is refused. CreateTable needs them and
     the key schema (the model leaves them optional for tables made from another Region's global table)."""
     missing = [member for member in ("AttributeDefinitions", "KeySchema") if member not in request]
     if missing:
@@ -373,7 +373,7 @@ def _definitions(request: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _key_schema(elements: Sequence[Mapping[str, str]], definitions: Mapping[str, str], where: str) -> dict[str, str]:
-    """A KeySchema list as the store's ordered ``{name: type}``, checked as DynamoDB checks it."""
+    """A KeySchema list as the store's ordered `{name: type}`, checked as DynamoDB checks it."""
     if len(elements) > 2:
         shown = ", ".join(
             f"KeySchemaElement(attributeName={element['AttributeName']}, keyType={element['KeyType']})"

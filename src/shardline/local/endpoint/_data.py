@@ -2,10 +2,10 @@
 Query, Scan, TransactWriteItems and TransactGetItems.
 
 Each operation takes the parsed JSON body of a request and returns the JSON body of the response, or raises
-:class:`DynamoDBError` as DynamoDB answers (DynamoDB API reference, one page per operation). Items, keys and
-expression values are checked and normalised by ``_values`` first; expressions are parsed once per request by
-``shardline.local.expressions`` (every expression of a request before any is evaluated, so that unused or
-undefined names and values are refused together, as DynamoDB does).
+[`DynamoDBError`][shardline.local.DynamoDBError] as DynamoDB answers (DynamoDB API reference, one page per operation).
+Items, keys and expression values are checked and normalised by `_values` first; expressions are parsed once per request
+by `shardline.local.expressions` (every expression of a request before any is evaluated, so that unused or undefined
+names and values are refused together, as DynamoDB does).
 
 Every write is atomic: the old item is read, the condition checked, the new image computed and written in
 one store transaction, so concurrent writers cannot interleave; a write that changes nothing succeeds and
@@ -76,7 +76,7 @@ _INVALID: Final = "One or more parameter values were invalid: "
 
 def _operation(function: Callable[[Store, Request], Response]) -> Callable[[Store, Request], Response]:
     """An operation whose store and expression refusals leave it as DynamoDB's errors, as the endpoint would
-    translate them: callers in process (tests, benchmarks) see the same ``DynamoDBError`` a client does."""
+    translate them: callers in process (tests, benchmarks) see the same `DynamoDBError` a client does."""
 
     @functools.wraps(function)
     def run(store: Store, request: Request) -> Response:
@@ -115,7 +115,7 @@ def _bool(request: Mapping[str, Any], name: str, default: bool = False) -> bool:
 
 
 def _expressions(request: Mapping[str, Any]) -> Expressions:
-    """The request's ``ExpressionAttributeNames`` and ``ExpressionAttributeValues`` (each value checked and
+    """The request's `ExpressionAttributeNames` and `ExpressionAttributeValues` (each value checked and
     normalised), ready to parse the request's expressions against."""
     names = _values.field(request, "ExpressionAttributeNames", dict, "Map")
     if names is not None:
@@ -146,7 +146,7 @@ def _parse(
     key_names: tuple[str, str | None] | None = None,
 ) -> _Parsed:
     """Parse every expression of a request, then refuse placeholders none of them used (DynamoDB checks the
-    request's expressions together). ``expression`` and ``legacy`` are the operation's parameters of each
+    request's expressions together). `expression` and `legacy` are the operation's parameters of each
     kind in DynamoDB's order (DynamoDB developer guide, "Legacy conditional parameters": a request may not
     mix them)."""
     if all(request.get(name) is None for name in (*expression, *legacy, *_PLACEHOLDERS)):
@@ -204,7 +204,7 @@ def _legacy(
 
 
 def _legacy_values(raw: Any) -> Any:
-    """A legacy condition or update map with its ``Value`` and ``AttributeValueList`` values normalised."""
+    """A legacy condition or update map with its `Value` and `AttributeValueList` values normalised."""
     if type(raw) is not dict:
         return raw
     out: dict[str, Any] = {}
@@ -236,7 +236,7 @@ def _schema(table: Table) -> dict[str, str]:
 
 
 def _indexes(table: Table) -> tuple[tuple[Any, bool], ...]:
-    """The table's secondary indexes, each with ``True`` for a local one."""
+    """The table's secondary indexes, each with `True` for a local one."""
     return (
         *((spec, False) for spec in getattr(table, "global_indexes", ())),
         *((spec, True) for spec in getattr(table, "local_indexes", ())),
@@ -279,7 +279,7 @@ def _store_error(exc: Exception) -> DynamoDBError:
 
 
 def _item_collection_metrics(table: Table, key: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``ItemCollectionMetrics`` of a write: only tables with local secondary indexes have item collections
+    """`ItemCollectionMetrics` of a write: only tables with local secondary indexes have item collections
     (DynamoDB API reference, PutItem: ItemCollectionMetrics)."""
     if not getattr(table, "local_indexes", ()):
         return None
@@ -344,7 +344,7 @@ def put_item(store: Store, request: Request) -> Response:
 
 
 class _Found:
-    """What a single-item write found, and wrote: filled in by :func:`_change`."""
+    """What a single-item write found, and wrote: filled in by `_change`."""
 
     __slots__ = ("new", "old", "old_size", "size")
 
@@ -362,7 +362,7 @@ def _change(
     on_failure: str | None,
     make: Callable[[dict[str, Any] | None], tuple[dict[str, Any] | None, int]],
 ) -> _Found:
-    """Read the item, check the condition against it and write the image ``make`` computes from it (None:
+    """Read the item, check the condition against it and write the image `make` computes from it (None:
     delete the item), all in one store transaction."""
     found = _Found()
 
@@ -386,7 +386,7 @@ def _change(
 def _write_response(
     response: Response, table: Table, key: Mapping[str, Any], found: _Found, *, meter: Meter, metrics: str | None
 ) -> Response:
-    """The consumed capacity and item collection metrics of a single-item write, added to ``response``."""
+    """The consumed capacity and item collection metrics of a single-item write, added to `response`."""
     if meter.active:
         new_size = None if found.new is None else found.size
         meter.write_item(table, found.old, found.new, old_size=found.old_size, new_size=new_size)
@@ -490,7 +490,7 @@ def _key_ref(key: Mapping[str, Any]) -> tuple[Any, ...]:
 @_operation
 def batch_get_item(store: Store, request: Request) -> Response:
     """BatchGetItem (DynamoDB API reference, BatchGetItem): up to 100 items from one or more tables; the
-    items beyond 16 MB of response come back as ``UnprocessedKeys``."""
+    items beyond 16 MB of response come back as `UnprocessedKeys`."""
     items = _request_items(request)
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     plans = []
@@ -541,7 +541,7 @@ def batch_get_item(store: Store, request: Request) -> Response:
 
 
 def _request_items(request: Mapping[str, Any]) -> dict[str, Any]:
-    """BatchGetItem's and BatchWriteItem's ``RequestItems``: a map of one table or more."""
+    """BatchGetItem's and BatchWriteItem's `RequestItems`: a map of one table or more."""
     items: dict[str, Any] = _values.field(request, "RequestItems", dict, "Map")
     if not items:
         _null_or_empty("requestItems", items)
@@ -549,7 +549,7 @@ def _request_items(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _transact_items(request: Mapping[str, Any]) -> list[Any]:
-    """TransactWriteItems' and TransactGetItems' ``TransactItems``: 1 to 100 actions."""
+    """TransactWriteItems' and TransactGetItems' `TransactItems`: 1 to 100 actions."""
     actions: list[Any] = _values.field(request, "TransactItems", list, "List")
     if not actions:
         _null_or_empty("transactItems", actions)
@@ -581,7 +581,7 @@ def batch_write_item(store: Store, request: Request) -> Response:
     """BatchWriteItem (DynamoDB API reference, BatchWriteItem): up to 25 puts and deletes across tables.
 
     All are applied in one commit (DynamoDB applies each on its own; here none is ever left unprocessed, so
-    ``UnprocessedItems`` is always empty)."""
+    `UnprocessedItems` is always empty)."""
     items = _request_items(request)
     meter = Meter(_enum(request, "ReturnConsumedCapacity", MODES))
     metrics = _enum(request, "ReturnItemCollectionMetrics", _METRICS)
@@ -677,7 +677,7 @@ def _index(table: Table, name: str | None) -> tuple[Any, bool] | None:
 
 
 def _select(request: Mapping[str, Any], index: tuple[Any, bool] | None, operation: str) -> str:
-    """``Select`` checked against the projection and the index (DynamoDB API reference, Query: Select)."""
+    """`Select` checked against the projection and the index (DynamoDB API reference, Query: Select)."""
     select = _enum(request, "Select", _SELECT)
     has_projection = request.get("ProjectionExpression") is not None or request.get("AttributesToGet") is not None
     if select is None:
@@ -817,7 +817,7 @@ def _consistent(request: Mapping[str, Any], index: tuple[Any, bool] | None) -> b
 @_operation
 def query(store: Store, request: Request) -> Response:
     """Query (DynamoDB API reference, Query): the items of one partition of a table or index, in sort key
-    order, one page (``Limit`` items, or 1 MB read) at a time."""
+    order, one page (`Limit` items, or 1 MB read) at a time."""
     reading = _reading(store, request)
     table, index = reading.table, reading.index_spec
     forward = _bool(request, "ScanIndexForward", True)
@@ -1003,8 +1003,8 @@ def transact_write_items(store: Store, request: Request) -> Response:
     """TransactWriteItems (DynamoDB API reference, TransactWriteItems): up to 100 puts, updates, deletes and
     condition checks on distinct items, across tables, all applied or none.
 
-    A failed condition cancels the whole transaction with ``TransactionCanceledException``, whose
-    ``CancellationReasons`` give, in the order of the actions, ``None`` for each action that would have
+    A failed condition cancels the whole transaction with `TransactionCanceledException`, whose
+    `CancellationReasons` give, in the order of the actions, `None` for each action that would have
     succeeded and the reason of each that did not."""
     raw_actions = _transact_items(request)
     token = _values.field(request, "ClientRequestToken", str, "String")
@@ -1085,7 +1085,7 @@ def transact_write_items(store: Store, request: Request) -> Response:
 
 
 def _run_action(action: _Action, old: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
-    """An action's cancellation reason (``{"Code": "None"}`` when it passes), the image it leaves and that
+    """An action's cancellation reason (`{"Code": "None"}` when it passes), the image it leaves and that
     image's size (0 when the action writes nothing)."""
     if action.condition is not None and not evaluate(action.condition, old):
         reason: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": _CONDITION_FAILED}

@@ -1,25 +1,25 @@
-"""The operations the endpoint serves, by ``X-Amz-Target``, and the one path every request takes through them.
+"""The operations the endpoint serves, by `X-Amz-Target`, and the one path every request takes through them.
 
-:func:`handle_request` is the whole of a request but the socket: find the operation (an unknown target is an
-``UnknownOperationException``, as on DynamoDB), read the JSON body (``SerializationException``), hold it against
-the operation's input shape (``_protocol.check_request``), run the operation on the store, and turn the
+`handle_request` is the whole of a request but the socket: find the operation (an unknown target is an
+`UnknownOperationException`, as on DynamoDB), read the JSON body (`SerializationException`), hold it against
+the operation's input shape (`_protocol.check_request`), run the operation on the store, and turn the
 store's errors into DynamoDB's codes:
 
 =====================================  =======================================================
 store error                            DynamoDB error (HTTP status)
 =====================================  =======================================================
-``ResourceNotFoundError``              ``ResourceNotFoundException`` (400)
-``TableExistsError``                   ``ResourceInUseException`` (400)
-``ValidationError``, codec errors      ``ValidationException`` (400)
-``ExpiredIteratorError``               ``ExpiredIteratorException`` (400)
-``TrimmedDataAccessError``             ``TrimmedDataAccessException`` (400)
-``StoreError``                         ``InternalServerError`` (500), the store's message
-anything else (a bug)                  ``InternalServerError`` (500), logged with its traceback
+`ResourceNotFoundError`              `ResourceNotFoundException` (400)
+`TableExistsError`                   `ResourceInUseException` (400)
+`ValidationError`, codec errors      `ValidationException` (400)
+`ExpiredIteratorError`               `ExpiredIteratorException` (400)
+`TrimmedDataAccessError`             `TrimmedDataAccessException` (400)
+`StoreError`                         `InternalServerError` (500), the store's message
+anything else (a bug)                  `InternalServerError` (500), logged with its traceback
 =====================================  =======================================================
 
 Operations DynamoDB has and shardline does not serve (PartiQL, backups, global tables, import and export,
-Kinesis streaming destinations, ...) answer ``UnknownOperationException`` with a message naming the operation
-and what to use instead: botocore raises it as a ``ClientError`` whose code says what happened, and no SDK
+Kinesis streaming destinations, ...) answer `UnknownOperationException` with a message naming the operation
+and what to use instead: botocore raises it as a `ClientError` whose code says what happened, and no SDK
 retries it.
 """
 
@@ -162,9 +162,9 @@ _CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 def handle_request(
     store: Store, target: str | None, body: bytes, *, address: str = "127.0.0.1:8000"
 ) -> tuple[int, dict[str, str], bytes]:
-    """Serve one request: the HTTP status, the response headers (``x-amzn-RequestId``, ``x-amz-crc32``,
-    ``Content-Type``, ``Content-Length``) and the JSON body. Never raises. ``address`` is the endpoint's
-    ``host:port``, which DescribeEndpoints answers."""
+    """Serve one request: the HTTP status, the response headers (`x-amzn-RequestId`, `x-amz-crc32`,
+    `Content-Type`, `Content-Length`) and the JSON body. Never raises. `address` is the endpoint's
+    `host:port`, which DescribeEndpoints answers."""
     try:
         document = _run(store, target, body, address)
     except DynamoDBError as exc:
@@ -183,8 +183,8 @@ _ITEM_MEMBERS: Final = frozenset({"Item", "Items", "Responses"})
 
 
 def _encode(document: dict[str, Any]) -> str:
-    """The JSON text of a response. Items read from the file and returned unchanged (``JSONImage``: GetItem's
-    ``Item``, Query's and Scan's ``Items``, BatchGetItem's and TransactGetItems' ``Responses``) are put in as
+    """The JSON text of a response. Items read from the file and returned unchanged (`JSONImage`: GetItem's
+    `Item`, Query's and Scan's `Items`, BatchGetItem's and TransactGetItems' `Responses`) are put in as
     the text they were read from, not encoded again."""
     if _ITEM_MEMBERS.isdisjoint(document):
         return _ENCODE(document)
@@ -213,7 +213,7 @@ def _encode_items(items: Any) -> str:
 
 
 def error_response(error: DynamoDBError) -> tuple[int, dict[str, str], bytes]:
-    """The response carrying ``error``."""
+    """The response carrying `error`."""
     payload = _ENCODE(error.body()).encode("ascii")
     return error.status, _headers(payload), payload
 

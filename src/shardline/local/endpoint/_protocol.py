@@ -1,23 +1,23 @@
 """DynamoDB's JSON protocol (awsJson1_0): the errors an operation answers with, and the request shapes.
 
-An operation refuses a request by raising :class:`DynamoDBError`; the server turns it into HTTP 400 (500 for
-``InternalServerError``) with the body ``{"__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message": ...}``
-that botocore reads into ``ClientError`` (DynamoDB API reference, "Error handling").
+An operation refuses a request by raising [`DynamoDBError`][shardline.local.DynamoDBError]; the server turns it into
+HTTP 400 (500 for `InternalServerError`) with the body `{"__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message":
+...}` that botocore reads into `ClientError` (DynamoDB API reference, "Error handling").
 
-Before an operation sees a request, :func:`check_request` holds it against the operation's input shape
+Before an operation sees a request, `check_request` holds it against the operation's input shape
 (the DynamoDB API reference lists every parameter's type and constraints; the table below carries them) in
 the two steps DynamoDB's front end takes:
 
-1. reading the JSON into the shape: a value of the wrong JSON type is a ``SerializationException`` worded as
-   DynamoDB words it (``class java.lang.String can not be converted to an Long``, ``Start of list found where
-   not expected``); JSON ``null`` counts as absent (the member is removed from the request) and unknown
+1. reading the JSON into the shape: a value of the wrong JSON type is a `SerializationException` worded as
+   DynamoDB words it (`class java.lang.String can not be converted to an Long`, `Start of list found where
+   not expected`); JSON `null` counts as absent (the member is removed from the request) and unknown
    members are ignored, as DynamoDB ignores them; table ARNs are replaced by table names;
 2. checking the constraints: missing required members, lengths, ranges, enumerations and patterns are
-   collected into one ``ValidationException``: ``1 validation error detected: Value null at 'tableName'
-   failed to satisfy constraint: Member must not be null`` (members named in lower camel case, list
-   elements as ``keySchema.1.member``).
+   collected into one `ValidationException`: `1 validation error detected: Value null at 'tableName'
+   failed to satisfy constraint: Member must not be null` (members named in lower camel case, list
+   elements as `keySchema.1.member`).
 
-AttributeValues are left to the data plane's own checks (``_values``), which word DynamoDB's messages for them.
+AttributeValues are left to the data plane's own checks (`_values`), which word DynamoDB's messages for them.
 """
 
 from __future__ import annotations
@@ -37,19 +37,19 @@ __all__ = [
     "validation",
 ]
 
-#: The namespace of every DynamoDB error code in ``__type``.
+#: The namespace of every DynamoDB error code in `__type`.
 ERROR_PREFIX: Final = "com.amazonaws.dynamodb.v20120810#"
 #: The namespace of the errors of DynamoDB's request framework (a body that cannot be read, an unknown target):
-#: DynamoDB answers ``com.amazon.coral.service#SerializationException``; botocore reads the code after ``#``.
+#: DynamoDB answers `com.amazon.coral.service#SerializationException`; botocore reads the code after `#`.
 CORAL_PREFIX: Final = "com.amazon.coral.service#"
 _CORAL_CODES: Final = frozenset({"SerializationException", "UnknownOperationException"})
 
 
 class DynamoDBError(ShardlineError):
-    """A request refused as DynamoDB refuses it: ``code`` is the error code (``ValidationException``,
-    ``ConditionalCheckFailedException``, ...), ``message`` DynamoDB's message, ``fields`` extra members of
-    the error body (``Item`` of a failed condition check, ``CancellationReasons`` of a cancelled
-    transaction), and ``status`` the HTTP status (400, or 500 for ``InternalServerError``)."""
+    """A request refused as DynamoDB refuses it: `code` is the error code (`ValidationException`,
+    `ConditionalCheckFailedException`, ...), `message` DynamoDB's message, `fields` extra members of
+    the error body (`Item` of a failed condition check, `CancellationReasons` of a cancelled
+    transaction), and `status` the HTTP status (400, or 500 for `InternalServerError`)."""
 
     __module__ = "shardline.local"
 
@@ -67,21 +67,21 @@ class DynamoDBError(ShardlineError):
 
 
 def validation(message: str) -> DynamoDBError:
-    """A ``ValidationException`` with DynamoDB's ``message``."""
+    """A `ValidationException` with DynamoDB's `message`."""
     return DynamoDBError("ValidationException", message)
 
 
 def serialization(message: str) -> DynamoDBError:
-    """A ``SerializationException``: the body could not be read into the operation's input shape."""
+    """A `SerializationException`: the body could not be read into the operation's input shape."""
     return DynamoDBError("SerializationException", message)
 
 
 # -- request shapes --------------------------------------------------------------------------------------
 
-#: A shape as :func:`check_request` walks it, a tuple whose first item is its kind:
-#: ``("structure", ((member, shape), ...), required)``, ``("list", member, min, max)``,
-#: ``("map", key, value, min, max)``, ``("string", min, max, pattern, enum)``, ``("integer"|"long", min, max)``,
-#: ``("boolean",)``, ``("double",)``, ``("timestamp",)``, ``("blob",)``, and ``("any",)`` for AttributeValue
+#: A shape as `check_request` walks it, a tuple whose first item is its kind:
+#: `("structure", ((member, shape), ...), required)`, `("list", member, min, max)`,
+#: `("map", key, value, min, max)`, `("string", min, max, pattern, enum)`, `("integer"|"long", min, max)`,
+#: `("boolean",)`, `("double",)`, `("timestamp",)`, `("blob",)`, and `("any",)` for AttributeValue
 #: (checked by the data plane).
 Shape = tuple[Any, ...]
 
@@ -370,7 +370,7 @@ _SHAPE_TEXT: Final[dict[str, str]] = {
     "streams:TableName": "string 3..255 /[a-zA-Z0-9_.-]+/",
     "streams:Timestamp": "timestamp",
 }
-#: The input shape of each operation served, by ``X-Amz-Target``.
+#: The input shape of each operation served, by `X-Amz-Target`.
 INPUT_SHAPES: Final[dict[str, str]] = {
     "DynamoDB_20120810.BatchGetItem": "BatchGetItemInput",
     "DynamoDB_20120810.BatchWriteItem": "BatchWriteItemInput",
@@ -451,17 +451,18 @@ _TABLE_ARN: Final = re.compile(r"arn:aws[a-z-]*:dynamodb:[a-z0-9-]*:[0-9]*:table
 
 
 def check_request(shape_name: str, request: object) -> dict[str, Any]:
-    """``request`` (parsed JSON) checked against the input shape ``shape_name`` of :data:`INPUT_SHAPES`.
+    """`request` (parsed JSON) checked against the input shape `shape_name` of `INPUT_SHAPES`.
 
-    Returns the request (a dict) or raises :class:`DynamoDBError`: ``SerializationException`` for a value of
-    the wrong JSON type, ``ValidationException`` listing every constraint it breaks.
+    Returns the request (a dict) or raises [`DynamoDBError`][shardline.local.DynamoDBError]: `SerializationException`
+    for a value of the wrong JSON type, `ValidationException` listing every constraint it breaks.
 
-    >>> check_request("DescribeTableInput", {"TableName": "Orders"})
-    {'TableName': 'Orders'}
-    >>> check_request("DescribeTableInput", {})
-    Traceback (most recent call last):
-    ...
-    shardline.local.DynamoDBError: ValidationException: 1 validation error detected: Value null at 'tableName' \
+    Examples:
+        >>> check_request("DescribeTableInput", {"TableName": "Orders"})
+        {'TableName': 'Orders'}
+        >>> check_request("DescribeTableInput", {})
+        Traceback (most recent call last):
+        ...
+        shardline.local.DynamoDBError: ValidationException: 1 validation error detected: Value null at 'tableName' \
 failed to satisfy constraint: Member must not be null
     """
     problems: list[str] = []
@@ -557,9 +558,9 @@ def _check(shape_name: str, value: object, path: str, problems: list[str]) -> No
 
 
 def _table_name(value: str, path: str, problems: list[str]) -> str:
-    """A table's name, from its name or its ARN (``arn:aws:dynamodb:<region>:<account>:table/<name>``: the
+    """A table's name, from its name or its ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>`: the
     DynamoDB API reference accepts either wherever a table is named). A name has 3 to 255 characters of
-    ``[a-zA-Z0-9_.-]``, as the TableName shape says."""
+    `[a-zA-Z0-9_.-]`, as the TableName shape says."""
     name = value
     if value.startswith("arn:"):
         match = _TABLE_ARN.fullmatch(value)
@@ -595,7 +596,7 @@ def _shown(value: object) -> str:
 
 
 def _java_text(value: object) -> str:
-    """How DynamoDB quotes a refused value: lists as ``[a, b]``, numbers as digits."""
+    """How DynamoDB quotes a refused value: lists as `[a, b]`, numbers as digits."""
     if type(value) is list:
         return "[" + ", ".join(_java_text(item) for item in value[:20]) + (", ..." if len(value) > 20 else "") + "]"
     if type(value) is dict:
@@ -606,7 +607,7 @@ def _java_text(value: object) -> str:
 
 
 def _mismatch(value: object, expected: str) -> DynamoDBError:
-    """The ``SerializationException`` for a JSON value that cannot be read as ``expected``, in DynamoDB's words."""
+    """The `SerializationException` for a JSON value that cannot be read as `expected`, in DynamoDB's words."""
     if type(value) is dict:
         return serialization("Start of structure or map found where not expected")
     if type(value) is list:

@@ -1,17 +1,17 @@
 """The HTTP/1.1 server at the edge: DynamoDB's wire protocol over a socket, nothing more.
 
-A lean server on :mod:`socketserver` (a thread per connection, so a slow client never holds up another)
-with its own request reader: ``http.server`` parses every header block through the ``email`` package,
+A lean server on `socketserver` (a thread per connection, so a slow client never holds up another)
+with its own request reader: `http.server` parses every header block through the `email` package,
 which costs more than the rest of a small request together. What it speaks (DynamoDB developer guide,
 "DynamoDB low-level API"):
 
-- ``POST`` with ``X-Amz-Target`` and a JSON body of at most 16 MB, sized by ``Content-Length`` (checked
-  before a byte of the body is read) or sent ``Transfer-Encoding: chunked``; ``Expect: 100-continue`` is
-  answered. Any path is accepted; SigV4 ``Authorization`` headers are accepted without verification, as
+- `POST` with `X-Amz-Target` and a JSON body of at most 16 MB, sized by `Content-Length` (checked
+  before a byte of the body is read) or sent `Transfer-Encoding: chunked`; `Expect: 100-continue` is
+  answered. Any path is accepted; SigV4 `Authorization` headers are accepted without verification, as
   DynamoDB Local accepts them.
-- Connections are kept alive (HTTP/1.1, or HTTP/1.0 with ``Connection: keep-alive``), as SDKs reuse them.
-- ``GET``/``HEAD`` answer a health check, ``healthy: ...`` with HTTP 200, as DynamoDB's endpoints do.
-- A request that cannot be framed (a bad request line, a bad ``Content-Length``, a body over 16 MB) is
+- Connections are kept alive (HTTP/1.1, or HTTP/1.0 with `Connection: keep-alive`), as SDKs reuse them.
+- `GET`/`HEAD` answer a health check, `healthy: ...` with HTTP 200, as DynamoDB's endpoints do.
+- A request that cannot be framed (a bad request line, a bad `Content-Length`, a body over 16 MB) is
   answered with a DynamoDB error body and the connection is closed; no Python traceback ever reaches a
   client, and no request ends the server.
 """
@@ -70,7 +70,7 @@ class _Refused(Exception):
 
 @final
 class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    """Serves ``store`` on ``(host, port)``; bound and listening once constructed (``port=0``: a free port)."""
+    """Serves `store` on `(host, port)`; bound and listening once constructed (`port=0`: a free port)."""
 
     daemon_threads = True
     block_on_close = False  # close() joins the connection threads itself, after waking the idle ones
@@ -87,7 +87,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.closing = False
         super().__init__((host, port), _Connection)
         bound = self.server_address[1]
-        #: ``host:port``, as DescribeEndpoints answers it.
+        #: `host:port`, as DescribeEndpoints answers it.
         self.address = f"[{host}]:{bound}" if ":" in host else f"{host}:{bound}"
 
     def track(self, connection: socket.socket, *, active: bool) -> None:
@@ -99,7 +99,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def close_connections(self, timeout: float) -> None:
         """Stop reading every connection (an idle keep-alive connection ends at once; a request being served
-        is answered first), then wait up to ``timeout`` seconds for their threads."""
+        is answered first), then wait up to `timeout` seconds for their threads."""
         self.closing = True
         with self._lock:
             connections = dict(self._connections)

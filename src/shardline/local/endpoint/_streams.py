@@ -2,8 +2,8 @@
 
 Each function takes the checked request body and returns the response body of the operation of the same name
 in the DynamoDB Streams API reference. Records are the store's own, in the API's shape: as a Lambda event
-carries them but without ``eventSourceARN`` (the API's ``Record`` has no such member), with
-``ApproximateCreationDateTime`` in epoch seconds.
+carries them but without `eventSourceARN` (the API's `Record` has no such member), with
+`ApproximateCreationDateTime` in epoch seconds.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ _ITERATOR_SEPARATOR: Final = "|1|"
 
 
 def list_streams(store: Store, request: dict[str, Any]) -> dict[str, Any]:
-    """ListStreams: the streams of every table, or of ``TableName``; ``Limit`` (1 to 100) at a time, from
-    after ``ExclusiveStartStreamArn``; ``LastEvaluatedStreamArn`` when more remain."""
+    """ListStreams: the streams of every table, or of `TableName`; `Limit` (1 to 100) at a time, from
+    after `ExclusiveStartStreamArn`; `LastEvaluatedStreamArn` when more remain."""
     limit = _limit(request, _LIST_LIMIT)
     table_name = request.get("TableName")
     if table_name is not None:
@@ -57,9 +57,9 @@ def list_streams(store: Store, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_stream(store: Store, request: dict[str, Any]) -> dict[str, Any]:
-    """DescribeStream: the stream's description and its shards, parents first; ``Limit`` (1 to 100) shards
-    at a time from after ``ExclusiveStartShardId``, ``LastEvaluatedShardId`` when more remain. A
-    ``ShardFilter`` of type ``CHILD_SHARDS`` lists the children of its shard."""
+    """DescribeStream: the stream's description and its shards, parents first; `Limit` (1 to 100) shards
+    at a time from after `ExclusiveStartShardId`, `LastEvaluatedShardId` when more remain. A
+    `ShardFilter` of type `CHILD_SHARDS` lists the children of its shard."""
     limit = _limit(request, _SHARD_LIMIT)
     arn = request["StreamArn"]
     description = _stream(store, arn).describe_stream()
@@ -103,7 +103,7 @@ def get_shard_iterator(store: Store, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_records(store: Store, request: dict[str, Any]) -> dict[str, Any]:
-    """GetRecords: up to ``Limit`` (1 to 1000) records and 1 MB from the iterator's position, and the next
+    """GetRecords: up to `Limit` (1 to 1000) records and 1 MB from the iterator's position, and the next
     iterator (absent once a closed shard has been read to its end)."""
     limit = _limit(request, _RECORD_LIMIT)
     iterator = request["ShardIterator"]
@@ -119,8 +119,8 @@ def get_records(store: Store, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _api_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records without ``eventSourceARN``; a TTL delete's ``userIdentity`` with the API's member names
-    (``PrincipalId``, ``Type``: the Streams API's Identity shape; the Lambda event spells them in lower case)."""
+    """The records without `eventSourceARN`; a TTL delete's `userIdentity` with the API's member names
+    (`PrincipalId`, `Type`: the Streams API's Identity shape; the Lambda event spells them in lower case)."""
     shaped = []
     for record in records:
         api = {key: value for key, value in record.items() if key != "eventSourceARN"}
@@ -157,7 +157,7 @@ def _stream(store: Store, arn: str) -> Stream:
 
 
 def _label_time(label: str) -> float:
-    """A stream's creation time from its label (``2024-05-01T12:00:00.123``), in epoch seconds."""
+    """A stream's creation time from its label (`2024-05-01T12:00:00.123`), in epoch seconds."""
     try:
         return datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
     except ValueError:

@@ -1,16 +1,15 @@
 """Request AttributeValues and request fields, checked and normalised as DynamoDB checks them.
 
-Every item, key, ``ExclusiveStartKey`` and ``ExpressionAttributeValues`` entry of a data-plane request goes
+Every item, key, `ExclusiveStartKey` and `ExpressionAttributeValues` entry of a data-plane request goes
 through here before the store or the expression evaluator sees it. What comes out is a typed image exactly
 as the store keeps one: numbers in DynamoDB's normalised text (the developer guide, "Data types": leading
-and trailing zeros are trimmed, so ``12.50`` is stored as ``12.5``), binaries in canonical base64, sets
+and trailing zeros are trimmed, so `12.50` is stored as `12.5`), binaries in canonical base64, sets
 sorted. Two images are then equal exactly when DynamoDB considers the items equal, which is what lets a
 write that changes nothing write no stream record.
 
-Refusals are :class:`DynamoDBError` with DynamoDB's code and wording: ``ValidationException`` for values
-DynamoDB parses but refuses (an empty set, a number out of range, a key of the wrong type), and
-``SerializationException`` for JSON of the wrong shape (a number where a string belongs), which the AWS
-SDKs never send.
+Refusals are [`DynamoDBError`][shardline.local.DynamoDBError] with DynamoDB's code and wording: `ValidationException`
+for values DynamoDB parses but refuses (an empty set, a number out of range, a key of the wrong type), and
+`SerializationException` for JSON of the wrong shape (a number where a string belongs), which the AWS SDKs never send.
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ class _Bad(Exception):
 
 
 def serialization(message: str) -> DynamoDBError:
-    """A ``SerializationException``: the JSON does not have the shape of the operation's input."""
+    """A `SerializationException`: the JSON does not have the shape of the operation's input."""
     return DynamoDBError("SerializationException", message)
 
 
@@ -126,7 +125,7 @@ def _wrong_json(value: object, expected: str) -> str:
 
 def value(av: Any, depth: int = 1) -> tuple[dict[str, Any], int]:
     """The normalised AttributeValue and its size in bytes (the developer guide's "Item sizes" rules), or
-    :class:`_Bad` with DynamoDB's message."""
+    `_Bad` with DynamoDB's message."""
     if type(av) is not dict:
         if not isinstance(av, Mapping):
             raise _Bad(_wrong_json(av, "AttributeValue"), "SerializationException")
@@ -293,8 +292,8 @@ def _refuse(bad: _Bad, prefix: str = "", suffix: str = "") -> NoReturn:
 
 
 def item(raw: Any, *, field_name: str = "item") -> tuple[dict[str, Any], int]:
-    """A request's item (PutItem's ``Item``), normalised, and its size: no key checks yet (see
-    :func:`key_of_item`)."""
+    """A request's item (PutItem's `Item`), normalised, and its size: no key checks yet (see
+    `key_of_item`)."""
     if type(raw) is not dict:
         if raw is None:
             raise DynamoDBError(
@@ -353,7 +352,7 @@ def _check_key_value(name: str, tag: str, raw: str, position: int) -> None:
 
 
 def key(raw: Any, schema: Mapping[str, str], *, field_name: str = "key", message: str = KEY_MISMATCH) -> dict[str, Any]:
-    """A request's ``Key``: exactly the attributes of ``schema`` with their types (DynamoDB API reference,
+    """A request's `Key`: exactly the attributes of `schema` with their types (DynamoDB API reference,
     GetItem: "For the primary key, you must provide all of the attributes"), normalised, in schema order."""
     image, _ = item(raw, field_name=field_name)  # the same checks of the map and its values as an item's
     if len(image) != len(schema):
@@ -372,8 +371,8 @@ def key(raw: Any, schema: Mapping[str, str], *, field_name: str = "key", message
 
 
 def checked_value(raw: Any) -> dict[str, Any]:
-    """One AttributeValue of a request outside an item (a legacy condition's ``Value`` or
-    ``AttributeValueList`` element), normalised."""
+    """One AttributeValue of a request outside an item (a legacy condition's `Value` or
+    `AttributeValueList` element), normalised."""
     try:
         return value(raw)[0]
     except _Bad as bad:
@@ -381,7 +380,7 @@ def checked_value(raw: Any) -> dict[str, Any]:
 
 
 def expression_values(raw: Any) -> dict[str, Any] | None:
-    """``ExpressionAttributeValues``, each value checked and normalised; its errors name the placeholder
+    """`ExpressionAttributeValues`, each value checked and normalised; its errors name the placeholder
     (DynamoDB: "ExpressionAttributeValues contains invalid value: ... for key :v")."""
     if raw is None:
         return None
@@ -404,8 +403,8 @@ def expression_values(raw: Any) -> dict[str, Any] | None:
 
 
 def field(request: Mapping[str, Any], name: str, kind: type, expected: str) -> Any:
-    """``request[name]`` when it is a JSON value of ``kind`` (None when absent or null); otherwise the
-    ``SerializationException`` DynamoDB answers for JSON of the wrong shape. ``expected`` names the type
+    """`request[name]` when it is a JSON value of `kind` (None when absent or null); otherwise the
+    `SerializationException` DynamoDB answers for JSON of the wrong shape. `expected` names the type
     in the message (String, Boolean, Integer, Map, List)."""
     raw = request.get(name)
     if raw is None or type(raw) is kind:

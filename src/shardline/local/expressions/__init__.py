@@ -2,10 +2,11 @@
 condition expressions, and the legacy conditional parameters, parsed to immutable trees and evaluated by pure
 functions with DynamoDB's semantics and error messages.
 
->>> from shardline.local.expressions import Expressions, evaluate
->>> ex = Expressions({"#c": "Color"}, {":v": {"S": "Red"}})
->>> evaluate(ex.condition("contains(#c, :v)"), {"Color": {"SS": ["Red", "Black"]}})
-True
+Examples:
+    >>> from shardline.local.expressions import Expressions, evaluate
+    >>> ex = Expressions({"#c": "Color"}, {":v": {"S": "Red"}})
+    >>> evaluate(ex.condition("contains(#c, :v)"), {"Color": {"SS": ["Red", "Black"]}})
+    True
 """
 
 from __future__ import annotations

@@ -3,14 +3,14 @@
 Semantics (DynamoDB developer guide, "Comparison operator and function reference", and DynamoDB's behaviour
 as ScyllaDB's Alternator tests record it against DynamoDB):
 
-- A comparison of values of different types is false, never an error; ``<>`` is the negation of ``=``, so it
-  is true when either side is missing. Ordering (``< <= > >= BETWEEN``) is defined for two numbers (by
+- A comparison of values of different types is false, never an error; `<>` is the negation of `=`, so it
+  is true when either side is missing. Ordering (`< <= > >= BETWEEN`) is defined for two numbers (by
   value), two strings (by UTF-8 bytes) or two binaries (by unsigned bytes) only.
-- ``contains`` finds a substring in a string, a byte sequence in a binary, an element in a set (of the set's
-  element type) or an equal element in a list; ``begins_with`` works on strings and binaries.
-- ``size`` is the length of a string in UTF-16 code units (as DynamoDB counts it), the bytes of a binary,
+- `contains` finds a substring in a string, a byte sequence in a binary, an element in a set (of the set's
+  element type) or an equal element in a list; `begins_with` works on strings and binaries.
+- `size` is the length of a string in UTF-16 code units (as DynamoDB counts it), the bytes of a binary,
   the elements of a set or list and the entries of a map; it is undefined for numbers, booleans and nulls.
-- A missing attribute makes every test false except ``attribute_not_exists`` and ``<>``.
+- A missing attribute makes every test false except `attribute_not_exists` and `<>`.
 - An update reads every operand from the item as it was before the update, then applies the actions: SET,
   ADD and DELETE in path order (several appends to one list land in index order, as the developer guide
   says), then REMOVE from the highest list index down (indexes refer to the list before the update).
@@ -80,8 +80,9 @@ def values_equal(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
     """DynamoDB's equality of two typed values: same type and same value (sets regardless of order, numbers
     by value, lists element by element, maps entry by entry).
 
-    >>> values_equal({"NS": ["1", "2.0"]}, {"NS": ["2", "1"]}), values_equal({"N": "1"}, {"S": "1"})
-    (True, False)
+    Examples:
+        >>> values_equal({"NS": ["1", "2.0"]}, {"NS": ["2", "1"]}), values_equal({"N": "1"}, {"S": "1"})
+        (True, False)
     """
     tag = _tag(left)
     if tag != _tag(right):
@@ -238,13 +239,14 @@ def _holds(node: ConditionNode, item: Mapping[str, Any]) -> bool:
 
 
 def evaluate(condition: Condition, item: Mapping[str, Any] | None) -> bool:
-    """Whether ``item`` (a typed image; None for a missing item, which behaves as an empty one) satisfies the
+    """Whether `item` (a typed image; None for a missing item, which behaves as an empty one) satisfies the
     condition.
 
-    >>> from shardline.local.expressions import Expressions
-    >>> ex = Expressions(None, {":lo": {"N": "500"}, ":hi": {"N": "600"}})
-    >>> evaluate(ex.condition("Price BETWEEN :lo AND :hi"), {"Id": {"N": "456"}, "Price": {"N": "650"}})
-    False
+    Examples:
+        >>> from shardline.local.expressions import Expressions
+        >>> ex = Expressions(None, {":lo": {"N": "500"}, ":hi": {"N": "600"}})
+        >>> evaluate(ex.condition("Price BETWEEN :lo AND :hi"), {"Id": {"N": "456"}, "Price": {"N": "650"}})
+        False
     """
     return _holds(condition.root, item or {})
 
@@ -320,7 +322,7 @@ def _parent(image: dict[str, Any], path: Path) -> Any:
 
 def _holder(image: dict[str, Any], path: Path) -> tuple[Any, str | int]:
     """Where the last element of a nested path lives: the map (a dict) or the list holding it, copied on the
-    way (:func:`_parent`), and that element; the refusal of an invalid path when the parent is missing or is
+    way (`_parent`), and that element; the refusal of an invalid path when the parent is missing or is
     not a map (for a name) or a list (for an index)."""
     parent = _parent(image, path)
     last = path.elements[-1]
@@ -411,17 +413,18 @@ def apply_update(
     key: Mapping[str, Any],
     key_names: Collection[str],
 ) -> dict[str, Any]:
-    """The new typed image after ``update``: a new dict (``item`` and the update's values are never modified;
-    the new image shares the values it did not change with them). A missing item (None) starts from ``key``,
-    as UpdateItem creates the item. Raises :class:`ValidationError` with DynamoDB's
+    """The new typed image after `update`: a new dict (`item` and the update's values are never modified;
+    the new image shares the values it did not change with them). A missing item (None) starts from `key`,
+    as UpdateItem creates the item. Raises [`ValidationError`][shardline.local.ValidationError] with DynamoDB's
     message for an update of a key attribute, a path into a missing or mismatched parent, a reference to a
     missing attribute, an operand of the wrong type, or a number out of range.
 
-    >>> from shardline.local.expressions import Expressions
-    >>> ex = Expressions(None, {":p": {"N": "15"}})
-    >>> item = {"Id": {"N": "789"}, "Price": {"N": "52"}}
-    >>> apply_update(ex.update("SET Price = Price - :p"), item, key={"Id": {"N": "789"}}, key_names=["Id"])
-    {'Id': {'N': '789'}, 'Price': {'N': '37'}}
+    Examples:
+        >>> from shardline.local.expressions import Expressions
+        >>> ex = Expressions(None, {":p": {"N": "15"}})
+        >>> item = {"Id": {"N": "789"}, "Price": {"N": "52"}}
+        >>> apply_update(ex.update("SET Price = Price - :p"), item, key={"Id": {"N": "789"}}, key_names=["Id"])
+        {'Id': {'N': '789'}, 'Price': {'N': '37'}}
     """
     for action in update.actions:
         name = action.path.head
@@ -465,14 +468,15 @@ def apply_update(
 
 
 def project(projection: Projection, item: Mapping[str, Any]) -> dict[str, Any]:
-    """The attributes of ``item`` that ``projection`` names, keeping their nesting: ``a.b`` gives
-    ``{"a": {"M": {"b": ...}}}`` and list elements keep their order, compacted (the developer guide's
-    "Projection expressions" example).
+    """The attributes of `item` that `projection` names, keeping their nesting: `a.b` gives
+    `{"a": {"M": {"b": ...}}}` and list elements keep their order, compacted, as in DynamoDB's
+    [projection expressions](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ProjectionExpressions.html).
 
-    >>> from shardline.local.expressions import Expressions
-    >>> item = {"Id": {"N": "1"}, "RelatedItems": {"L": [{"N": "341"}, {"N": "472"}]}}
-    >>> project(Expressions(None, None).projection("RelatedItems[1], Nope"), item)
-    {'RelatedItems': {'L': [{'N': '472'}]}}
+    Examples:
+        >>> from shardline.local.expressions import Expressions
+        >>> item = {"Id": {"N": "1"}, "RelatedItems": {"L": [{"N": "341"}, {"N": "472"}]}}
+        >>> project(Expressions(None, None).projection("RelatedItems[1], Nope"), item)
+        {'RelatedItems': {'L': [{'N': '472'}]}}
     """
     root = _Branch()
     for path in projection.paths:

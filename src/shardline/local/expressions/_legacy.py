@@ -3,15 +3,16 @@
 ScanFilter, AttributesToGet).
 
 Each legacy condition names a top-level attribute and a ComparisonOperator over an AttributeValueList; it
-becomes the equivalent expression node (``EQ`` is ``=``, ``NOT_NULL`` is ``attribute_exists`` ...), so the
+becomes the equivalent expression node (`EQ` is `=`, `NOT_NULL` is `attribute_exists` ...), so the
 same evaluator applies. The only difference in meaning is documented by Alternator's tests run against
-DynamoDB: ``NOT_CONTAINS`` is false for a missing attribute (``contains`` and ``NOT_CONTAINS`` are then both
+DynamoDB: `NOT_CONTAINS` is false for a missing attribute (`contains` and `NOT_CONTAINS` are then both
 false). Validation messages are DynamoDB's, as dynalite's tests record them.
 
->>> condition = filter_condition({"Price": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "10"}]}})
->>> from shardline.local.expressions import evaluate
->>> evaluate(condition, {"Price": {"N": "12"}})
-True
+Examples:
+    >>> condition = filter_condition({"Price": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "10"}]}})
+    >>> from shardline.local.expressions import evaluate
+    >>> evaluate(condition, {"Price": {"N": "12"}})
+    True
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _typed(value: Any, parameter: str) -> Mapping[str, Any]:
 
 
 def _leaf(name: str, operator: str, values: Sequence[Mapping[str, Any]], parameter: str) -> ConditionNode:
-    """One legacy condition on attribute ``name``, validated as DynamoDB validates QueryFilter conditions."""
+    """One legacy condition on attribute `name`, validated as DynamoDB validates QueryFilter conditions."""
     arity = _ARITY.get(operator)
     if operator not in _ARITY:
         raise ValidationError(
@@ -174,8 +175,8 @@ def _paths(node: ConditionNode) -> list[Path]:
 def filter_condition(
     conditions: Mapping[str, Any], conditional_operator: str | None = None, *, parameter: str = "QueryFilter"
 ) -> Condition:
-    """A QueryFilter or ScanFilter (``parameter`` names it in messages) as a Condition; the conditions are
-    joined by ``conditional_operator`` (AND when None). An empty filter is always true."""
+    """A QueryFilter or ScanFilter (`parameter` names it in messages) as a Condition; the conditions are
+    joined by `conditional_operator` (AND when None). An empty filter is always true."""
     nodes: list[ConditionNode] = []
     for name, raw in _mapping(conditions, parameter).items():
         entry = _mapping(raw, f"{parameter}.{name}")
@@ -187,9 +188,9 @@ def filter_condition(
 
 
 def expected_condition(expected: Mapping[str, Any], conditional_operator: str | None = None) -> Condition:
-    """An ``Expected`` map as a Condition (DynamoDB developer guide, "Expected"): each entry is either
-    ``Value``/``Exists`` (Exists true or absent: the attribute equals Value; Exists false: the attribute is
-    missing) or a ComparisonOperator with an AttributeValueList (or a single ``Value``)."""
+    """An `Expected` map as a Condition ([Expected](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/LegacyConditionalParameters.Expected.html)):
+    each entry is either `Value`/`Exists` (Exists true or absent: the attribute equals Value; Exists false: the
+    attribute is missing) or a ComparisonOperator with an AttributeValueList (or a single `Value`)."""
     nodes: list[ConditionNode] = []
     for name, raw in _mapping(expected, "Expected").items():
         entry = _mapping(raw, f"Expected.{name}")
@@ -232,7 +233,7 @@ def expected_condition(expected: Mapping[str, Any], conditional_operator: str | 
 
 
 def key_conditions(conditions: Mapping[str, Any], *, partition_key: str, sort_key: str | None) -> KeyCondition:
-    """A Query's ``KeyConditions`` as a KeyCondition (DynamoDB developer guide, "KeyConditions")."""
+    """A Query's `KeyConditions` as a KeyCondition ([KeyConditions](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/LegacyConditionalParameters.KeyConditions.html))."""
     gathered: dict[str, tuple[str, tuple[Mapping[str, Any], ...]]] = {}
     for name, raw in _mapping(conditions, "KeyConditions").items():
         entry = _mapping(raw, f"KeyConditions.{name}")
@@ -251,7 +252,7 @@ def key_conditions(conditions: Mapping[str, Any], *, partition_key: str, sort_ke
 
 
 def attributes_to_get(names: Sequence[str]) -> Projection:
-    """``AttributesToGet`` as a Projection of top-level attributes."""
+    """`AttributesToGet` as a Projection of top-level attributes."""
     if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
         raise ArgumentTypeError("AttributesToGet must be a list of attribute names")
     paths: list[Path] = []
@@ -270,9 +271,9 @@ def attributes_to_get(names: Sequence[str]) -> Projection:
 
 
 def attribute_updates(updates: Mapping[str, Any]) -> Update:
-    """``AttributeUpdates`` as an Update (DynamoDB developer guide, "AttributeUpdates"): PUT sets, DELETE
-    without a value removes, DELETE with a set removes those elements, ADD adds to a number or a set (or
-    appends to a list) and creates the attribute when missing."""
+    """`AttributeUpdates` as an Update ([AttributeUpdates](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/LegacyConditionalParameters.AttributeUpdates.html)):
+    PUT sets, DELETE without a value removes, DELETE with a set removes those elements, ADD adds to a number or a set
+    (or appends to a list) and creates the attribute when missing."""
     actions: list[UpdateAction] = []
     for name, raw in _mapping(updates, "AttributeUpdates").items():
         entry = _mapping(raw, f"AttributeUpdates.{name}")
@@ -306,16 +307,18 @@ def check_expression_parameters(
     """Refuse a request that mixes expression parameters with legacy ones, and placeholders without
     expressions (DynamoDB's messages, as dynalite's tests record them).
 
-    ``expression`` and ``legacy`` list the operation's parameters of each kind in DynamoDB's order, e.g. for
-    Query ``("ProjectionExpression", "FilterExpression", "KeyConditionExpression")`` and ``("AttributesToGet",
-    "QueryFilter", "ConditionalOperator", "KeyConditions")``.
+    `expression` and `legacy` list the operation's parameters of each kind in DynamoDB's order, e.g. for
+    Query `("ProjectionExpression", "FilterExpression", "KeyConditionExpression")` and `("AttributesToGet",
+    "QueryFilter", "ConditionalOperator", "KeyConditions")`.
 
-    >>> try:
-    ...     check_expression_parameters({"AttributesToGet": ["a"], "ProjectionExpression": "a"},
-    ...         expression=["ProjectionExpression"], legacy=["AttributesToGet"])
-    ... except ValidationError as error:
-    ...     print(str(error)[:57])
-    Can not use both expression and non-expression parameters
+    Examples:
+        >>> from shardline.local import ValidationError
+        >>> try:
+        ...     check_expression_parameters({"AttributesToGet": ["a"], "ProjectionExpression": "a"},
+        ...         expression=["ProjectionExpression"], legacy=["AttributesToGet"])
+        ... except ValidationError as error:
+        ...     print(str(error)[:57])
+        Can not use both expression and non-expression parameters
     """
     used_expressions = [name for name in expression if request.get(name) is not None]
     if used_expressions:

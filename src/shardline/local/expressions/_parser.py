@@ -1,22 +1,24 @@
 """A recursive-descent parser for DynamoDB's expressions, and the checks DynamoDB makes before reading an item.
 
 Grammar (DynamoDB developer guide, "Comparison operator and function reference" and "Update expressions";
-keywords are case-insensitive, function names case-sensitive)::
+keywords are case-insensitive, function names case-sensitive):
 
-    condition   ::= or
-    or          ::= and ("OR" and)*
-    and         ::= not ("AND" not)*
-    not         ::= "NOT"* primary
-    primary     ::= "(" or ")" | operand comparator operand | operand "BETWEEN" operand "AND" operand
-                  | operand "IN" "(" operand ("," operand)* ")" | function
-    operand     ::= "(" operand ")" | function | :value | path
-    function    ::= name "(" operand ("," operand)* ")"
-    path        ::= (name | #name) ("." (name | #name) | "[" digits "]")*
-    update      ::= (("SET" set ("," set)*) | ("REMOVE" path ("," path)*)
-                  | ("ADD" path :value ("," path :value)*) | ("DELETE" path :value ("," ...)*))+
-    set         ::= path "=" ("(" value ")" | value)
-    value       ::= operand | operand "+" operand | operand "-" operand
-    projection  ::= path ("," path)*
+```text
+condition   ::= or
+or          ::= and ("OR" and)*
+and         ::= not ("AND" not)*
+not         ::= "NOT"* primary
+primary     ::= "(" or ")" | operand comparator operand | operand "BETWEEN" operand "AND" operand
+              | operand "IN" "(" operand ("," operand)* ")" | function
+operand     ::= "(" operand ")" | function | :value | path
+function    ::= name "(" operand ("," operand)* ")"
+path        ::= (name | #name) ("." (name | #name) | "[" digits "]")*
+update      ::= (("SET" set ("," set)*) | ("REMOVE" path ("," path)*)
+              | ("ADD" path :value ("," path :value)*) | ("DELETE" path :value ("," ...)*))+
+set         ::= path "=" ("(" value ")" | value)
+value       ::= operand | operand "+" operand | operand "-" operand
+projection  ::= path ("," path)*
+```
 
 Precedence: NOT binds tighter than AND, AND tighter than OR ("Precedence in conditions"). Syntax errors are
 raised as soon as they are found; the other problems are collected while parsing and the first one is
@@ -106,7 +108,7 @@ def _tag(av: Mapping[str, Any]) -> str:
 
 
 def _message_value(av: Mapping[str, Any]) -> str:
-    """An AttributeValue as DynamoDB prints it in BETWEEN errors: ``{N:1}``, ``{S:a}``."""
+    """An AttributeValue as DynamoDB prints it in BETWEEN errors: `{N:1}`, `{S:a}`."""
     tag = _tag(av)
     return f"{{{tag}:{av[tag]}}}"
 
@@ -116,8 +118,9 @@ def compare_values(left: Mapping[str, Any], right: Mapping[str, Any]) -> int | N
     not both numbers, both strings or both binaries (then every ordering comparison is false). Numbers compare
     by value, strings by their UTF-8 bytes (the same order as code points), binaries by unsigned bytes.
 
-    >>> compare_values({"N": "10"}, {"N": "9.5"}), compare_values({"S": "a"}, {"N": "1"})
-    (1, None)
+    Examples:
+        >>> compare_values({"N": "10"}, {"N": "9.5"}), compare_values({"S": "a"}, {"N": "1"})
+        (1, None)
     """
     from ._evaluate import order
 
@@ -132,7 +135,7 @@ def compare_values(left: Mapping[str, Any], right: Mapping[str, Any]) -> int | N
 @dataclass(frozen=True, slots=True)
 class Condition:
     """A parsed ConditionExpression, FilterExpression or KeyConditionExpression; evaluate it with
-    :func:`~shardline.local.expressions.evaluate`. ``paths`` lists every document path it reads."""
+    [`evaluate`][shardline.local.expressions.evaluate]. `paths` lists every document path it reads."""
 
     root: ConditionNode
     paths: tuple[Path, ...]
@@ -142,8 +145,8 @@ class Condition:
 @dataclass(frozen=True, slots=True)
 class Update:
     """A parsed UpdateExpression (or AttributeUpdates); apply it with
-    :func:`~shardline.local.expressions.apply_update`. ``paths`` lists the paths the actions write (in the
-    order written); ``legacy`` marks an AttributeUpdates conversion, whose ADD also appends to lists and whose
+    [`apply_update`][shardline.local.expressions.apply_update]. `paths` lists the paths the actions write (in the
+    order written); `legacy` marks an AttributeUpdates conversion, whose ADD also appends to lists and whose
     type errors use that API's wording."""
 
     actions: tuple[UpdateAction, ...]
@@ -151,12 +154,14 @@ class Update:
 
     @property
     def paths(self) -> tuple[Path, ...]:
+        """The document paths the actions write, in the order they are written in the expression."""
         return tuple(action.path for action in self.actions)
 
     @property
     def projection(self) -> Projection:
         """The written paths as a projection: applied to the old and the new item it gives ReturnValues
-        UPDATED_OLD and UPDATED_NEW (DynamoDB API reference, UpdateItem: "only the updated attributes")."""
+        UPDATED_OLD and UPDATED_NEW, the updated attributes only
+        ([UpdateItem](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html))."""
         return Projection(self.paths)
 
 
@@ -164,7 +169,7 @@ class Update:
 @dataclass(frozen=True, slots=True)
 class Projection:
     """A parsed ProjectionExpression (or AttributesToGet); apply it with
-    :func:`~shardline.local.expressions.project`."""
+    [`project`][shardline.local.expressions.project]."""
 
     paths: tuple[Path, ...]
 
@@ -172,8 +177,8 @@ class Projection:
 @final
 class KeyCondition(NamedTuple):
     """A Query's key condition: the partition key's typed value, and the sort key condition in the shape of
-    ``Table.query_page(sort=...)``: ``("=", v)``, ``("<", v)``, ``("<=", v)``, ``(">", v)``, ``(">=", v)``,
-    ``("BETWEEN", low, high)``, ``("begins_with", v)``, or None."""
+    [`Table.query_page`][shardline.local.Table.query_page]'s `sort`: `("=", v)`, `("<", v)`, `("<=", v)`, `(">", v)`,
+    `(">=", v)`, `("BETWEEN", low, high)`, `("begins_with", v)`, or None."""
 
     partition: Mapping[str, Any]
     sort: tuple[Any, ...] | None
@@ -186,16 +191,19 @@ class KeyCondition(NamedTuple):
 @final
 class Expressions:
     """The ExpressionAttributeNames and ExpressionAttributeValues of one request, and the expressions parsed
-    against them. Parse each expression of the request, then call :meth:`check_all_used`: DynamoDB refuses a
-    request that defines a placeholder no expression uses.
+    against them. Parse each expression of the request, then call
+    [`check_all_used`][shardline.local.expressions.Expressions.check_all_used]: DynamoDB refuses a request that defines
+    a placeholder no expression uses.
 
-    ``values`` must be validated, normalised typed AttributeValues (numbers in normalised text).
+    `values` must be validated, normalised typed AttributeValues (numbers in normalised text).
 
-    >>> ex = Expressions({"#s": "status"}, {":v": {"S": "on"}})
-    >>> condition = ex.condition("#s = :v")
-    >>> ex.check_all_used()
-    >>> str(condition.paths[0])
-    'status'
+    Examples:
+        >>> from shardline.local.expressions import Expressions
+        >>> ex = Expressions({"#s": "status"}, {":v": {"S": "on"}})
+        >>> condition = ex.condition("#s = :v")
+        >>> ex.check_all_used()
+        >>> str(condition.paths[0])
+        'status'
     """
 
     __slots__ = ("_names", "_signature", "_used_names", "_used_values", "_values")
@@ -222,7 +230,7 @@ class Expressions:
         self._signature: tuple[Any, ...] | None = None
 
     def condition(self, text: str, *, kind: str = "ConditionExpression") -> Condition:
-        """Parse a ConditionExpression (or, with ``kind``, a FilterExpression): ``kind`` names the parameter
+        """Parse a ConditionExpression (or, with `kind`, a FilterExpression): `kind` names the parameter
         in error messages."""
         key, cached = self._cached(kind, text)
         if cached is not None:
@@ -284,7 +292,7 @@ class Expressions:
     # -- the parse cache: requests repeat the same few expressions with other values ---------------------
 
     def _cached(self, kind: str, text: object) -> tuple[tuple[Any, ...] | None, _Cached | None]:
-        """The cache key of ``text`` parsed as ``kind`` with this request's names and value types, and what
+        """The cache key of `text` parsed as `kind` with this request's names and value types, and what
         an earlier parse of it left (marking its placeholders used here too), if any."""
         if type(text) is not str:
             return None, None  # the parser refuses it
@@ -371,7 +379,7 @@ _LEFT_OUT: Final[Mapping[str, Any]] = {"NULL": True}  # stands for a value in a 
 
 
 def _remember(key: tuple[Any, ...] | None, parser: _Parser, template: object) -> None:
-    """Keep a successful parse: ``template`` is its result without this request's values."""
+    """Keep a successful parse: `template` is its result without this request's values."""
     if key is None:
         return
     if len(_PARSED) >= _PARSED_LIMIT:
@@ -380,7 +388,7 @@ def _remember(key: tuple[Any, ...] | None, parser: _Parser, template: object) ->
 
 
 def _substitute_operand(node: Operand, values: Mapping[str, Mapping[str, Any]] | None) -> Operand:
-    """``node`` with each value placeholder's value taken from ``values`` (None: left out)."""
+    """`node` with each value placeholder's value taken from `values` (None: left out)."""
     if isinstance(node, Path):
         return node
     if isinstance(node, Value):
@@ -391,7 +399,7 @@ def _substitute_operand(node: Operand, values: Mapping[str, Mapping[str, Any]] |
 
 
 def _substitute(node: ConditionNode, values: Mapping[str, Mapping[str, Any]] | None) -> ConditionNode:
-    """A condition with each value placeholder's value taken from ``values`` (None: left out)."""
+    """A condition with each value placeholder's value taken from `values` (None: left out)."""
     if isinstance(node, Compare):
         return Compare(node.operator, _substitute_operand(node.left, values), _substitute_operand(node.right, values))
     if isinstance(node, Call):
@@ -444,7 +452,7 @@ class _Checks:
         self.value_checks: list[tuple[_ValueCheck, tuple[str, ...]]] = []
 
     def check_values(self, check: _ValueCheck, *values: Value) -> None:
-        """Run a check that reads ``values`` themselves (and remember it, with their placeholders)."""
+        """Run a check that reads `values` themselves (and remember it, with their placeholders)."""
         self.value_checks.append((check, tuple(value.name for value in values)))
         check(self, *(value.value for value in values))
 
@@ -536,9 +544,9 @@ class _Parser(_Checks):
             )
 
     def is_redundant(self, open_index: int) -> bool:
-        """Whether the "(" at ``open_index`` wraps exactly one other parenthesised group: DynamoDB refuses
-        ``((a = b))`` with "The expression has redundant parentheses;" (Alternator's tests, run against
-        DynamoDB) but accepts ``((a = b) AND c = d)``."""
+        """Whether the "(" at `open_index` wraps exactly one other parenthesised group: DynamoDB refuses
+        `((a = b))` with "The expression has redundant parentheses;" (Alternator's tests, run against
+        DynamoDB) but accepts `((a = b) AND c = d)`."""
         close = self.closing.get(open_index)
         inner = self.tokens[open_index + 1]
         return (
@@ -627,11 +635,11 @@ class _Parser(_Checks):
         return Call(name, tuple(self.group(self.parse_operands, redundant_refused=False)))
 
     def parse_operands(self) -> list[Operand]:
-        """``operand ("," operand)*``: a function's arguments, IN's choices."""
+        """`operand ("," operand)*`: a function's arguments, IN's choices."""
         return self.parse_separated(self.parse_operand, lambda: self.at_punct(","))
 
     def parse_separated(self, parse: Callable[[], _Node], separator: Callable[[], bool]) -> list[_Node]:
-        """``parse (separator parse)*``, where ``separator`` says whether the current token is one."""
+        """`parse (separator parse)*`, where `separator` says whether the current token is one."""
         items = [parse()]
         while separator():
             self.pos += 1
@@ -639,8 +647,8 @@ class _Parser(_Checks):
         return items
 
     def group(self, parse: Callable[[], _Node], *, redundant_refused: bool) -> _Node:
-        """What ``parse`` reads between the "(" at the current token and its ")", one level of nesting
-        deeper; ``redundant_refused``: a group wrapping exactly one other group is recorded as a problem."""
+        """What `parse` reads between the "(" at the current token and its ")", one level of nesting
+        deeper; `redundant_refused`: a group wrapping exactly one other group is recorded as a problem."""
         if redundant_refused and self.is_redundant(self.pos):
             self.record("parens", "The expression has redundant parentheses;")
         self.enter()
@@ -1078,7 +1086,7 @@ def _collect_key_conditions(node: ConditionNode, conditions: dict[str, tuple[str
 def key_condition_from(
     conditions: Mapping[str, tuple[str, tuple[Mapping[str, Any], ...]]], *, partition_key: str, sort_key: str | None
 ) -> KeyCondition:
-    """Match gathered key conditions to the key schema: the partition key with ``=``, at most one condition
+    """Match gathered key conditions to the key schema: the partition key with `=`, at most one condition
     on the sort key, nothing else (DynamoDB's messages, as dynalite's Query records them)."""
     if sort_key is None and len(conditions) > 1:
         raise ValidationError("Query key condition not supported")

@@ -1,8 +1,9 @@
 """DynamoDB's reserved words: names an expression may not use bare (DynamoDB developer guide, "Reserved words
 in DynamoDB"; the list is not case-sensitive). Such a name needs an ExpressionAttributeNames placeholder.
 
->>> is_reserved("Status"), is_reserved("colour")
-(True, False)
+Examples:
+    >>> is_reserved("Status"), is_reserved("colour")
+    (True, False)
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import Final
 
 __all__ = ["RESERVED_WORDS", "is_reserved"]
 
-#: The 573 words of the developer guide's list, upper-case.
 RESERVED_WORDS: Final = frozenset(
     (
         "ABORT",
@@ -589,8 +589,16 @@ RESERVED_WORDS: Final = frozenset(
         "ZONE",
     )
 )
+"""The 573 [reserved words](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ReservedWords.html) of
+DynamoDB's expressions, upper-case."""
 
 
 def is_reserved(name: str) -> bool:
-    """Whether ``name`` is one of DynamoDB's reserved words (case-insensitively)."""
+    """Whether `name` is one of DynamoDB's [reserved words](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ReservedWords.html)
+    (case-insensitively): an expression must name such an attribute through an ExpressionAttributeNames placeholder.
+
+    Examples:
+        >>> is_reserved("status"), is_reserved("Color")
+        (True, False)
+    """
     return name.upper() in RESERVED_WORDS

@@ -1,19 +1,20 @@
 """The tokenizer of DynamoDB's expression language, and its syntax error messages.
 
-DynamoDB's lexer (as its error messages show) knows these tokens: a name (``[A-Za-z][A-Za-z0-9_]*``, the
+DynamoDB's lexer (as its error messages show) knows these tokens: a name (`[A-Za-z][A-Za-z0-9_]*`, the
 developer guide's "Specifying item attributes": the first character a letter), an ExpressionAttributeNames
-placeholder (``#`` and one or more of ``[A-Za-z0-9_]``), an ExpressionAttributeValues placeholder (``:`` and the
-same), an unsigned integer (list indexes), the operators ``= <> < <= > >= + -`` and the punctuation
-``( ) [ ] . ,``. Anything else (``!``, ``$``, ``"``, a lone ``#`` or ``:``, ``_`` at the start of a name) is a
+placeholder (`#` and one or more of `[A-Za-z0-9_]`), an ExpressionAttributeValues placeholder (`:` and the
+same), an unsigned integer (list indexes), the operators `= <> < <= > >= + -` and the punctuation
+`( ) [ ] . ,`. Anything else (`!`, `$`, `"`, a lone `#` or `:`, `_` at the start of a name) is a
 one-character token that no rule accepts, so it is reported as the token of a syntax error.
 
 A syntax error names the offending token and the source text "near" it: from the start of the token before it
-to the end of the token after it, as DynamoDB prints them (observed messages: ``token: ":", near: "hits :
-incr"`` for ``ADD hits : incr``; ``token: "INVALID", near: "INVALID SYNTAX"``; ``token: "!", near: "!!"``;
-``token: "<EOF>", near: ","`` for the projection ``a,``; ``token: "_", near: "SET _123"``).
+to the end of the token after it, as DynamoDB prints them (observed messages: `token: ":", near: "hits :
+incr"` for `ADD hits : incr`; `token: "INVALID", near: "INVALID SYNTAX"`; `token: "!", near: "!!"`;
+`token: "<EOF>", near: ","` for the projection `a,`; `token: "_", near: "SET _123"`).
 
->>> [t.text for t in tokenize("SET #a[0] = :v + b")]
-['SET', '#a', '[', '0', ']', '=', ':v', '+', 'b', '']
+Examples:
+    >>> [t.text for t in tokenize("SET #a[0] = :v + b")]
+    ['SET', '#a', '[', '0', ']', '=', ':v', '+', 'b', '']
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _PUNCT: Final = frozenset("()[].,")
 
 @final
 class Token(NamedTuple):
-    """One token: its kind, its text as written, and where it is in the source (``end`` excluded)."""
+    """One token: its kind, its text as written, and where it is in the source (`end` excluded)."""
 
     kind: str
     text: str
@@ -50,7 +51,7 @@ class Token(NamedTuple):
 
 
 def tokenize(source: str) -> list[Token]:
-    """The tokens of ``source``, ending with an EOF token (empty text, at the end of the source).
+    """The tokens of `source`, ending with an EOF token (empty text, at the end of the source).
 
     Never fails: characters no rule knows become one-character UNKNOWN tokens, which the parser reports.
     """
@@ -100,7 +101,7 @@ def tokenize(source: str) -> list[Token]:
 
 
 def syntax_error_message(kind: str, source: str, tokens: list[Token], position: int) -> str:
-    """DynamoDB's message for a syntax error at ``tokens[position]`` in the expression parameter ``kind``."""
+    """DynamoDB's message for a syntax error at `tokens[position]` in the expression parameter `kind`."""
     token = tokens[position]
     begin = tokens[position - 1].start if position > 0 else token.start
     if token.kind == EOF:

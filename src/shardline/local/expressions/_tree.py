@@ -1,8 +1,8 @@
 """The immutable trees the parser builds: document paths, operands, conditions and update actions.
 
-Names and values are already substituted: a :class:`Path` holds attribute names (``str``) and list indexes
-(``int``); a :class:`Value` holds the typed AttributeValue of its ExpressionAttributeValues placeholder.
-Evaluation (``_evaluate.py``) is a set of pure functions over these trees.
+Names and values are already substituted: a [`Path`][shardline.local.expressions.Path] holds attribute names (`str`) and
+list indexes (`int`); a `Value` holds the typed AttributeValue of its ExpressionAttributeValues placeholder. Evaluation
+(`_evaluate.py`) is a set of pure functions over these trees.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ __all__ = [
 
 
 def render_path(elements: tuple[str | int, ...]) -> str:
-    """A path as DynamoDB prints it in messages: ``[a, b, [0]]``."""
+    """A path as DynamoDB prints it in messages: `[a, b, [0]]`."""
     return "[" + ", ".join(f"[{e}]" if isinstance(e, int) else e for e in elements) + "]"
 
 
 @final
 @dataclass(frozen=True, slots=True)
 class Path:
-    """A document path: ``a.b[0]`` is ``Path(("a", "b", 0))``."""
+    """A document path: `a.b[0]` is `Path(("a", "b", 0))`."""
 
     elements: tuple[str | int, ...]
 
@@ -65,7 +65,7 @@ class Value:
 @final
 @dataclass(frozen=True, slots=True)
 class Call:
-    """A function call: ``size(a)``, ``if_not_exists(a, :v)``, ``attribute_exists(a)``..."""
+    """A function call: `size(a)`, `if_not_exists(a, :v)`, `attribute_exists(a)`..."""
 
     name: str
     args: tuple[Operand, ...]
@@ -74,7 +74,7 @@ class Call:
 @final
 @dataclass(frozen=True, slots=True)
 class SetValue:
-    """``x + y`` or ``x - y`` on the right of a SET action."""
+    """`x + y` or `x - y` on the right of a SET action."""
 
     operator: str
     left: Operand
@@ -87,7 +87,7 @@ Operand = Path | Value | Call | SetValue
 @final
 @dataclass(frozen=True, slots=True)
 class Compare:
-    """``left <operator> right`` with one of ``= <> < <= > >=``."""
+    """`left <operator> right` with one of `= <> < <= > >=`."""
 
     operator: str
     left: Operand
@@ -97,7 +97,7 @@ class Compare:
 @final
 @dataclass(frozen=True, slots=True)
 class Between:
-    """``operand BETWEEN low AND high``."""
+    """`operand BETWEEN low AND high`."""
 
     operand: Operand
     low: Operand
@@ -107,7 +107,7 @@ class Between:
 @final
 @dataclass(frozen=True, slots=True)
 class In:
-    """``operand IN (choice, ...)``."""
+    """`operand IN (choice, ...)`."""
 
     operand: Operand
     choices: tuple[Operand, ...]
@@ -116,7 +116,7 @@ class In:
 @final
 @dataclass(frozen=True, slots=True)
 class And:
-    """Conditions that must all hold (``a AND b AND c`` is one node: evaluation never recurses per AND)."""
+    """Conditions that must all hold (`a AND b AND c` is one node: evaluation never recurses per AND)."""
 
     conditions: tuple[ConditionNode, ...]
 
@@ -143,7 +143,7 @@ ConditionNode = Compare | Between | In | Call | And | Or | Not
 @final
 @dataclass(frozen=True, slots=True)
 class UpdateAction:
-    """One action of an update expression: ``clause`` is SET, REMOVE, ADD or DELETE; ``value`` is the right
+    """One action of an update expression: `clause` is SET, REMOVE, ADD or DELETE; `value` is the right
     side of a SET, the value placeholder of an ADD or DELETE, and None for REMOVE."""
 
     clause: str

@@ -132,9 +132,9 @@ def versions(result: dict[str, Any], *packages: str) -> str:
 def _caption(fig: Any, lines: Sequence[str]) -> None:
     """Small text under the axes, wrapped to the figure's width; the axes make room for it."""
     width, height = fig.get_size_inches()
-    text = "\n".join(textwrap.fill(line, width=int(width * 15), break_on_hyphens=False) for line in lines)
-    fig.text(0.01, 0.015, text, fontsize=8, color="#444444", ha="left", va="bottom", linespacing=1.5)
-    fig.subplots_adjust(bottom=(0.17 * (text.count("\n") + 1) + 0.6) / height)
+    text = "\n".join(textwrap.fill(line, width=int(width * 13), break_on_hyphens=False) for line in lines)
+    fig.text(0.01, 0.015, text, fontsize=9.5, color="#444444", ha="left", va="bottom", linespacing=1.5)
+    fig.subplots_adjust(bottom=(0.2 * (text.count("\n") + 1) + 0.6) / height)
 
 
 def _save(fig: Any, plt: Any, path: Path) -> None:

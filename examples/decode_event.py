@@ -3,8 +3,9 @@
     shardline generate > event.json && python decode_event.py event.json
     sam local generate-event dynamodb update | python decode_event.py -
 
-It reads the event through shardline's typed, exactly decoded records: a starting point for a script of
-your own. ``shardline validate`` and ``shardline convert`` check and convert events from the command line.
+It reads the event through shardline's typed, exactly decoded records: a starting
+point for a script of your own. ``shardline validate`` and ``shardline convert``
+check and convert events from the command line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     source = argv[1]
+    name = "standard input" if source == "-" else source
     try:
         if source == "-":
             text = sys.stdin.read()
@@ -41,8 +43,11 @@ def main(argv: list[str]) -> int:
         print(f"{len(event)} record(s)")
         for record in event:
             when = record.approximate_creation_time
-            print(f"\n{record.event_name} on {record.table_name or '?'}  seq {record.sequence_number}")
-            size = "-" if record.size_bytes is None else f"{record.size_bytes} bytes"
+            table = record.table_name or "?"
+            seq = record.sequence_number
+            print(f"\n{record.event_name} on {table}  seq {seq}")
+            nbytes = record.size_bytes
+            size = "-" if nbytes is None else f"{nbytes} bytes"
             print(f"  time     {when.isoformat() if when else '-'}   size {size}")
             if record.is_ttl_delete:
                 print("  deleted by Time to Live")
@@ -50,12 +55,15 @@ def main(argv: list[str]) -> int:
             print(f"  new      {show(record.new_image)}")
             print(f"  old      {show(record.old_image)}")
             if record.changed_attributes is not None:
-                print(f"  changed  {', '.join(sorted(record.changed_attributes)) or '(nothing)'}")
-    except BrokenPipeError:  # the reader went away (| head): stop quietly, as command-line tools do
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+                changed = ", ".join(sorted(record.changed_attributes))
+                print(f"  changed  {changed or '(nothing)'}")
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly, as command-line tools do.
+        # With standard output on /dev/null, exit has nothing left to flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except json.JSONDecodeError as exc:
-        print(f"Error: {'standard input' if source == '-' else source} is not JSON: {exc}", file=sys.stderr)
+        print(f"Error: {name} is not JSON: {exc}", file=sys.stderr)
         return 1
     except ShardlineError as exc:
         print(f"Error: {exc}", file=sys.stderr)

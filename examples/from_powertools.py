@@ -1,4 +1,4 @@
-"""A Powertools BatchProcessor handler moved to shardline, keeping Powertools' run-every-record policy."""
+"""A Powertools BatchProcessor handler on shardline: every record still runs."""
 
 from typing import Any
 
@@ -7,7 +7,8 @@ from shardline import StreamRecord, batch_handler
 SEEN: list[Any] = []
 
 
-@batch_handler(on_failure="continue")  # Powertools' policy; leave it out to stop at the first failure
+# Powertools' policy; leave it out to stop at the first failure
+@batch_handler(on_failure="continue")
 def lambda_handler(record: StreamRecord) -> None:
     if record.new_image is not None:
         SEEN.append(record.new_image["Message"])

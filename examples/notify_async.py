@@ -9,7 +9,8 @@ SENT: list[tuple[str, Any]] = []
 
 
 async def publish(event_name: str, keys: dict[str, Any]) -> None:
-    await asyncio.sleep(0)  # stands in for an HTTP call or an SNS publish with an async client
+    # Stands in for an HTTP call or an SNS publish with an async client
+    await asyncio.sleep(0)
     SENT.append((event_name, keys))
 
 

@@ -1,10 +1,11 @@
-"""Keep a search index in step with a table: the stream handler of SAM's sample table (Id, Message)."""
+"""Keep a search index in step with SAM's sample table (Id, Message)."""
 
 from decimal import Decimal
 
 from shardline import EventName, StreamRecord, batch_handler
 
-INDEX: dict[Decimal, str] = {}  # stands in for the index the function really writes to
+# Stands in for the search index the function really writes to
+INDEX: dict[Decimal, str] = {}
 
 
 @batch_handler
@@ -13,4 +14,5 @@ def lambda_handler(record: StreamRecord) -> None:
     if record.event_name is EventName.REMOVE:
         INDEX.pop(item_id, None)
     else:
-        INDEX[item_id] = record.new_image["Message"]  # INSERT and MODIFY carry one
+        # INSERT and MODIFY carry a new image
+        INDEX[item_id] = record.new_image["Message"]

@@ -1,4 +1,4 @@
-"""Count changes per event name over tumbling windows, and report each window once it closes."""
+"""Count changes per event name in tumbling windows; report each as it closes."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -8,7 +8,10 @@ from shardline import StreamRecord, process_window
 REPORTS: list[dict[str, Any]] = []  # stands in for a metrics store
 
 
-def count(records: Sequence[StreamRecord], state: dict[str, Any]) -> dict[str, Any]:
+def count(
+    records: Sequence[StreamRecord],
+    state: dict[str, Any],
+) -> dict[str, Any]:
     for record in records:
         name = record.event_name.value
         state[name] = state.get(name, 0) + 1

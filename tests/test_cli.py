@@ -377,7 +377,7 @@ def test_invoke_partial_failure_explains_the_checkpoint(code: Path) -> None:
     assert json.loads(result.stdout) == {"batchItemFailures": [{"itemIdentifier": "4421584500000000017450439092"}]}
     assert (
         "partial failure: Lambda checkpoints before sequence number 4421584500000000017450439092"
-        " and delivers its 2 records" in result.stderr
+        " and delivers the 2 records from it on again" in result.stderr
     )
 
 

@@ -118,3 +118,15 @@ def test_one_record_alone_is_json_lines_and_a_bad_line_is_named(tmp_path: Path) 
     (tmp_path / "junk.txt").write_text('{"a": 1}\n{"b": 2}\n', encoding="utf-8")
     result = run("filter", "--pattern", '{"eventName": ["INSERT"]}', "junk.txt", cwd=tmp_path)
     assert (result.returncode, result.stderr.startswith("Error: junk.txt is not valid JSON")) == (1, True)
+
+
+def test_json_lines_of_events_given_as_one_event_get_a_hint(tmp_path: Path) -> None:
+    # `generate --batch-size` writes one event a line; `validate` and `invoke` read one event.
+    batches = run("generate", "--count", "3", "--batch-size", "2", cwd=tmp_path)
+    (tmp_path / "batches.jsonl").write_text(batches.stdout, encoding="utf-8")
+    result = run("validate", "batches.jsonl", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Extra data (line 2, column 1); it holds one JSON document a line (JSON Lines): give one at a time," in (
+        result.stdout + result.stderr
+    )
+    assert "`head -n 1 batches.jsonl`" in result.stdout + result.stderr

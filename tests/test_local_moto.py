@@ -1,7 +1,7 @@
 """The same writes on moto's DynamoDB and on the embedded store: where moto's stream differs from AWS's.
 
 On DynamoDB a write that changes nothing writes no stream record, and SizeBytes is DynamoDB's item size of the
-images the record carries. The table "Compared with moto" of docs/local/store.md lists what this test pins.
+images the record carries. The moto table of docs/comparison.md lists what this test pins (its first rows).
 """
 
 from __future__ import annotations

@@ -277,6 +277,21 @@ def test_the_settings_line_lists_what_differs_from_aws_defaults(tmp_path: Path) 
     ), head
 
 
+def test_a_destination_on_aws_is_named_before_anything_runs(tmp_path: Path) -> None:
+    # boto3 would send on-failure records to the real queue with the user's credentials: `run` says so at start-up.
+    arn = "arn:aws:sqs:us-east-1:123456789012:orders-failures"
+    destination = f"\n            DestinationConfig:\n              OnFailure:\n                Destination: {arn}"
+    app(tmp_path, "def handler(event, context):\n    return None\n", settings=destination)
+    result = run("run", "--until-idle", "--port", "0", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"    on-failure records go to {arn} on AWS (--endpoint-url sends them elsewhere)" in result.stderr.splitlines()
+    )
+    elsewhere = run("run", "--until-idle", "--port", "0", "--endpoint-url", "http://127.0.0.1:9", cwd=tmp_path)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert "on-failure records go to" not in elsewhere.stderr
+
+
 def test_the_demo_names_no_file_it_deletes(tmp_path: Path) -> None:
     result = run("demo", "--invoker", "in-process", cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -1,4 +1,7 @@
-"""Log every invoice as it is written: a second mapping, on the stream of the table the billing function writes."""
+"""Log every invoice as it is written.
+
+A second mapping, on the stream of the table that the billing function writes.
+"""
 
 from shardline import StreamRecord, batch_handler, json_dumps
 

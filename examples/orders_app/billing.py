@@ -1,7 +1,8 @@
-"""Bill each new order: its invoice goes to the invoices table, written with boto3 as on AWS.
+"""Bill each new order: its invoice goes to the invoices table, with boto3.
 
-Nothing here knows about shardline's endpoint: `shardline run` gives the function AWS_ENDPOINT_URL_DYNAMODB,
-so the unchanged client writes to the local table, whose stream the next mapping reads.
+Nothing here knows about shardline's endpoint: `shardline run` gives the function
+AWS_ENDPOINT_URL_DYNAMODB, so the unchanged client writes to the local table,
+whose stream the next mapping reads.
 """
 
 import os
@@ -16,11 +17,18 @@ INVOICES = boto3.resource("dynamodb").Table(os.environ["INVOICES_TABLE"])
 
 @batch_handler
 def lambda_handler(record: StreamRecord) -> None:
-    order = record.new_image  # the mapping's filter passes INSERTs only: they carry a NewImage
+    # The mapping's filter passes INSERTs only: they carry a NewImage
+    order = record.new_image
     try:
         INVOICES.put_item(
-            Item={"order_id": order["pk"], "customer": order["customer"], "amount": order["total"], "due": True},
-            ConditionExpression="attribute_not_exists(order_id)",  # a redelivered order is billed once
+            Item={
+                "order_id": order["pk"],
+                "customer": order["customer"],
+                "amount": order["total"],
+                "due": True,
+            },
+            # A redelivered order is billed once
+            ConditionExpression="attribute_not_exists(order_id)",
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":

@@ -72,7 +72,7 @@ def interpret_response(
     Examples:
         >>> numbers = ["111", "222", "333"]
         >>> interpret_response({"batchItemFailures": [{"itemIdentifier": "222"}]}, numbers).reason
-        'Lambda checkpoints before sequence number 222 and delivers its 2 records from there again'
+        'Lambda checkpoints before sequence number 222 and delivers the 2 records from it on again'
         >>> interpret_response({"batchItemFailures": [{"itemIdentifier": ""}]}, numbers).kind
         'failure'
     """
@@ -130,10 +130,8 @@ def _read(
     if first == 0:
         reason = f"the first record is reported: Lambda delivers all {count} records again"
     else:
-        reason = (
-            f"Lambda checkpoints before sequence number {checkpoint} and delivers its {retry}"
-            f" record{'s' if retry != 1 else ''} from there again"
-        )
+        again = "that record again" if retry == 1 else f"the {retry} records from it on again"
+        reason = f"Lambda checkpoints before sequence number {checkpoint} and delivers {again}"
     return Verdict("partial", reason, checkpoint=checkpoint, retry=retry, reported=tuple(reported))
 
 

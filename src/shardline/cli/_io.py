@@ -137,7 +137,12 @@ def parse_json(text: str | bytes, source: str) -> Any:
         return json_loads(text, parse_float=Decimal)
     except JSONInputError as exc:
         if exc.line:  # a syntax error (or NaN / Infinity) at a place in the text
-            raise CLIError(f"{source_name(source)} is not valid JSON: {exc}") from None
+            hint = ""
+            if exc.reason.startswith("Extra data") and exc.column == 1:
+                # A second document at the start of a line: JSON Lines, such as `generate --batch-size` writes.
+                first = "`head -n 1`" if source == "-" else f"`head -n 1 {source}`"
+                hint = f"; it holds one JSON document a line (JSON Lines): give one at a time, e.g. {first}"
+            raise CLIError(f"{source_name(source)} is not valid JSON: {exc}{hint}") from None
         raise CLIError(f"{source_name(source)}: {exc.reason}") from None
 
 

@@ -217,6 +217,12 @@ def _serve(
     width = shutil.get_terminal_size().columns
     for mapping in pipeline.mappings:
         click.echo(_describe_mapping(mapping, width), err=True)
+        arn = getattr(mapping.destination, "arn", None)
+        if arn is not None and endpoint_url is None:
+            # boto3 sends these with your credentials: say so before a record goes to a real queue by surprise.
+            click.echo(
+                printable(f"    on-failure records go to {arn} on AWS (--endpoint-url sends them elsewhere)"), err=True
+            )
     if dynamodb_endpoint is not None:
         mapped = dict.fromkeys(m.function for m in template.mappings if function is None or m.function == function)
         for name in mapped:

@@ -112,9 +112,10 @@ def test_the_example_apps_instructions_work_verbatim(tmp_path: Path, serving: tu
     url, _ = serving
     app = ROOT / "examples" / "orders_app" / "app.py"
     docstring = app.read_text(encoding="utf-8").split('"""')[1]
-    shell = docstring.split("two terminals:\n\n")[1].split("\n\n")[0]
-    first, second = textwrap.dedent(shell).split("\n", 1)
-    assert first.startswith("shardline run --plain ")
+    # The docstring's first two indented blocks: the command for the first terminal, then the one for the second.
+    blocks = [textwrap.dedent(block) for block in docstring.split("\n\n") if block.startswith("    ")]
+    first, second = blocks[0].strip(), blocks[1].strip()
+    assert first == "shardline run --plain"
     command = second.replace("http://127.0.0.1:8000", url).replace(" python app.py", f" {sys.executable} app.py")
     shutil.copy(app, tmp_path / "app.py")
     environment = bare_environment(tmp_path / "home")

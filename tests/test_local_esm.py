@@ -1,24 +1,30 @@
 """The event source mapping emulator, on a virtual clock: each test says which rule of Lambda's it checks
 ("Using AWS Lambda with Amazon DynamoDB" and "Lambda event filtering" in the Lambda developer guide;
-"Change data capture for DynamoDB Streams" in the DynamoDB developer guide), or what was recorded on AWS."""
+"Change data capture for DynamoDB Streams" in the DynamoDB developer guide), or what was recorded on AWS. What was
+recorded on AWS is data in tests/fixtures/aws-recorded/, with where each fact can be checked (see _recorded.py):
+the tests read their expected values from there."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from _recorded import case, case_ids, load
 from conftest import stream_records
 
 from shardline.local import (
     InProcessInvoker,
     InvalidParameterValueError,
     JsonLinesDestination,
+    MappingSettings,
     Pipeline,
     ResourceConflictError,
     Store,
@@ -107,6 +113,45 @@ def fail_on(*numbers: int) -> Callable[[dict[str, Any]], Any]:
 
 
 PARTIAL = {"function_response_types": ["ReportBatchItemFailures"]}
+
+
+def recorded_settings(fixture: dict[str, Any]) -> dict[str, Any]:
+    """The recorded mapping settings the emulator has, in its Python names (BatchSize is batch_size...)."""
+    python = {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower(): value for name, value in fixture["settings"].items()}
+    return {name: value for name, value in python.items() if name in MappingSettings.__slots__}
+
+
+def recorded_table(store: Store, fixture: dict[str, Any]) -> Any:
+    return orders(store, stream_view_type=fixture["settings"].get("StreamViewType", "NEW_AND_OLD_IMAGES"))
+
+
+def recorded_handler(behaviour: dict[str, Any]) -> Recorder:
+    """A handler that does what the recorded one did: return a value, or raise."""
+    if "raises" in behaviour:
+        return Recorder(_raise(ZeroDivisionError("division by zero")))
+    return Recorder(lambda event: behaviour["returns"])
+
+
+def _iso(epoch_ms: int, *, ms: bool) -> str:
+    """An instant as the on-failure record writes it: UTC, "Z", with or without milliseconds."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{epoch_ms % 1000:03d}Z" if ms else "Z")
+
+
+class ScriptedRandom(random.Random):
+    """The pipeline's random source with the retry jitter chosen by the test: ``pick(start, stop)`` gives the
+    value of each ``randrange`` call, and every call's bounds are kept."""
+
+    def __init__(self, pick: Callable[[int, int], int]) -> None:
+        super().__init__(0)
+        self.pick = pick
+        self.calls: list[tuple[int, int]] = []
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:  # type: ignore[override]
+        assert stop is not None
+        assert step == 1
+        self.calls.append((start, stop))
+        return self.pick(start, stop)
 
 
 # -- batching and checkpoints ---------------------------------------------------------------------
@@ -235,111 +280,169 @@ def test_filtered_records_are_dropped_and_passed(store: Store) -> None:
     assert handler.deliveries() == [[1, 3, 5]]  # item 7 is filtered too; nothing is redelivered
 
 
-def test_an_invalid_filter_is_refused_with_aws_words(store: Store) -> None:
-    # Recorded on AWS: an invalid pattern: InvalidParameterValueException "Invalid filter pattern definition."
+AWS_ERRORS = {
+    "InvalidParameterValueException": InvalidParameterValueError,
+    "ResourceConflictException": ResourceConflictError,
+}
+
+
+@pytest.mark.parametrize("case_id", ["filter_not_json", "filter_broken_json"])
+def test_an_invalid_filter_is_refused_with_aws_words(store: Store, case_id: str) -> None:
+    # Recorded on AWS (fixture create-mapping-errors): a pattern that is not JSON is refused with
+    # InvalidParameterValueException and these words; shardline adds where the pattern went wrong after them.
+    recorded = case(load("create-mapping-errors"), case_id)
     table = orders(store)
-    with pytest.raises(InvalidParameterValueError, match=r"^Invalid filter pattern definition\."):
-        Pipeline(store).add_mapping(table, Recorder(), filter_criteria={"Filters": [{"Pattern": '{"a": "b"}'}]})
+    criteria = {"Filters": [{"Pattern": recorded["inputs"]["pattern"]}]}
+    with pytest.raises(AWS_ERRORS[recorded["outcome"]["error"]]) as caught:
+        Pipeline(store).add_mapping(table, Recorder(), filter_criteria=criteria)
+    assert str(caught.value).startswith(recorded["outcome"]["message"] + " In filter 1: the pattern is not valid JSON")
+
+
+def test_a_pattern_that_is_json_but_not_a_pattern_is_refused_with_the_same_words(store: Store) -> None:
+    recorded = case(load("create-mapping-errors"), "filter_not_json")
+    with pytest.raises(InvalidParameterValueError) as caught:
+        Pipeline(store).add_mapping(orders(store), Recorder(), filter_criteria={"Filters": [{"Pattern": '{"a": "b"}'}]})
+    assert str(caught.value) == (
+        recorded["outcome"]["message"] + " In filter 1, a: a field's value must be an array of values or an object,"
+        ' got a string (write ["b"] to match that value)'
+    )
 
 
 # -- responses ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("response", [[], None, {}, {"batchItemFailures": []}, {"batchItemFailures": None}])
-def test_success_shapes_are_one_invocation(store: Store, response: Any) -> None:
-    # Recorded on AWS: [], null, {}, {"batchItemFailures": []}, {"batchItemFailures": null}: success.
-    table = orders(store)
-    put_many(table, 1)
-    handler = Recorder(lambda event: response)
+@pytest.mark.parametrize("case_id", case_ids("partial-response-successes"))
+def test_success_shapes_are_one_invocation(store: Store, case_id: str) -> None:
+    # Recorded on AWS (fixture partial-response-successes): [], null, {}, {"batchItemFailures": []} and
+    # {"batchItemFailures": null} are complete success: one invocation, no retry.
+    fixture = load("partial-response-successes")
+    recorded = case(fixture, case_id)
+    table = recorded_table(store, fixture)
+    put_many(table, fixture["inputs"]["items_written"])
+    handler = recorded_handler(recorded["handler"])
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
-    assert handler.deliveries() == [[1]]
+    assert handler.deliveries() == [[1]] * recorded["outcome"]["invocations"]
+    assert [invocation.verdict for invocation in pipeline.invocations] == ["success"]
     assert pipeline.destination == []
 
 
-@pytest.mark.parametrize(
-    "response",
-    [
-        {"batchItemFailures": [{"itemIdentifier": 123}]},
-        {"batchItemFailures": [{"itemIdentifier": ""}]},
-        {"batchItemFailures": [{"itemIdentifier": None}]},
-        {"batchItemFailures": [{"foo": 123}]},
-        {"batchItemFailures": [{"foo": None}]},
-    ],
-)
-def test_malformed_partial_responses_fail_the_whole_batch(store: Store, response: Any) -> None:
-    # Recorded on AWS: each a whole-batch failure; MaximumRetryAttempts 3: invoked 4 times, then the
-    # destination record has approximateInvokeCount 4 and functionError null.
-    table = orders(store)
-    put_many(table, 1)
-    handler = Recorder(lambda event: response)
+@pytest.mark.parametrize("case_id", case_ids("partial-response-failures"))
+def test_malformed_partial_responses_fail_the_whole_batch(store: Store, case_id: str) -> None:
+    # Recorded on AWS (fixture partial-response-failures): a response naming no record of the batch, an empty or
+    # null itemIdentifier, or a bad key is a whole-batch failure, retried like an unhandled error; only
+    # functionError tells them apart.
+    fixture = load("partial-response-failures")
+    recorded, common = case(fixture, case_id), fixture["common_outcome"]
+    table = recorded_table(store, fixture)
+    (number,) = put_many(table, fixture["inputs"]["items_written"])
+    handler = recorded_handler(recorded["handler"])
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
-    assert handler.deliveries() == [[1]] * 4
+    assert handler.deliveries() == [[1]] * recorded["outcome"]["invocations"]
+    assert len(pipeline.destination) == common["destination_records"]
     (failure,) = pipeline.destination
-    assert failure["requestContext"]["approximateInvokeCount"] == 4
-    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
-    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": None}
+    assert failure["requestContext"]["approximateInvokeCount"] == recorded["outcome"]["approximateInvokeCount"]
+    assert failure["requestContext"]["condition"] == common["condition"]
+    assert failure["responseContext"] == {
+        "statusCode": common["statusCode"],
+        "executedVersion": common["executedVersion"],
+        "functionError": recorded["outcome"]["functionError"],
+    }
+    info = failure["DDBStreamBatchInfo"]
+    assert info["batchSize"] == common["batchSize"]
+    assert (info["startSequenceNumber"] == info["endSequenceNumber"] == number) is common["start_equals_end"]
 
 
-def test_an_always_failing_handler_with_one_retry(store: Store) -> None:
-    # Recorded on AWS: BatchSize 1, MaximumRetryAttempts 1: 2 invocations, then one destination record with
-    # RetryAttemptsExhausted, approximateInvokeCount 2, statusCode 200, functionError "Unhandled",
-    # DDBStreamBatchInfo.batchSize 1, start = end sequence number.
-    table = orders(store)
-    (number,) = put_many(table, 1)
+def test_an_always_failing_handler_with_one_retry(store: Store, clock: VirtualClock) -> None:
+    # Recorded on AWS (fixture retry-exhausted-function-error): BatchSize 1, MaximumRetryAttempts 1 and a function
+    # that raises: one on-failure record after two invokes, with the keys, values and time forms recorded.
+    fixture = load("retry-exhausted-function-error")
+    expected = fixture["outcome"]
+    table = recorded_table(store, fixture)
+    written = clock.now_ms()
+    (number,) = put_many(table, fixture["inputs"]["items_written"])
     handler = Recorder(fail_on(1))
     pipeline = Pipeline(store)
-    mapping = pipeline.add_mapping(table, handler, batch_size=1, maximum_retry_attempts=1)
+    mapping = pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
-    assert len(handler.events) == 2
+    # The recording shows approximateInvokeCount, not the invokes: the count is what was invoked.
+    assert len(handler.events) == expected["approximateInvokeCount"]
+    assert len(pipeline.destination) == expected["destination_records"]
     (failure,) = pipeline.destination
-    assert list(failure) == ["requestContext", "responseContext", "version", "timestamp", "DDBStreamBatchInfo"]
-    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
-    assert failure["requestContext"]["approximateInvokeCount"] == 2
+    assert list(failure) == expected["destination_keys"]
+    assert failure["requestContext"]["condition"] == expected["condition"]
+    assert failure["requestContext"]["approximateInvokeCount"] == expected["approximateInvokeCount"]
     assert failure["requestContext"]["functionArn"] == mapping.invoker.function_arn
-    assert failure["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert failure["responseContext"] == expected["responseContext"]
+    assert failure["version"] == expected["version"]
     info = failure["DDBStreamBatchInfo"]
-    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (1, number, number)
+    assert info["batchSize"] == expected["batchSize"]
+    assert (info["startSequenceNumber"] == info["endSequenceNumber"] == number) is expected["start_equals_end"]
     assert info["streamArn"] == table.stream_arn
-    assert info["approximateArrivalOfFirstRecord"].endswith("Z")
-    assert failure["timestamp"].endswith("Z")
+    # The forms were recorded; the values are this clock's: the record was written at `written`, given up when the
+    # second invoke failed.
+    assert re.fullmatch(expected["arrival_pattern"], info["approximateArrivalOfFirstRecord"])
+    assert re.fullmatch(expected["arrival_pattern"], info["approximateArrivalOfLastRecord"])
+    assert re.fullmatch(expected["timestamp_pattern"], failure["timestamp"])
+    assert info["approximateArrivalOfFirstRecord"] == info["approximateArrivalOfLastRecord"] == _iso(written, ms=False)
+    assert failure["timestamp"] == _iso(pipeline.invocations[-1].time_ms, ms=True)
 
 
 def test_the_six_record_scenario_reporting_record_five(store: Store) -> None:
-    # Recorded on AWS: BatchSize 3, MaximumRetryAttempts 3, only record #5 of 6 failing and reported:
-    # #5 delivered 5 times (once in its batch, then 4 times alone), then the failure record with
-    # approximateInvokeCount 4, batchSize 1, functionError null, statusCode 200.
-    table = orders(store)
-    numbers = put_many(table, 6)
-    handler = Recorder(report(5))
+    # NOT recorded on AWS (fixture partial-response-middle-record, source "unverified"): the public recording reports
+    # the last record (next test). Here the checkpoint moves to the fifth record, which shardline retries alone with
+    # a fresh retry count, carrying the last-record recording over to a record in the middle of a batch.
+    fixture = load("partial-response-middle-record")
+    expected = fixture["outcome"]
+    table = recorded_table(store, fixture)
+    numbers = put_many(table, fixture["inputs"]["items_written"])
+    handler = Recorder(report(*fixture["inputs"]["reported"]))
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, batch_size=3, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
-    assert handler.deliveries() == [[1, 2, 3], [4, 5, 6], [5], [5], [5], [5], [6]]
+    assert handler.deliveries() == expected["deliveries"]
+    assert len(pipeline.destination) == expected["destination_records"]
     (failure,) = pipeline.destination
-    assert failure["requestContext"]["approximateInvokeCount"] == 4
-    assert failure["responseContext"]["functionError"] is None
+    assert failure["requestContext"]["approximateInvokeCount"] == expected["approximateInvokeCount"]
+    assert failure["responseContext"]["functionError"] == expected["functionError"]
     info = failure["DDBStreamBatchInfo"]
-    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (1, numbers[4], numbers[4])
+    failed = numbers[expected["failed_item"] - 1]
+    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (
+        expected["batchSize"],
+        failed,
+        failed,
+    )
 
 
 def test_the_six_record_scenario_reporting_the_last_record(store: Store) -> None:
-    # Recorded on AWS: the handler reporting only the last record: the first five delivered once each,
-    # the last 5 times; one destination record, approximateInvokeCount 4, batchSize 1.
-    table = orders(store)
-    numbers = put_many(table, 6)
-    handler = Recorder(report(6))
+    # Recorded on AWS (fixture partial-response-last-record): six items, BatchSize 3, MaximumRetryAttempts 3, the
+    # handler reporting only the last record: the first five delivered once each, the last five times (once in
+    # its batch, then a fresh retry count: four invokes), then one on-failure record naming that record alone.
+    fixture = load("partial-response-last-record")
+    expected = fixture["outcome"]
+    table = recorded_table(store, fixture)
+    numbers = put_many(table, fixture["inputs"]["items_written"])
+    handler = Recorder(report(*fixture["inputs"]["reported"]))
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, batch_size=3, maximum_retry_attempts=3, **PARTIAL)
+    pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
     delivered = [n for batch in handler.deliveries() for n in batch]
-    assert [delivered.count(n) for n in range(1, 7)] == [1, 1, 1, 1, 1, 5]
+    assert [delivered.count(n) for n in range(1, len(numbers) + 1)] == expected["deliveries_per_item"]
+    assert len(pipeline.destination) == expected["destination_records"]
     (failure,) = pipeline.destination
-    assert failure["DDBStreamBatchInfo"]["startSequenceNumber"] == numbers[5]
-    assert failure["requestContext"]["approximateInvokeCount"] == 4
+    assert failure["requestContext"]["condition"] == expected["condition"]
+    assert failure["requestContext"]["approximateInvokeCount"] == expected["approximateInvokeCount"]
+    assert failure["responseContext"] == expected["responseContext"]
+    info = failure["DDBStreamBatchInfo"]
+    failed = numbers[expected["failed_item"] - 1]
+    assert (info["batchSize"], info["startSequenceNumber"], info["endSequenceNumber"]) == (
+        expected["batchSize"],
+        failed,
+        failed,
+    )
 
 
 def test_a_partial_response_is_ignored_without_report_batch_item_failures(store: Store) -> None:
@@ -354,30 +457,74 @@ def test_a_partial_response_is_ignored_without_report_batch_item_failures(store:
 
 
 def test_a_partial_response_redelivers_what_follows_the_lowest_reported(store: Store) -> None:
-    # Lambda: Lambda checkpoints at the LOWEST reported sequence number and delivers every later record
-    # again, including ones the handler already processed.
-    table = orders(store)
-    put_many(table, 5)
-    handler = Recorder(in_turn(report(2, 4), report(), report()))
+    # Documented (fixture partial-response-lowest-reported): Lambda checkpoints at the LOWEST reported sequence
+    # number and delivers every later record again, including ones the handler already processed.
+    fixture = load("partial-response-lowest-reported")
+    expected = fixture["outcome"]
+    table = recorded_table(store, fixture)
+    put_many(table, fixture["inputs"]["items_written"])
+    handler = Recorder(in_turn(report(*fixture["inputs"]["reported"]), report(), report()))
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, batch_size=5, **PARTIAL)
+    pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
-    assert handler.deliveries() == [[1, 2, 3, 4, 5], [2], [3, 4, 5]]
+    first, *again = handler.deliveries()
+    assert first == expected["first_delivery"]
+    assert [n for batch in again for n in batch] == expected["redelivered"]
+    # How the redelivered records are batched is shardline's own choice (AWS does not say): the reported
+    # record alone, then the rest.
+    assert again == [expected["redelivered"][:1], expected["redelivered"][1:]]
 
 
-def test_retries_back_off_on_the_clock(store: Store, clock: VirtualClock) -> None:
-    # Issue 7: retries with backoff run in milliseconds of real time on a virtual clock.
+# The retry backoff is shardline's own rule: AWS does not publish the delays between retries of a failed batch.
+# The n-th retry waits 1 s * 2**(n-1), at most 60 s, plus a jitter drawn from 0..a tenth of that (inclusive).
+BACKOFF_MS = [1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]
+
+
+def backoff_gaps(store: Store, jitter: Callable[[int, int], int]) -> tuple[list[int], list[tuple[int, int]]]:
+    """The gaps between the invokes of a record that always fails, retried 9 times, with the jitter `jitter`
+    picks; and the bounds each jitter was drawn from."""
     table = orders(store)
     put_many(table, 1)
-    handler = Recorder(fail_on(1))
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, maximum_retry_attempts=4)
+    chosen = ScriptedRandom(jitter)
+    pipeline._rng = chosen  # the pipeline's one random source (seeded by `seed`), here scripted
+    pipeline.add_mapping(table, Recorder(fail_on(1)), maximum_retry_attempts=len(BACKOFF_MS))
     pipeline.run_until_idle()
     times = [record.time_ms for record in pipeline.invocations]
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert len(times) == 5
-    assert all(gap >= 1000 for gap in gaps)
-    assert gaps == sorted(gaps)  # exponential backoff
+    return [later - earlier for earlier, later in itertools.pairwise(times)], chosen.calls
+
+
+def test_retries_back_off_exponentially_up_to_a_minute(store: Store) -> None:
+    # Issue 7: retries with backoff run in milliseconds of real time on a virtual clock. Without jitter the gaps
+    # are exactly the doubling and the cap: a linear backoff, another base or no cap fails here.
+    gaps, drawn = backoff_gaps(store, lambda start, stop: start)
+    assert gaps == BACKOFF_MS
+    assert drawn == [(0, delay // 10 + 1) for delay in BACKOFF_MS]  # a jitter of up to a tenth, each retry
+
+
+def test_the_retry_jitter_is_added_to_the_backoff(store: Store) -> None:
+    # The largest jitter each retry may draw is added as it is drawn.
+    gaps, drawn = backoff_gaps(store, lambda start, stop: stop - 1)
+    assert gaps == [1100, 2200, 4400, 8800, 17_600, 35_200, 66_000, 66_000, 66_000]
+    assert len(drawn) == len(BACKOFF_MS)
+
+
+def test_the_retry_jitter_is_repeatable_with_a_seed() -> None:
+    # The default random source: the same seed gives the same gaps, each the backoff plus at most a tenth.
+    def gaps(seed: int) -> list[int]:
+        with Store(":memory:", clock=VirtualClock("2026-11-27T06:00:00Z")) as store:
+            table = orders(store)
+            put_many(table, 1)
+            pipeline = Pipeline(store, seed=seed)
+            pipeline.add_mapping(table, Recorder(fail_on(1)), maximum_retry_attempts=len(BACKOFF_MS))
+            pipeline.run_until_idle()
+            times = [record.time_ms for record in pipeline.invocations]
+            return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+    first = gaps(7)
+    assert gaps(7) == first
+    assert all(delay <= gap <= delay + delay // 10 for gap, delay in zip(first, BACKOFF_MS, strict=True))
+    assert first != BACKOFF_MS  # some jitter was drawn
 
 
 def test_infinite_retries_stop_when_the_records_expire(store: Store, clock: VirtualClock) -> None:
@@ -415,6 +562,41 @@ def test_bisect_splits_failing_batches_without_using_retries(store: Store) -> No
     assert next(iter(mapping.metrics().values()))["bisects"] == 2
 
 
+# AWS documents only that a failed batch is split "into two" ("Retain discarded records for a DynamoDB event
+# source", https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html); it does not say which half
+# of an odd batch gets the extra record. shardline's choice is its own: the first (older) half does, its size being
+# (n + 1) // 2 (_failed in src/shardline/local/_esm.py). The halves are retried in stream order, so either way
+# records are delivered in order.
+@pytest.mark.parametrize(
+    ("size", "deliveries"),
+    [
+        (3, [[1, 2, 3], [1, 2], [1], [2], [3]]),
+        (5, [[1, 2, 3, 4, 5], [1, 2, 3], [1, 2], [1], [2], [3], [4, 5], [4], [5]]),
+        (
+            7,
+            [[1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4], [1, 2], [1], [2], [3, 4], [3], [4], [5, 6, 7], [5, 6], [5], [6], [7]],
+        ),
+    ],
+)
+def test_bisect_gives_the_extra_record_of_an_odd_batch_to_the_first_half(
+    store: Store, size: int, deliveries: list[list[int]]
+) -> None:
+    # A handler that fails every invoke shows the whole split tree: every batch of two or more is halved, every
+    # single record is given up (no retries), and no split used a retry.
+    table = orders(store)
+    numbers = put_many(table, size)
+    handler = Recorder(fail_on(*range(1, size + 1)))
+    pipeline = Pipeline(store)
+    mapping = pipeline.add_mapping(
+        table, handler, batch_size=size, bisect_batch_on_function_error=True, maximum_retry_attempts=0
+    )
+    pipeline.run_until_idle()
+    assert handler.deliveries() == deliveries
+    assert [failure["DDBStreamBatchInfo"]["startSequenceNumber"] for failure in pipeline.destination] == numbers
+    assert {failure["requestContext"]["approximateInvokeCount"] for failure in pipeline.destination} == {1}
+    assert next(iter(mapping.metrics().values()))["bisects"] == size - 1
+
+
 def test_bisect_with_a_partial_response_retries_only_the_rest(store: Store) -> None:
     # Lambda: with bisect on, a partial response bisects at the returned sequence number.
     table = orders(store)
@@ -426,22 +608,48 @@ def test_bisect_with_a_partial_response_retries_only_the_rest(store: Store) -> N
     assert handler.deliveries() == [[1, 2, 3, 4], [3, 4]]
 
 
-def test_records_past_their_maximum_age_go_to_the_destination(store: Store, clock: VirtualClock) -> None:
-    # Recorded on AWS: MaximumRecordAgeInSeconds 60 and a record older than that: destination record with
-    # condition RecordAgeExceeded, no responseContext key at all; the younger records are still delivered.
+def record_age_scenario(store: Store, clock: VirtualClock) -> tuple[dict[str, Any], Recorder, Pipeline, list[str]]:
+    """The recorded MaximumRecordAgeInSeconds scenario: old records, a wait past the age, young records, then
+    the mapping; returns the fixture's outcome, the handler, the pipeline run until idle, the sequence numbers."""
+    fixture = load("record-age-exceeded")
+    inputs = fixture["inputs"]
     table = orders(store)
-    put_many(table, 1)
-    clock.advance(120_000)
-    put_many(table, 1, start=2)
+    put_many(table, inputs["old_records"])
+    clock.advance(inputs["seconds_waited"] * 1000)
+    numbers = put_many(table, inputs["young_records"], start=inputs["old_records"] + 1)  # all of them, in order
     handler = Recorder()
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, maximum_record_age_in_seconds=60)
+    pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
-    assert handler.deliveries() == [[2]]
+    return fixture["outcome"], handler, pipeline, numbers
+
+
+def test_records_past_their_maximum_age_go_to_the_destination(store: Store, clock: VirtualClock) -> None:
+    # Recorded on AWS (fixture record-age-exceeded, with a Kinesis stream as the source): with
+    # MaximumRecordAgeInSeconds 60, the record older than that goes to the destination with condition
+    # RecordAgeExceeded and no responseContext key at all; the younger records of the batch are still delivered.
+    expected, handler, pipeline, numbers = record_age_scenario(store, clock)
+    old = len(numbers) - expected["young_records_delivered"]
+    assert handler.deliveries() == [list(range(old + 1, len(numbers) + 1))]
+    assert len(pipeline.destination) == expected["destination_records"]
     (failure,) = pipeline.destination
-    assert failure["requestContext"]["condition"] == "RecordAgeExceeded"
-    assert "responseContext" not in failure
-    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    # The recording names its batch information KinesisBatchInfo; for a DynamoDB stream it is DDBStreamBatchInfo.
+    keys = ["DDBStreamBatchInfo" if key == "KinesisBatchInfo" else key for key in expected["destination_keys"]]
+    assert list(failure) == keys
+    assert failure["requestContext"]["condition"] == expected["condition"]
+    info = failure["DDBStreamBatchInfo"]
+    assert info["batchSize"] == expected["batchSize"]
+    assert (info["startSequenceNumber"] == info["endSequenceNumber"] == numbers[0]) is expected["start_equals_end"]
+
+
+@pytest.mark.xfail(
+    reason="AWS recorded approximateInvokeCount 1 for a record that aged out before any invoke; shardline sends 0",
+    strict=True,
+)
+def test_a_record_that_ages_out_unread_counts_one_invoke(store: Store, clock: VirtualClock) -> None:
+    expected, _, pipeline, _ = record_age_scenario(store, clock)
+    (failure,) = pipeline.destination
+    assert failure["requestContext"]["approximateInvokeCount"] == expected["approximateInvokeCount"]
 
 
 # -- parallelization and shards -------------------------------------------------------------------
@@ -543,12 +751,15 @@ def test_settings_are_validated_with_aws_messages(store: Store, setting: dict[st
 
 
 def test_a_second_mapping_for_the_same_function_and_stream_conflicts(store: Store) -> None:
-    # Recorded on AWS: creating a second mapping for the same function and stream: ResourceConflictException.
+    # Recorded on AWS (fixture create-mapping-errors): a second mapping for the same function and stream is refused
+    # with ResourceConflictException. shardline words its message itself.
+    recorded = case(load("create-mapping-errors"), "second_mapping_for_function_and_stream")
     table = orders(store)
     handler = Recorder()
     pipeline = Pipeline(store)
     pipeline.add_mapping(table, handler, name="index")
-    with pytest.raises(ResourceConflictError, match=r"^An event source mapping for function Recorder and stream"):
+    error = AWS_ERRORS[recorded["outcome"]["error"]]
+    with pytest.raises(error, match=r"^An event source mapping for function Recorder and stream"):
         pipeline.add_mapping(table, handler, name="another-name")
     with pytest.raises(ResourceConflictError, match="already exists"):
         pipeline.add_mapping(table, InProcessInvoker(Recorder(), function_name="other"), name="index")
@@ -609,8 +820,13 @@ def test_a_response_the_runtime_cannot_write_is_a_function_error(store: Store) -
     pipeline = Pipeline(store)
     pipeline.add_mapping(table, lambda event, context: {"seen": {1}}, maximum_retry_attempts=0)
     pipeline.run_until_idle()
-    assert pipeline.invocations[0].error is not None
-    assert pipeline.invocations[0].error.error_type == "Runtime.MarshalError"
+    (invocation,) = pipeline.invocations
+    assert invocation.error is not None
+    assert invocation.error.error_type == "Runtime.MarshalError"
+    assert (
+        str(invocation.error)
+        == "Runtime.MarshalError: Unable to marshal response: Object of type set is not JSON serializable"
+    )
 
 
 def test_a_failing_final_window_invoke_is_retried_with_backoff_then_dropped(store: Store, clock: VirtualClock) -> None:
@@ -624,13 +840,13 @@ def test_a_failing_final_window_invoke_is_retried_with_backoff_then_dropped(stor
         return {"state": {"n": len(event["Records"])}}
 
     pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, tumbling_window_in_seconds=60, maximum_retry_attempts=2)
+    pipeline.add_mapping(table, handler, tumbling_window_in_seconds=60, maximum_retry_attempts=8)
     put_many(table, 1)
     pipeline.run_until_idle()
     finals = [at for final, at in calls if final]
-    assert len(finals) == 3  # the first try and two retries, then the window is given up
-    assert finals[1] - finals[0] >= 1000
-    assert finals[2] - finals[1] >= 2000
+    assert len(finals) == 9  # the first try and eight retries, then the window is given up
+    # The same doubling and cap as a batch's retries, without jitter.
+    assert [later - earlier for earlier, later in itertools.pairwise(finals)] == BACKOFF_MS[:8]
     assert pipeline.run_until_idle() == 0  # nothing left: no invoke storm
 
 
@@ -747,8 +963,13 @@ def test_a_handler_calling_sys_exit_is_a_function_error(store: Store) -> None:
     pipeline = Pipeline(store)
     pipeline.add_mapping(table, leaver, maximum_retry_attempts=0)
     pipeline.run_until_idle()
-    assert pipeline.invocations[0].error is not None
-    assert pipeline.invocations[0].error.error_type == "Runtime.ExitError"
+    (invocation,) = pipeline.invocations
+    assert invocation.error is not None
+    assert invocation.error.error_type == "Runtime.ExitError"
+    assert re.fullmatch(
+        r"Runtime\.ExitError: RequestId: [0-9a-f-]{36} Error: Runtime exited with error: exit status 3",
+        str(invocation.error),
+    )
 
 
 def test_function_response_types_must_be_a_list(store: Store) -> None:

@@ -62,6 +62,11 @@ def paired(numerators: list[float], denominators: list[float]) -> dict[str, floa
     return spread([top / bottom for top, bottom in zip(numerators, denominators, strict=True)])
 
 
+def iqr(values: Mapping[str, float], digits: int = 2) -> str:
+    """A spread's interquartile range for a report: "(q1-q3)"."""
+    return f"({values['q1']:.{digits}f}-{values['q3']:.{digits}f})"
+
+
 def environment() -> dict[str, Any]:
     """What the numbers were measured on: written into every ``--json`` result, shown in the charts' captions."""
     import datetime

@@ -6,8 +6,10 @@ Three handlers over the 1000-record benchmark batch, each answered with a partia
 a no-op (the runner's own overhead per record), one that reads both images fully and deeply, and one that
 reads one NewImage attribute. Powertools runs ``process_partial_response`` with a ``BatchProcessor`` for
 DynamoDB Streams and its ``DynamoDBRecord`` data class (it calls the handler as ``record_handler(record=...)``);
-shardline runs ``process_batch``. Medians of N runs, fresh events and ``gc.collect()`` before each run,
-contenders in shuffled turns (see _harness.py).
+shardline runs ``process_batch``. Fresh events and ``gc.collect()`` before each run, contenders in shuffled turns
+(see _harness.py). Prints microseconds per record (the median of N rounds, with the interquartile range) and how
+many times as fast shardline is: the median of the paired ratios, each round's Powertools time over shardline's
+time in the same round, with their interquartile range.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _harness import COUNT, TEXT, as_is, environment, measure_rounds, paired, spread
+from _harness import COUNT, TEXT, as_is, environment, iqr, measure_rounds, paired, spread
 
 from shardline import StreamRecord, process_batch
 
@@ -97,21 +99,28 @@ def main() -> None:
         results.update({name: statistics.median(rounds[name]) for name in pair})
         results[f"{kind}_vs_powertools"] = results[f"powertools_{kind}_us"] / results[f"shardline_{kind}_us"]
 
+    # The spread of every case over the rounds, and the paired ratios (each round's Powertools time over the same
+    # round's shardline time): what the report prints, and what the documentation's tables show.
+    spreads = {name: spread(values) for name, values in rounds.items()}
+    ratios = {
+        f"{kind}_vs_powertools": paired(rounds[f"powertools_{kind}_us"], rounds[f"shardline_{kind}_us"])
+        for kind in ("noop", "full", "one")
+    }
     if args.json:
-        # Besides the medians and the ratios of medians: the spread of every case over the rounds, and the
-        # paired ratios (each round's Powertools time over the same round's shardline time).
+        # Besides the medians and the ratios of medians: the spreads and the paired ratios.
         results["runs"] = args.runs
         results["records"] = COUNT
-        results["spread_us"] = {name: spread(values) for name, values in rounds.items()}
-        results["paired"] = {
-            f"{kind}_vs_powertools": paired(rounds[f"powertools_{kind}_us"], rounds[f"shardline_{kind}_us"])
-            for kind in ("noop", "full", "one")
-        }
+        results["spread_us"] = spreads
+        results["paired"] = ratios
         results["rounds_us"] = rounds
         results["environment"] = environment()
         print(json.dumps(results, indent=2))
         return
-    print(f"{COUNT} MODIFY records, NEW_AND_OLD_IMAGES, 13 attributes; median of {args.runs} runs; per record\n")
+    print(
+        f"{COUNT} MODIFY records, NEW_AND_OLD_IMAGES, 13 attributes; {args.runs} round{'s' if args.runs != 1 else ''}"
+    )
+    print("time per record: the median (interquartile range) of the rounds")
+    print("x as fast: the median (interquartile range) of the per-round ratios of the two times\n")
     titles = {
         "noop": "a no-op handler: the runner's own overhead",
         "full": "a handler that reads both images fully and deeply",
@@ -119,11 +128,15 @@ def main() -> None:
     }
     for kind, title in titles.items():
         print(title)
-        print(f"  shardline   {results[f'shardline_{kind}_us']:8.2f} us   process_batch")
-        ratio = results[f"{kind}_vs_powertools"]
+        ours, theirs, ratio = (
+            spreads[f"shardline_{kind}_us"],
+            spreads[f"powertools_{kind}_us"],
+            ratios[f"{kind}_vs_powertools"],
+        )
+        print(f"  shardline   {ours['median']:8.2f} us {iqr(ours):<13}  process_batch")
         print(
-            f"  Powertools  {results[f'powertools_{kind}_us']:8.2f} us   process_partial_response;"
-            f" shardline is {ratio:.1f}x faster"
+            f"  Powertools  {theirs['median']:8.2f} us {iqr(theirs):<13}  process_partial_response;"
+            f" shardline is {ratio['median']:.1f}x as fast {iqr(ratio, 1)}"
         )
 
 

@@ -622,8 +622,13 @@ def test_a_scalar_wrapped_in_32_containers_is_rejected(run: Callable[[Any], Any]
 
 def test_empty_containers_at_the_deepest_level_are_accepted() -> None:
     # 31 maps wrap an empty map/list: the empty container is the value at level 32.
-    assert deserialize(wrap("M" * 31, {"M": {}})) is not None
-    assert deserialize(wrap("L" * 31, {"L": []})) is not None
+    nested_maps: dict[str, Any] = {}
+    nested_lists: list[Any] = []
+    for _ in range(31):
+        nested_maps = {"a": nested_maps}
+        nested_lists = [nested_lists]
+    assert deserialize(wrap("M" * 31, {"M": {}})) == nested_maps
+    assert deserialize(wrap("L" * 31, {"L": []})) == nested_lists
 
 
 @pytest.mark.parametrize(

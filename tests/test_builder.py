@@ -110,9 +110,17 @@ def test_event_ids_and_sequence_numbers_look_like_aws_ones() -> None:
     assert len(set(ids)) == 50
     numbers = [r["dynamodb"]["SequenceNumber"] for r in built]
     assert all(re.fullmatch(r"[0-9]{21,40}", number) for number in numbers)
-    gaps = {int(b) - int(a) for a, b in itertools.pairwise(numbers)}
-    assert min(gaps) > 0
-    assert len(gaps) > 1  # irregular steps, as on a real stream
+    gaps = [int(b) - int(a) for a, b in itertools.pairwise(numbers)]
+    assert all(1 <= gap < 100_000 for gap in gaps)  # increasing by small steps: 21 digits stay 21 digits
+    assert len(set(gaps)) > 1  # irregular steps, as on a real stream
+    # Drawn from the builder's seed: the same seed gives the same IDs and numbers, another seed others.
+    for seed, same in ((0, True), (1, False)):
+        again = EventBuilder(seed=seed)
+        for n in range(50):
+            again.put({"Id": n})
+        rebuilt = records(again.build())
+        assert ([r["eventID"] for r in rebuilt] == ids) is same
+        assert ([r["dynamodb"]["SequenceNumber"] for r in rebuilt] == numbers) is same
 
 
 def test_sequence_numbers_increase_across_builds() -> None:
@@ -158,8 +166,11 @@ def test_deleting_a_missing_item_records_nothing() -> None:
     builder = EventBuilder()
     assert builder.delete({"Id": 1}) is None
     assert builder.ttl_delete({"Id": 1}) is None
-    builder.put({"Id": 1})
-    assert builder.delete({"Id": 1}) is not None
+    builder.put({"Id": 1, "qty": 2})
+    removed = builder.delete({"Id": 1})
+    assert removed is not None
+    assert (removed["eventName"], removed["dynamodb"]["Keys"]) == ("REMOVE", {"Id": {"N": "1"}})
+    assert removed["dynamodb"]["OldImage"] == {"Id": {"N": "1"}, "qty": {"N": "2"}}
     assert builder.delete({"Id": 1}) is None
     assert builder.pending == 2
 
@@ -703,7 +714,10 @@ def test_generated_items_have_distinct_keys_and_load_into_the_builder(schema: di
     assert len(keys) == 25
     builder = EventBuilder(key_schema=schema)
     for item in items:
-        assert builder.put(item) is not None
+        record = builder.put(item)
+        assert record is not None
+        assert record["eventName"] == "INSERT"
+        assert deserialize_item(record["dynamodb"]["NewImage"]) == item
     assert builder.pending == 25
     assert [r.event_name for r in StreamEvent(builder.build())] == [EventName.INSERT] * 25
 

@@ -14,6 +14,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -272,7 +273,7 @@ def test_window_times_before_the_year_1_are_event_shape_errors(start: str, reaso
 def test_the_latest_window_time_in_utc_is_read() -> None:
     event = copy.deepcopy(WINDOW_EVENT)
     event["window"]["end"] = "9999-12-31T23:59:59+00:00"
-    assert StreamEvent(event).window_end is not None
+    assert StreamEvent(event).window_end == datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
     event["window"]["end"] = "9999-12-31T23:59:59-01:00"
     with pytest.raises(EventShapeError, match=r"^window\.end: .* is out of range in UTC"):
         StreamEvent(event).window_end  # noqa: B018

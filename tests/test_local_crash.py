@@ -23,13 +23,15 @@ pytestmark = pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 
 # The writer: op after op, each one a transaction of item writes (of every kind the table offers) plus a
 # "journal" item and a state entry naming the op; after each commit it prints the op's number and the
-# sequence numbers of the records it wrote: that line is the acknowledgement.
+# sequence numbers of the records it wrote: that line is the acknowledgement. Given a third argument, it stops
+# inside that op's transaction (its item writes done, its state entry not) and says so, to be killed there.
 WRITER = textwrap.dedent(
     """
     import json, random, sys
     from shardline.local import Store, TableExistsError
 
     path, start = sys.argv[1], int(sys.argv[2])
+    hold = int(sys.argv[3]) if len(sys.argv) > 3 else None
     store = Store(path)
     try:
         table = store.create_table("Crash", key_schema={"pk": "S", "sk": "N"}, shard_count=2)
@@ -55,6 +57,9 @@ WRITER = textwrap.dedent(
             else:
                 first, second = key(), {"pk": "tx", "sk": op % 3}
                 records += table.transact_write([{"put": {**first, "v": op}}, {"delete": second}])
+            if op == hold:
+                print("holding", op, flush=True)
+                sys.stdin.readline()  # never answered: the parent kills the writer here
             store.set_state("crash", "last", str(op))
         numbers = [record["dynamodb"]["SequenceNumber"] for record in records if record is not None]
         print(op, json.dumps(numbers), flush=True)
@@ -109,18 +114,31 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path) ->
     rng = random.Random(20261127)
     acknowledged: dict[int, list[str]] = {}
     start = 0
-    kills = 0
+    held = asked = 0
     for _ in range(24):
+        # Kill after a random number of acknowledged writes; 0 kills it while it opens the database. In about
+        # half of the runs (a seeded choice) the writer is held inside the next op's transaction and killed there,
+        # so those kills land mid-transaction by construction; the others land wherever the writer is.
+        wanted = rng.choice([0, 1, 2, 3, 5, 8, 13, 21, 34])
+        hold = start + wanted if rng.random() < 0.5 else None
+        asked += wanted
+        command = [sys.executable, str(script), str(path), str(start)]
         writer = subprocess.Popen(
-            [sys.executable, str(script), str(path), str(start)], stdout=subprocess.PIPE, text=True, bufsize=1
+            command + ([] if hold is None else [str(hold)]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         assert writer.stdout is not None
-        # Kill after a random number of acknowledged writes; 0 kills it while it opens the database.
-        wanted = rng.choice([0, 1, 2, 3, 5, 8, 13, 21, 34])
+        assert writer.stdin is not None
         seen = 0
-        while seen < wanted:
+        while seen < wanted or hold is not None:
             line = writer.stdout.readline()
             assert line.endswith("\n"), f"the writer ended on its own (exit status {writer.poll()})"
+            if line.startswith("holding"):
+                assert (seen, line) == (wanted, f"holding {hold}\n")
+                break
             op, numbers = line.split(" ", 1)
             acknowledged[int(op)] = json.loads(numbers)
             seen += 1
@@ -133,12 +151,24 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path) ->
                 op, numbers = line.split(" ", 1)
                 acknowledged[int(op)] = json.loads(numbers)
         writer.stdout.close()
+        writer.stdin.close()
         assert writer.returncode == -signal.SIGKILL
-        kills += 1
         last = check(path, acknowledged)
+        if hold is not None:
+            # Killed inside op `hold`'s transaction: every op before it committed, and none of its writes did
+            # (its journal entry and item writes were made before the kill but belong to the lost commit).
+            assert last == hold - 1
+            assert max(acknowledged, default=-1) == hold - 1
+            held += 1
+        else:
+            assert last >= start + wanted - 1  # at least the acknowledged ops committed
         start = last + 1
-    assert kills >= 20
-    assert len(acknowledged) > 50
+    assert 0 < held < 24, "the seeded choices kill both inside a held transaction and anywhere"
+    # Every run acknowledged at least the writes it was asked for; ops 0 .. start-1 all committed, and the only
+    # ones not acknowledged are those committed just before a kill that was not held (at most one each).
+    assert len(acknowledged) >= asked
+    assert set(acknowledged) <= set(range(start))
+    assert len(acknowledged) >= start - (24 - held)
 
 
 # Several processes writing the same file at once: each write waits for the others' transactions (the

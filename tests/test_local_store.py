@@ -185,14 +185,15 @@ def test_records_match_sams_sample_size_bytes(store: Store) -> None:
 
 def test_writes_that_change_nothing_write_no_record(orders: Table) -> None:
     key = {"pk": "a", "sk": 1}
-    assert orders.put_item({**key, "n": Decimal("1.50"), "tags": {"x", "y"}}) is not None
+    inserted = orders.put_item({**key, "n": Decimal("1.50"), "tags": {"x", "y"}})
     # Equal by value: 1.5 is 1.50, sets have no order, attribute order does not matter.
     assert orders.put_item({"tags": {"y", "x"}, **key, "n": Decimal("1.5")}) is None
     assert orders.update_item(key, set={"n": Decimal("1.500")}) is None
     assert orders.update_item(key, remove=["absent"]) is None
     assert orders.delete_item({"pk": "b", "sk": 1}) is None
-    assert orders.delete_item(key) is not None
+    removed = orders.delete_item(key)
     assert orders.delete_item(key) is None
+    assert stream_records(orders) == [inserted, removed]
     assert [record["eventName"] for record in stream_records(orders)] == ["INSERT", "REMOVE"]
 
 
@@ -519,7 +520,12 @@ def test_a_file_store_keeps_everything_across_opens(tmp_path: Path, clock: Virtu
         assert table.get_item({"pk": "a"}) == {"pk": "a", "n": 1}
         assert stream_records(table) == [written]
         assert store.get_state("ns", "k") == "v"
-        assert table.put_item({"pk": "b"}) is not None
+        # The stream goes on where it was: a new record after the old one, with a greater sequence number.
+        added = table.put_item({"pk": "b"})
+        assert stream_records(table) == [written, added]
+        assert added is not None
+        assert written is not None
+        assert int(added["dynamodb"]["SequenceNumber"]) > int(written["dynamodb"]["SequenceNumber"])
         assert store.path == str(path)
 
 
@@ -593,7 +599,11 @@ def test_a_write_waits_for_another_process_then_gives_up_with_a_clear_error(tmp_
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
-        assert table.put_item({"pk": "a"}) is not None
+        # The refused write left nothing behind; once the lock is free the same write goes through.
+        assert stream_records(table) == []
+        written = table.put_item({"pk": "a"})
+        assert stream_records(table) == [written]
+        assert table.scan() == [{"pk": "a"}]
 
 
 def test_records_are_stored_as_compact_json(tmp_path: Path) -> None:
@@ -833,7 +843,10 @@ def test_update_requests_dynamodb_refuses_are_validation_errors(orders: Table) -
     record = orders.update_item(key, set={"a\x00b": 1})
     assert record is not None
     assert record["dynamodb"]["NewImage"]["a\x00b"] == {"N": "1"}
-    assert orders.update_item(key, remove=["a\x00b"]) is not None
+    removed = orders.update_item(key, remove=["a\x00b"])
+    assert removed is not None
+    assert removed["dynamodb"]["OldImage"] == {"pk": {"S": "a"}, "sk": {"N": "1"}, "a\x00b": {"N": "1"}}
+    assert removed["dynamodb"]["NewImage"] == {"pk": {"S": "a"}, "sk": {"N": "1"}}
     assert orders.get_item(key) == key
 
 
@@ -894,7 +907,8 @@ def test_expire_ttl_checks_its_time(store: Store, now: Any, error: type[Exceptio
     table.put_item({"pk": "a", "expires": 1})
     with pytest.raises(error, match=message):
         table.expire_ttl(now)
-    assert table.get_item({"pk": "a"}) is not None
+    assert table.get_item({"pk": "a"}) == {"pk": "a", "expires": 1}
+    assert [record["eventName"] for record in stream_records(table)] == ["INSERT"]
 
 
 def test_a_huge_jump_of_the_clock_over_millisecond_shards_is_bounded_work(store: Store, clock: VirtualClock) -> None:

@@ -48,9 +48,9 @@ def test_writers_taking_turns_on_two_connections_number_every_record_once(tmp_pa
     path = tmp_path / "state.db"
     with Store(path) as one, Store(path) as two:
         tables = [one.create_table("Orders", key_schema={"pk": "S"}), two.table("Orders")]
-        for number in range(8):
-            assert put(tables[number % 3 % 2], f"k{number}", n={"N": str(number)}) is not None
+        written = [put(tables[number % 3 % 2], f"k{number}", n={"N": str(number)}) for number in range(8)]
         records = stream_records(one.table("Orders"))
+    assert records == written  # each write's record, as returned, and no other
     assert [record["dynamodb"]["Keys"]["pk"]["S"] for record in records] == [f"k{number}" for number in range(8)]
     numbers = [int(record["dynamodb"]["SequenceNumber"]) for record in records]
     assert numbers == sorted(set(numbers))
@@ -60,21 +60,28 @@ def test_a_rolled_back_write_leaves_no_trace_in_what_the_next_write_uses(tmp_pat
     clock = VirtualClock(START)
     with Store(tmp_path / "state.db", clock=clock) as store:
         orders = store.create_table("Orders", key_schema={"pk": "S"}, shard_rollover_ms=1000)
-        assert put(orders, "a") is not None
+        kept = put(orders, "a")
         clock.advance(5000)  # the next write rolls the shard over: new shard rows, a new sequence number
+
+        undone_records: list[dict[str, Any] | None] = []
 
         def undone() -> None:
             with store.transaction():
-                assert put(orders, "b") is not None
+                undone_records.append(put(orders, "b"))
                 raise KeyError("undo")
 
         with pytest.raises(KeyError, match=r"^'undo'$"):
             undone()
         assert orders.read_item({"pk": {"S": "b"}}) is None
-        assert put(orders, "c") is not None  # in a shard that exists, numbered after the last record kept
+        kept_after = put(orders, "c")  # in a shard that exists, numbered after the last record kept
         records = stream_records(orders)
         shards = orders.stream.describe_stream()["Shards"]
-    assert [record["dynamodb"]["Keys"]["pk"]["S"] for record in records] == ["a", "c"]
+    assert records == [kept, kept_after]
+    # The undone write's sequence number was never used: the next write takes that very number.
+    (undone_record,) = undone_records
+    assert undone_record is not None
+    assert kept_after is not None
+    assert kept_after["dynamodb"]["SequenceNumber"] == undone_record["dynamodb"]["SequenceNumber"]
     assert len(shards) == 6  # the first, four that lived and closed while the clock jumped, the open one
     assert records[0]["dynamodb"]["SequenceNumber"] < records[1]["dynamodb"]["SequenceNumber"]
 
@@ -90,8 +97,10 @@ def test_a_failed_condition_writes_nothing_and_the_next_write_goes_on(tmp_path: 
         assert _data.put_item(store, request) == {}
         with pytest.raises(_data.DynamoDBError, match=r"^ConditionalCheckFailedException: The conditional"):
             _data.put_item(store, request)
-        assert put(orders, "b") is not None
-        assert [record["eventName"] for record in stream_records(orders)] == ["INSERT", "INSERT"]
+        second = put(orders, "b")
+        records = stream_records(orders)
+        assert [record["eventName"] for record in records] == ["INSERT", "INSERT"]
+        assert records[1] == second
 
 
 def test_the_key_fast_path_refuses_digits_other_than_ascii() -> None:

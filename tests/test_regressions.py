@@ -8,6 +8,7 @@ import json
 import pickle
 import subprocess
 import sys
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,10 @@ def test_an_image_equals_itself_and_methods_bound_before_a_fill_keep_working(sam
 def test_float_creation_times_parsed_as_decimal_are_read_exactly(sam_event: dict[str, Any]) -> None:
     raw = sam_event["Records"][0]
     raw["dynamodb"]["ApproximateCreationDateTime"] = Decimal("1693997155.123456")
-    assert StreamRecord(raw).approximate_creation_time is not None
-    assert StreamRecord(raw).approximate_creation_time.isoformat() == "2023-09-06T10:45:55.123456+00:00"  # type: ignore[union-attr]
+    created = StreamRecord(raw).approximate_creation_time
+    assert created == datetime(2023, 9, 6, 10, 45, 55, 123456, tzinfo=timezone.utc)
+    assert created is not None  # for the type checker
+    assert created.isoformat() == "2023-09-06T10:45:55.123456+00:00"
 
 
 def test_the_example_reads_an_event_with_a_float_creation_time(tmp_path: Path) -> None:

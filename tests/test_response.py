@@ -1,4 +1,13 @@
-"""Lambda's reading of a function's response to a stream batch (the partial batch response, as recorded on AWS)."""
+"""Lambda's reading of a function's response to a stream batch.
+
+Sources: the Lambda developer guide's success and failure conditions
+(https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html), and LocalStack's AWS-validated
+snapshot tests test_dynamodb_report_batch_item_success_scenarios and test_dynamodb_report_batch_item_failure_scenarios,
+recorded 2025-11-25 (tests/fixtures/aws-recorded/partial-response-successes.json and partial-response-failures.json).
+Those recordings cover the responses None, [], {}, batchItemFailures [] and null, and the entries with itemIdentifier
+123, "" and null and with the key foo. The other shapes here ({"x": 1}, a string, an identifier not in the batch
+given as a string...) are recorded nowhere: they check shardline's own reading of the guide.
+"""
 
 from __future__ import annotations
 

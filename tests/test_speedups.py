@@ -385,7 +385,10 @@ def test_nesting_stops_at_dynamodbs_depth(speedups: ModuleType, levels: int) -> 
             with pytest.raises(codec._Invalid):
                 speedups.decode(av, 1, [_BUDGET])
         # An empty container is allowed one level deeper.
-        assert speedups.decode(nested({"M": {}}, kinds[1:]), 1, [_BUDGET]) is not None
+        expected: Any = {}
+        for as_map in kinds[1:]:
+            expected = {"a": expected} if as_map else [expected]
+        assert shape(speedups.decode(nested({"M": {}}, kinds[1:]), 1, [_BUDGET])) == shape(expected)
 
 
 def test_a_shared_list_is_bounded_by_the_budget(speedups: ModuleType) -> None:

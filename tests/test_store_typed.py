@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -52,7 +53,7 @@ def test_write_images_returns_each_changes_record_and_read_item_reads_it_back(or
     assert records[0]["dynamodb"]["NewImage"] == {"pk": {"S": "a"}, "sk": {"N": "1"}, "n": {"N": "1.5"}}
     assert orders.read_item(key("a", 1)) == StoredItem({"pk": {"S": "a"}, "sk": {"N": "1"}, "n": {"N": "1.5"}}, 11)
     assert orders.read_item(key("a", 2)) is None
-    assert orders.get_item({"pk": "a", "sk": 1}) is not None  # the plain API sees the same item
+    assert orders.get_item({"pk": "a", "sk": 1}) == {"pk": "a", "sk": 1, "n": Decimal("1.5")}  # the plain API
     (unchanged,) = orders.write_images([(key("a", 1), item("a", 1, n={"N": "1.5"}))])
     assert unchanged is None
     (removed,) = orders.write_images([(key("a", 1), None)])
@@ -304,7 +305,11 @@ def test_a_table_created_without_a_stream_writes_no_records(store: Store) -> Non
     assert store.streams() == []
     table.update(stream_enabled=True, stream_view_type="KEYS_ONLY")
     assert table.stream_arn == "arn:aws:dynamodb:us-east-1:123456789012:table/Quiet/stream/2026-11-27T06:00:00.000"
-    assert table.put_item({"pk": "c"}) is not None
+    added = table.put_item({"pk": "c"})
+    assert stream_records(table) == [added]  # the first record of the new stream, keys only
+    assert added is not None
+    assert (added["eventName"], added["dynamodb"]["Keys"]) == ("INSERT", {"pk": {"S": "c"}})
+    assert "NewImage" not in added["dynamodb"]
 
 
 def test_disabling_and_enabling_the_stream(store: Store, orders: Table, clock: VirtualClock) -> None:

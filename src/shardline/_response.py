@@ -1,5 +1,12 @@
-"""What Lambda does with a function's answer to a stream batch, as a pure function (Lambda developer guide,
-"Configuring partial batch response with DynamoDB and Lambda"; what the guide leaves open was recorded on AWS).
+"""What Lambda does with a function's answer to a stream batch, as a pure function.
+
+The rules are those of the Lambda developer guide, "Configuring partial batch response with DynamoDB and Lambda"
+(https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html). Three points the guide leaves
+open follow LocalStack's AWS-validated snapshot tests test_dynamodb_report_batch_item_success_scenarios and
+test_dynamodb_report_batch_item_failure_scenarios, recorded 2025-11-25: an empty array is a complete success, an
+itemIdentifier that names no record of the batch (the number 123) fails the whole batch, and such a failure reports
+no function error. Other shapes no recording covers (a string, a number, an entry that is not an object) are
+shardline's own reading of the guide: anything it cannot read fails the whole batch.
 
 Used by `shardline invoke` to explain a response, and by the local event source mapping to act on it.
 """

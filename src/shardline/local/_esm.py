@@ -3,13 +3,17 @@
 One [`Pipeline`][shardline.local.Pipeline] runs any number of mappings over the tables of a
 [`Store`][shardline.local.Store]. Each mapping reads every shard of its table's stream in order (parents before
 children), filters records (FilterCriteria), groups them into batches (BatchSize, the 6 MB payload limit,
-MaximumBatchingWindow, tumbling windows), invokes the function and acts on the answer exactly as AWS does ("Using AWS
-Lambda with Amazon DynamoDB" and "Configuring partial batch response" in the Lambda developer guide, and behaviour
-recorded on AWS):
+MaximumBatchingWindow, tumbling windows), invokes the function and acts on the answer as the Lambda developer guide
+describes ([Using AWS Lambda with Amazon DynamoDB](https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html) and
+[Configuring partial batch response](https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html)),
+and as LocalStack's AWS-validated snapshot tests of stream event source mappings recorded on 2025-11-25 where the guide
+is silent:
 
 * success moves the checkpoint past the batch;
-* a partial batch response (with ReportBatchItemFailures) moves it to the lowest reported record, which is
-  then retried as a new batch of its own with a fresh retry count; records after it are delivered again;
+* a partial batch response (with ReportBatchItemFailures) moves it to the lowest reported record, and every
+  record from it on is delivered again (the guide). That record comes first, as a batch of its own with a
+  fresh retry count. The recordings show this for the last record of a batch only; for a record in the middle
+  of a batch it is shardline's own choice, as no public recording shows that case;
 * a function error or an unreadable response retries the whole batch with exponential backoff, or bisects
   it (BisectBatchOnFunctionError; halves use no retry quota), until MaximumRetryAttempts runs out or the
   records are older than MaximumRecordAgeInSeconds: then an on-failure record goes to the destination and
@@ -785,7 +789,9 @@ class Pipeline:
         entries = [lane.queue[index] for index in range(batch.span)]
         delivered = [entry for entry in entries if entry.matched]
         # Records past their maximum age (or the stream's 24 h retention) are not invoked: they go to the
-        # destination with RecordAgeExceeded, and the younger ones of the batch are still delivered.
+        # destination with RecordAgeExceeded, and the younger ones of the batch are still delivered (LocalStack's
+        # AWS-validated snapshot test test_kinesis_maximum_record_age_exceeded_discard_records, recorded
+        # 2025-11-25 on a Kinesis stream: no public recording with a DynamoDB stream exists).
         limit = (
             _RETENTION_MS
             if settings.maximum_record_age_in_seconds == -1
@@ -824,9 +830,13 @@ class Pipeline:
             self._note_delivered(sequence_numbers[:lowest])
             shard.metrics["delivered"] += lowest
             if lowest > 0:
-                # The checkpoint moves to the lowest reported record; what follows is a new batch with a
-                # fresh retry count (recorded on AWS): that record alone, or with bisection
-                # on, the rest of the batch from it.
+                # The checkpoint moves to the lowest reported record and everything from it comes again
+                # (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html). It comes
+                # as a new batch with a fresh retry count: LocalStack's AWS-validated snapshot test
+                # test_dynamodb_report_batch_item_failures, recorded 2025-11-25, shows that when the last record
+                # of a batch is reported (four more invokes, then a destination record for it alone). For a
+                # record in the middle of a batch nothing public is recorded: retrying that record alone (or,
+                # with bisection on, the rest of the batch from it) is shardline's own choice.
                 position = entries.index(delivered[lowest])
                 if settings.tumbling_window_in_seconds:
                     self._keep_window_state(lane, invocation.response, entries[:position], False)

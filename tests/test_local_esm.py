@@ -391,18 +391,24 @@ def test_an_always_failing_handler_with_one_retry(store: Store, clock: VirtualCl
     assert failure["timestamp"] == _iso(pipeline.invocations[-1].time_ms, ms=True)
 
 
-def test_the_six_record_scenario_reporting_record_five(store: Store) -> None:
-    # NOT recorded on AWS (fixture partial-response-middle-record, source "unverified"): the public recording reports
-    # the last record (next test). Here the checkpoint moves to the fifth record, which shardline retries alone with
-    # a fresh retry count, carrying the last-record recording over to a record in the middle of a batch.
-    fixture = load("partial-response-middle-record")
-    expected = fixture["outcome"]
+def run_six_record_scenario(store: Store, name: str) -> tuple[dict[str, Any], list[str], Recorder, Pipeline]:
+    """Six items written, a handler reporting the fixture's records, the pipeline run until idle: the fixture's
+    expected outcome, the items' sequence numbers, the handler and the pipeline."""
+    fixture = load(name)
     table = recorded_table(store, fixture)
     numbers = put_many(table, fixture["inputs"]["items_written"])
     handler = Recorder(report(*fixture["inputs"]["reported"]))
     pipeline = Pipeline(store)
     pipeline.add_mapping(table, handler, **recorded_settings(fixture))
     pipeline.run_until_idle()
+    return fixture["outcome"], numbers, handler, pipeline
+
+
+def test_the_six_record_scenario_reporting_record_five(store: Store) -> None:
+    # NOT recorded on AWS (fixture partial-response-middle-record, source "unverified"): the public recording reports
+    # the last record (next test). Here the checkpoint moves to the fifth record, which shardline retries alone with
+    # a fresh retry count, carrying the last-record recording over to a record in the middle of a batch.
+    expected, numbers, handler, pipeline = run_six_record_scenario(store, "partial-response-middle-record")
     assert handler.deliveries() == expected["deliveries"]
     assert len(pipeline.destination) == expected["destination_records"]
     (failure,) = pipeline.destination
@@ -421,14 +427,7 @@ def test_the_six_record_scenario_reporting_the_last_record(store: Store) -> None
     # Recorded on AWS (fixture partial-response-last-record): six items, BatchSize 3, MaximumRetryAttempts 3, the
     # handler reporting only the last record: the first five delivered once each, the last five times (once in
     # its batch, then a fresh retry count: four invokes), then one on-failure record naming that record alone.
-    fixture = load("partial-response-last-record")
-    expected = fixture["outcome"]
-    table = recorded_table(store, fixture)
-    numbers = put_many(table, fixture["inputs"]["items_written"])
-    handler = Recorder(report(*fixture["inputs"]["reported"]))
-    pipeline = Pipeline(store)
-    pipeline.add_mapping(table, handler, **recorded_settings(fixture))
-    pipeline.run_until_idle()
+    expected, numbers, handler, pipeline = run_six_record_scenario(store, "partial-response-last-record")
     delivered = [n for batch in handler.deliveries() for n in batch]
     assert [delivered.count(n) for n in range(1, len(numbers) + 1)] == expected["deliveries_per_item"]
     assert len(pipeline.destination) == expected["destination_records"]
